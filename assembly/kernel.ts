@@ -1,0 +1,233 @@
+// Hash-grouped KPI aggregation over raw linear memory (stub runtime: no GC, no imports).
+// Input rows arrive in chunks, ordered by (day, order): that ordering turns both distinct counts
+// into O(1) stamp checks instead of hash sets. Groups are found in open-addressing tables.
+
+let top: usize = 0;
+
+function alloc(bytes: usize): usize {
+  if (top == 0) top = (__heap_base + 15) & ~15;
+  const ptr = (top + 15) & ~(<usize>15);
+  const end = ptr + bytes;
+  const need = <i32>((end + 0xffff) >>> 16);
+  const have = memory.size();
+  if (need > have) {
+    if (memory.grow(need - have) < 0) unreachable();
+  }
+  top = end;
+  return ptr;
+}
+
+// input columns (chunk)
+let inCat: usize = 0;
+let inDay: usize = 0;
+let inOrder: usize = 0;
+let inUser: usize = 0;
+let inCents: usize = 0;
+let inFlags: usize = 0;
+
+// (category, day) groups
+let gSlots: usize = 0;
+let gMask: u32 = 0;
+let gCount: i32 = 0;
+let gCat: usize = 0;
+let gDay: usize = 0;
+let gCents: usize = 0;
+let gItems: usize = 0;
+let gReturned: usize = 0;
+let gOrders: usize = 0;
+
+// day groups
+let dSlots: usize = 0;
+let dMask: u32 = 0;
+let dCount: i32 = 0;
+let dDay: usize = 0;
+let dCents: usize = 0;
+let dItems: usize = 0;
+let dOrders: usize = 0;
+let dUsers: usize = 0;
+let dReturnedOrders: usize = 0;
+
+let catStamp: usize = 0;
+let userStamp: usize = 0;
+let lastOrder: i32 = -1;
+let orderSeq: i32 = 0;
+
+function pow2AtLeast(n: i32): u32 {
+  let c: u32 = 16;
+  while (c < <u32>n) c <<= 1;
+  return c;
+}
+
+/** Prepares tables for at most `maxGroups` (category, day) groups and `maxDays` days. */
+export function init(chunk: i32, nCats: i32, nUsers: i32, maxGroups: i32, maxDays: i32): void {
+  top = 0;
+  const c = <usize>chunk;
+  inCat = alloc(c << 2);
+  inDay = alloc(c << 2);
+  inOrder = alloc(c << 2);
+  inUser = alloc(c << 2);
+  inCents = alloc(c << 3);
+  inFlags = alloc(c);
+
+  const gCap = pow2AtLeast(maxGroups * 2);
+  gMask = gCap - 1;
+  gSlots = alloc(<usize>gCap << 2);
+  memory.fill(gSlots, 0xff, <usize>gCap << 2);
+  const g = <usize>maxGroups;
+  gCat = alloc(g << 2);
+  gDay = alloc(g << 2);
+  gCents = alloc(g << 3);
+  gItems = alloc(g << 2);
+  gReturned = alloc(g << 2);
+  gOrders = alloc(g << 2);
+  memory.fill(gCents, 0, g << 3);
+  memory.fill(gItems, 0, g << 2);
+  memory.fill(gReturned, 0, g << 2);
+  memory.fill(gOrders, 0, g << 2);
+  gCount = 0;
+
+  const dCap = pow2AtLeast(maxDays * 2);
+  dMask = dCap - 1;
+  dSlots = alloc(<usize>dCap << 2);
+  memory.fill(dSlots, 0xff, <usize>dCap << 2);
+  const d = <usize>maxDays;
+  dDay = alloc(d << 2);
+  dCents = alloc(d << 3);
+  dItems = alloc(d << 2);
+  dOrders = alloc(d << 2);
+  dUsers = alloc(d << 2);
+  dReturnedOrders = alloc(d << 2);
+  memory.fill(dCents, 0, d << 3);
+  memory.fill(dItems, 0, d << 2);
+  memory.fill(dOrders, 0, d << 2);
+  memory.fill(dUsers, 0, d << 2);
+  memory.fill(dReturnedOrders, 0, d << 2);
+  dCount = 0;
+
+  catStamp = alloc(<usize>nCats << 2);
+  memory.fill(catStamp, 0, <usize>nCats << 2);
+  userStamp = alloc(<usize>nUsers << 2);
+  memory.fill(userStamp, 0, <usize>nUsers << 2);
+  lastOrder = -1;
+  orderSeq = 0;
+}
+
+@inline function mix(a: u32, b: u32): u32 {
+  let h = a * 0x9e3779b1 ^ (b + 0x7f4a7c15) * 0x85ebca77;
+  h ^= h >>> 15;
+  h *= 0x2c1b3c6d;
+  h ^= h >>> 12;
+  return h;
+}
+
+@inline function at(base: usize, i: i32): usize {
+  return base + (<usize>i << 2);
+}
+
+function findGroup(cat: i32, day: i32): i32 {
+  let s = mix(<u32>cat, <u32>day) & gMask;
+  while (true) {
+    const p = gSlots + (<usize>s << 2);
+    const g = load<i32>(p);
+    if (g < 0) {
+      const n = gCount++;
+      store<i32>(p, n);
+      store<i32>(at(gCat, n), cat);
+      store<i32>(at(gDay, n), day);
+      return n;
+    }
+    if (load<i32>(at(gCat, g)) == cat && load<i32>(at(gDay, g)) == day) return g;
+    s = (s + 1) & gMask;
+  }
+}
+
+function findDay(day: i32): i32 {
+  let s = mix(<u32>day, 0x51ed27) & dMask;
+  while (true) {
+    const p = dSlots + (<usize>s << 2);
+    const d = load<i32>(p);
+    if (d < 0) {
+      const n = dCount++;
+      store<i32>(p, n);
+      store<i32>(at(dDay, n), day);
+      return n;
+    }
+    if (load<i32>(at(dDay, d)) == day) return d;
+    s = (s + 1) & dMask;
+  }
+}
+
+@inline function bump(base: usize, i: i32, by: i32): void {
+  const p = at(base, i);
+  store<i32>(p, load<i32>(p) + by);
+}
+
+/** Aggregates the first n rows of the input columns. */
+export function process(n: i32): void {
+  let lastDay: i32 = 0x7fffffff;
+  let d: i32 = -1;
+  for (let i = 0; i < n; i++) {
+    const cat = load<i32>(at(inCat, i));
+    const day = load<i32>(at(inDay, i));
+    const order = load<i32>(at(inOrder, i));
+    const user = load<i32>(at(inUser, i));
+    const cents = <i64>load<f64>(inCents + (<usize>i << 3));
+    const flags = <i32>load<u8>(inFlags + <usize>i);
+    if (day != lastDay) {
+      d = findDay(day);
+      lastDay = day;
+    }
+    const g = findGroup(cat, day);
+    if (order != lastOrder) {
+      lastOrder = order;
+      orderSeq++;
+      bump(dOrders, d, 1);
+      bump(dReturnedOrders, d, (flags >> 1) & 1);
+    }
+    const us = at(userStamp, user);
+    if (load<i32>(us) != d + 1) {
+      store<i32>(us, d + 1);
+      bump(dUsers, d, 1);
+    }
+    const cs = at(catStamp, cat);
+    if (load<i32>(cs) != orderSeq) {
+      store<i32>(cs, orderSeq);
+      bump(gOrders, g, 1);
+    }
+    const gc = gCents + (<usize>g << 3);
+    store<i64>(gc, load<i64>(gc) + cents);
+    bump(gItems, g, 1);
+    bump(gReturned, g, flags & 1);
+    const dc = dCents + (<usize>d << 3);
+    store<i64>(dc, load<i64>(dc) + cents);
+    bump(dItems, d, 1);
+  }
+}
+
+export function groupCount(): i32 { return gCount; }
+export function dayCount(): i32 { return dCount; }
+
+/** Addresses of the columns, in a fixed order the runtime reads once after init. */
+export function layout(which: i32): usize {
+  switch (which) {
+    case 0: return inCat;
+    case 1: return inDay;
+    case 2: return inOrder;
+    case 3: return inUser;
+    case 4: return inCents;
+    case 5: return inFlags;
+    case 6: return gCat;
+    case 7: return gDay;
+    case 8: return gCents;
+    case 9: return gItems;
+    case 10: return gReturned;
+    case 11: return gOrders;
+    case 12: return dDay;
+    case 13: return dCents;
+    case 14: return dItems;
+    case 15: return dOrders;
+    case 16: return dUsers;
+    case 17: return dReturnedOrders;
+    default: return 0;
+  }
+}

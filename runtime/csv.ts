@@ -1,0 +1,272 @@
+// Stage 1 — bytes → records. A byte-level RFC 4180 scanner is the fast path; csv-parse is the
+// reference and the fallback for input the scanner declines (non-RFC quoting, bare CR line ends).
+import { parse } from 'csv-parse';
+import { Readable } from 'node:stream';
+
+const QUOTE = 34;
+const COMMA = 44;
+const LF = 10;
+const CR = 13;
+
+/** One record: fields are byte ranges of `buf`, valid only during the callback. */
+export interface CsvRecord {
+  buf: Uint8Array;
+  starts: Int32Array;
+  ends: Int32Array;
+  count: number;
+  /** 1-based line on which the record starts (the header is line 1). */
+  line: number;
+}
+
+export type RecordHandler = (rec: CsvRecord) => void;
+
+/** The fast scanner cannot read this input exactly; the caller retries with csv-parse. */
+export class Declined extends Error {}
+
+/** The input is not CSV at all (csv-parse could not read it either). */
+export class NotCsv extends Error {}
+
+export class FastCsvScanner {
+  private carry: Uint8Array | null = null;
+  private first = true;
+  private line = 1;
+  private rec: CsvRecord = { buf: new Uint8Array(0), starts: new Int32Array(64), ends: new Int32Array(64), count: 0, line: 0 };
+  private escaped = new Uint8Array(64);
+
+  constructor(private readonly onRecord: RecordHandler) {}
+
+  push(chunk: Uint8Array): void {
+    let buf = chunk;
+    if (this.carry) {
+      buf = new Uint8Array(this.carry.length + chunk.length);
+      buf.set(this.carry, 0);
+      buf.set(chunk, this.carry.length);
+      this.carry = null;
+    }
+    if (this.first) {
+      if (buf.length < 3) {
+        this.carry = buf.slice();
+        return;
+      }
+      this.first = false;
+      if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
+    }
+    const used = this.scan(buf, false);
+    if (used < buf.length) this.carry = buf.slice(used);
+  }
+
+  end(): void {
+    let buf = this.carry;
+    this.carry = null;
+    if (!buf) return;
+    if (this.first && buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
+    this.first = false;
+    this.scan(buf, true);
+  }
+
+  private grow(): void {
+    const n = this.rec.starts.length * 2;
+    const s = new Int32Array(n);
+    s.set(this.rec.starts);
+    const e = new Int32Array(n);
+    e.set(this.rec.ends);
+    const x = new Uint8Array(n);
+    x.set(this.escaped);
+    this.rec.starts = s;
+    this.rec.ends = e;
+    this.escaped = x;
+  }
+
+  /** Emits every complete record of `buf`; returns where the first incomplete one starts. */
+  private scan(buf: Uint8Array, final: boolean): number {
+    const n = buf.length;
+    let p = 0;
+    const rec = this.rec;
+    rec.buf = buf;
+    outer: while (p < n) {
+      const recStart = p;
+      let nf = 0;
+      let newlines = 0;
+      for (;;) {
+        if (nf === rec.starts.length) this.grow();
+        const starts = rec.starts;
+        const ends = rec.ends;
+        if (p < n && buf[p] === QUOTE) {
+          let q = p + 1;
+          let esc = 0;
+          let close: number;
+          for (;;) {
+            const k = buf.indexOf(QUOTE, q);
+            if (k < 0) {
+              if (final) throw new Declined('unterminated quoted field');
+              return recStart;
+            }
+            if (k + 1 < n && buf[k + 1] === QUOTE) {
+              esc = 1;
+              q = k + 2;
+              continue;
+            }
+            if (k + 1 >= n && !final) return recStart;
+            close = k;
+            break;
+          }
+          for (let i = p + 1; i < close; i++) if (buf[i] === LF) newlines++;
+          starts[nf] = p + 1;
+          ends[nf] = close;
+          this.escaped[nf] = esc;
+          nf++;
+          p = close + 1;
+          if (p >= n) {
+            if (!final) return recStart;
+            this.emit(nf, newlines);
+            break outer;
+          }
+          const c = buf[p];
+          if (c === COMMA) {
+            p++;
+            continue;
+          }
+          if (c === LF) {
+            p++;
+            this.emit(nf, newlines);
+            continue outer;
+          }
+          if (c === CR) {
+            if (p + 1 < n && buf[p + 1] === LF) {
+              p += 2;
+              this.emit(nf, newlines);
+              continue outer;
+            }
+            if (p + 1 >= n && !final) return recStart;
+          }
+          throw new Declined(`text after a closing quote on line ${this.line + newlines}`);
+        }
+        let q = p;
+        let c = 0;
+        while (q < n) {
+          c = buf[q];
+          if (c === COMMA || c === LF) break;
+          if (c === QUOTE) throw new Declined(`quote inside an unquoted field on line ${this.line + newlines}`);
+          if (c === CR) {
+            if (q + 1 < n && buf[q + 1] === LF) break;
+            if (q + 1 >= n && !final) return recStart;
+            throw new Declined(`bare carriage return on line ${this.line + newlines}`);
+          }
+          q++;
+        }
+        if (q >= n && !final) return recStart;
+        starts[nf] = p;
+        ends[nf] = q;
+        this.escaped[nf] = 0;
+        nf++;
+        if (q >= n) {
+          p = n;
+          if (!(nf === 1 && q === starts[0])) this.emit(nf, newlines);
+          break outer;
+        }
+        if (c === COMMA) {
+          p = q + 1;
+          continue;
+        }
+        const empty = nf === 1 && q === starts[0];
+        p = c === CR ? q + 2 : q + 1;
+        if (empty) {
+          this.line++;
+          continue outer;
+        }
+        this.emit(nf, newlines);
+        continue outer;
+      }
+    }
+    return n;
+  }
+
+  private emit(nf: number, newlines: number): void {
+    const rec = this.rec;
+    for (let i = 0; i < nf; i++) {
+      if (this.escaped[i]) rec.ends[i] = unescapeInPlace(rec.buf, rec.starts[i], rec.ends[i]);
+    }
+    rec.count = nf;
+    rec.line = this.line;
+    this.line += 1 + newlines;
+    this.onRecord(rec);
+  }
+}
+
+/** Turns doubled quotes into single ones inside [s, e); returns the new end. */
+function unescapeInPlace(buf: Uint8Array, s: number, e: number): number {
+  let w = s;
+  for (let r = s; r < e; r++) {
+    buf[w++] = buf[r];
+    if (buf[r] === QUOTE) r++;
+  }
+  return w;
+}
+
+const encoder = new TextEncoder();
+
+/** csv-parse, feeding the same handler: records are re-encoded to bytes. */
+export async function parseWithCsvParse(source: AsyncIterable<Uint8Array>, onRecord: RecordHandler): Promise<void> {
+  const parser = Readable.from(source).pipe(
+    parse({ bom: true, relax_quotes: true, relax_column_count: true, skip_empty_lines: true, info: true }),
+  );
+  let scratch = new Uint8Array(1 << 16);
+  const rec: CsvRecord = { buf: scratch, starts: new Int32Array(64), ends: new Int32Array(64), count: 0, line: 0 };
+  try {
+    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number; raw?: string } }>) {
+      const fields = item.record;
+      if (fields.length > rec.starts.length) {
+        rec.starts = new Int32Array(fields.length * 2);
+        rec.ends = new Int32Array(fields.length * 2);
+      }
+      let need = 0;
+      for (const f of fields) need += f.length * 3;
+      if (need > scratch.length) scratch = new Uint8Array(need * 2);
+      let p = 0;
+      for (let i = 0; i < fields.length; i++) {
+        rec.starts[i] = p;
+        p += encoder.encodeInto(fields[i], scratch.subarray(p)).written;
+        rec.ends[i] = p;
+      }
+      rec.buf = scratch;
+      rec.count = fields.length;
+      let inner = 0;
+      for (const f of fields) for (let i = f.indexOf('\n'); i >= 0; i = f.indexOf('\n', i + 1)) inner++;
+      rec.line = item.info.lines - inner;
+      onRecord(rec);
+    }
+  } catch (err) {
+    throw new NotCsv((err as Error).message);
+  }
+}
+
+/**
+ * Reads one CSV source: the fast scanner first; if it declines, `restart` is called and the whole
+ * source is read again with csv-parse. Returns which parser produced the records.
+ */
+export async function readCsv(
+  open: () => AsyncIterable<Uint8Array>,
+  onRecord: RecordHandler,
+  restart: () => void,
+): Promise<'fast' | 'csv-parse'> {
+  try {
+    const scanner = new FastCsvScanner(onRecord);
+    for await (const chunk of open()) scanner.push(chunk);
+    scanner.end();
+    return 'fast';
+  } catch (err) {
+    if (!(err instanceof Declined)) throw err;
+  }
+  restart();
+  await parseWithCsvParse(open(), onRecord);
+  return 'csv-parse';
+}
+
+const decoder = new TextDecoder();
+
+/** The record's fields as strings (for headers and rejected rows, never the hot path). */
+export function fieldsOf(rec: CsvRecord): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rec.count; i++) out.push(decoder.decode(rec.buf.subarray(rec.starts[i], rec.ends[i])));
+  return out;
+}

@@ -1,0 +1,47 @@
+// Names shared by the deployment (infra/) and the code (runtime/), so the two cannot drift apart.
+
+export const LANDING_PREFIX = 'ecommerce-data/';
+export const ARCHIVE_PREFIX = 'archive/';
+export const ERR_PREFIX = 'err/';
+export const STATE_PREFIX = 'state/';
+
+export const ENTITIES = ['products', 'orders', 'order_items'] as const;
+export type Entity = (typeof ENTITIES)[number];
+
+export const CATEGORY_TABLE = {
+  defaultName: 'category_kpi_table',
+  hashKey: 'category',
+  rangeKey: 'order_date',
+} as const;
+
+export const ORDER_TABLE = {
+  defaultName: 'order_kpi_table',
+  hashKey: 'order_date',
+} as const;
+
+/** EventBridge names for the validate → transform hand-off. */
+export const EVENT_SOURCE = 'kpi.pipeline';
+export const EVENT_VALIDATED = 'KPI Files Validated';
+
+/** Environment variables the container reads (set by the task definition and the rule's input transformer). */
+export const ENV = {
+  bucket: 'KPI_BUCKET',
+  categoryTable: 'KPI_CATEGORY_TABLE',
+  orderTable: 'KPI_ORDER_TABLE',
+  alertTopic: 'KPI_ALERT_TOPIC_ARN',
+  stage: 'KPI_STAGE',
+  objectKey: 'KPI_S3_KEY',
+  eventTime: 'KPI_EVENT_TIME',
+  deadline: 'KPI_DEADLINE_SECONDS',
+  holdSeconds: 'KPI_HOLD_SECONDS',
+  rejectAlertShare: 'KPI_REJECT_ALERT_SHARE',
+  eventBus: 'KPI_EVENT_BUS',
+} as const;
+
+export const METRIC_NAMESPACE = 'EcommerceKpi';
+export const DEFAULT_DEADLINE_SECONDS = 900;
+export const DEFAULT_HOLD_SECONDS = 3600;
+
+/** Stage names: the seed's two containers. */
+export const STAGES = ['validate', 'transform'] as const;
+export type Stage = (typeof STAGES)[number];
