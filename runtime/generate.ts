@@ -165,7 +165,7 @@ export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
   const lag = Math.max(1, Math.floor(partRows / 3));
   let itemId = 0;
   let ordersWritten = 0;
-  for (let o = 1; o <= nOrders && itemId < opts.items; o++) {
+  for (let o = 1; itemId < opts.items; o++) {
     const user = 1 + Math.floor(rand() * nUsers);
     const status = pick(ORDER_STATUS);
     const created = (firstDay + Math.floor(rand() * spanDays)) * 86400 + Math.floor(rand() * 86400);
@@ -201,10 +201,10 @@ export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
         case 'shipped_before_created': c[5] = stamp(created + 86400 * 3, 1); c[6] = stamp(created, 1); c[7] = ''; break;
         case 'delivered_before_shipped': c[6] = stamp(created + 7200, 1); c[7] = stamp(created + 3600, 1); break;
         case 'duplicate_key': if (itemId > 1) c[0] = String(itemId - 1); break;
-        case 'unknown_order': c[1] = String(nOrders + 1 + Math.floor(rand() * 1000)); break;
-        case 'unknown_product': c[3] = String(nProducts + 1 + Math.floor(rand() * 1000)); break;
+        case 'unknown_order': c[1] = String(900000000 + Math.floor(rand() * 1000)); break;
+        case 'unknown_product': c[3] = String(900000000 + Math.floor(rand() * 1000)); break;
       }
-      pending.push(c.join(','));
+      pending.push(c.map(csvField).join(','));
     }
     if (pending.length > 2 * lag) for (const line of pending.splice(0, pending.length - lag)) items.row(line);
     if (itemId % 100000 < count) opts.onProgress?.(itemId, opts.items);
