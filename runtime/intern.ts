@@ -4,72 +4,160 @@
 const decoder = new TextDecoder();
 
 export class Interner {
-  private arena = new Uint8Array(1 << 16);
-  private arenaLen = 0;
-  private offsets = new Int32Array(1 << 10); // id → start; offsets[id + 1] → end
-  private hashes = new Int32Array(1 << 10);
-  private slots = new Int32Array(1 << 11).fill(-1);
-  private mask = (1 << 11) - 1;
   size = 0;
 
-  private static hash(b: Uint8Array, s: number, e: number): number {
-    let h = 0x811c9dc5 | 0;
-    for (let i = s; i < e; i++) h = Math.imul(h ^ b[i], 0x01000193);
-    h ^= h >>> 15;
-    return Math.imul(h, 0x2c1b3c6d) | 0;
+  /** `expected`: how many keys to size the tables for up front (growing costs a full re-insert). */
+  constructor(expected = 0) {
+    let cap = 1 << 12;
+    while (cap * 3 < expected * 4) cap <<= 1;
+    this.nSlots = new Int32Array(cap << 1);
+    this.nMask = cap - 1;
+    this.ref = new Int32Array(Math.max(1024, expected));
+  }
+  /** Per id: -(value + 1) for a canonical decimal key, else its index in the generic side table. */
+  private ref: Int32Array;
+
+  // Canonical decimal keys ("0", "17", up to 9 digits) — the usual shape of ids — live in a table
+  // of (value, id + 1) pairs: 8 bytes a slot, no bytes kept, equality is one int compare.
+  private nSlots: Int32Array;
+  private nMask: number;
+  private nCount = 0;
+
+  // Any other key: open addressing over (hash, id + 1) pairs, bytes kept in an arena.
+  private arena = new Uint8Array(1 << 14);
+  private arenaLen = 0;
+  private gStart = new Int32Array(1 << 8);
+  private gEnd = new Int32Array(1 << 8);
+  private gSlots = new Int32Array(2 << 8);
+  private gMask = (1 << 8) - 1;
+  private gCount = 0;
+
+  /** The decimal value of [s, e) if it is a canonical number below 1e9, else -1. */
+  private static numeric(b: Uint8Array, s: number, e: number): number {
+    const len = e - s;
+    if (len === 0 || len > 9 || (b[s] === 48 && len > 1)) return -1;
+    let v = 0;
+    for (let i = s; i < e; i++) {
+      const c = b[i] - 48;
+      if (c < 0 || c > 9) return -1;
+      v = v * 10 + c;
+    }
+    return v;
   }
 
-  private equals(id: number, b: Uint8Array, s: number, e: number): boolean {
-    const o = this.offsets[id];
-    const len = this.offsets[id + 1] - o;
+  private static mix(h: number): number {
+    // murmur3's finalizer: the tables use the low bits, so every input bit must reach them.
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    return (h ^ (h >>> 16)) | 0;
+  }
+
+  private static hashBytes(b: Uint8Array, s: number, e: number): number {
+    let h = 0x811c9dc5 | 0;
+    for (let i = s; i < e; i++) h = Math.imul(h ^ b[i], 0x01000193);
+    return Interner.mix(h);
+  }
+
+  private newId(ref: number): number {
+    const id = this.size++;
+    if (id === this.ref.length) {
+      const r = new Int32Array(this.ref.length * 2);
+      r.set(this.ref);
+      this.ref = r;
+    }
+    this.ref[id] = ref;
+    return id;
+  }
+
+  private nFind(v: number): number {
+    const slots = this.nSlots;
+    for (let i = Interner.mix(v) & this.nMask; ; i = (i + 1) & this.nMask) {
+      const p = i << 1;
+      if (slots[p + 1] === 0 || slots[p] === v) return i;
+    }
+  }
+
+  private gEquals(g: number, b: Uint8Array, s: number, e: number): boolean {
+    const o = this.gStart[g];
+    const len = this.gEnd[g] - o;
     if (len !== e - s) return false;
     const a = this.arena;
     for (let i = 0; i < len; i++) if (a[o + i] !== b[s + i]) return false;
     return true;
   }
 
+  private gFind(b: Uint8Array, s: number, e: number, h: number): number {
+    const slots = this.gSlots;
+    for (let i = h & this.gMask; ; i = (i + 1) & this.gMask) {
+      const p = i << 1;
+      const id1 = slots[p + 1];
+      if (id1 === 0) return i;
+      if (slots[p] === h && this.gEquals(this.ref[id1 - 1], b, s, e)) return i;
+    }
+  }
+
   /** Id of the bytes [s, e) of b, or -1 if never interned. */
   lookup(b: Uint8Array, s: number, e: number): number {
-    const h = Interner.hash(b, s, e);
-    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
-      const id = this.slots[i];
-      if (id < 0) return -1;
-      if (this.hashes[id] === h && this.equals(id, b, s, e)) return id;
-    }
+    const v = Interner.numeric(b, s, e);
+    if (v >= 0) return this.nSlots[(this.nFind(v) << 1) + 1] - 1;
+    return this.gSlots[(this.gFind(b, s, e, Interner.hashBytes(b, s, e)) << 1) + 1] - 1;
   }
 
   /** Id of the bytes [s, e) of b, adding them if new. */
   intern(b: Uint8Array, s: number, e: number): number {
-    const h = Interner.hash(b, s, e);
-    let i = h & this.mask;
-    for (; ; i = (i + 1) & this.mask) {
-      const id = this.slots[i];
-      if (id < 0) break;
-      if (this.hashes[id] === h && this.equals(id, b, s, e)) return id;
+    const v = Interner.numeric(b, s, e);
+    if (v >= 0) {
+      const p = this.nFind(v) << 1;
+      if (this.nSlots[p + 1] !== 0) return this.nSlots[p + 1] - 1;
+      const id = this.newId(-(v + 1));
+      this.nSlots[p] = v;
+      this.nSlots[p + 1] = id + 1;
+      if (++this.nCount * 4 > (this.nMask + 1) * 3) this.nSlots = this.grow(this.nSlots, (this.nMask = this.nMask * 2 + 1), true);
+      return id;
     }
-    const id = this.size++;
+    const h = Interner.hashBytes(b, s, e);
+    const p = this.gFind(b, s, e, h) << 1;
+    if (this.gSlots[p + 1] !== 0) return this.gSlots[p + 1] - 1;
+    const g = this.gCount++;
+    if (g === this.gStart.length) {
+      const a = new Int32Array(g * 2);
+      a.set(this.gStart);
+      this.gStart = a;
+      const z = new Int32Array(g * 2);
+      z.set(this.gEnd);
+      this.gEnd = z;
+    }
     const len = e - s;
     if (this.arenaLen + len > this.arena.length) {
       const a = new Uint8Array(Math.max(this.arena.length * 2, this.arenaLen + len));
       a.set(this.arena.subarray(0, this.arenaLen));
       this.arena = a;
     }
-    this.arena.set(b.subarray(s, e), this.arenaLen);
-    if (id + 2 > this.offsets.length) {
-      const o = new Int32Array(this.offsets.length * 2);
-      o.set(this.offsets);
-      this.offsets = o;
-      const hs = new Int32Array(this.hashes.length * 2);
-      hs.set(this.hashes);
-      this.hashes = hs;
-    }
-    this.offsets[id] = this.arenaLen;
+    const arena = this.arena;
+    for (let k = 0, w = this.arenaLen; k < len; k++) arena[w + k] = b[s + k];
+    this.gStart[g] = this.arenaLen;
     this.arenaLen += len;
-    this.offsets[id + 1] = this.arenaLen;
-    this.hashes[id] = h;
-    this.slots[i] = id;
-    if (this.size * 2 > this.slots.length) this.rehash();
+    this.gEnd[g] = this.arenaLen;
+    const id = this.newId(g);
+    this.gSlots[p] = h;
+    this.gSlots[p + 1] = id + 1;
+    if (this.gCount * 4 > (this.gMask + 1) * 3) this.gSlots = this.grow(this.gSlots, (this.gMask = this.gMask * 2 + 1), false);
     return id;
+  }
+
+  /** Re-inserts (key, id + 1) pairs into a table of mask + 1 slots; numeric keys are re-mixed. */
+  private grow(old: Int32Array, mask: number, numericTable: boolean): Int32Array<ArrayBuffer> {
+    const slots = new Int32Array((mask + 1) << 1);
+    for (let q = 0; q < old.length; q += 2) {
+      if (old[q + 1] === 0) continue;
+      let i = (numericTable ? Interner.mix(old[q]) : old[q]) & mask;
+      while (slots[(i << 1) + 1] !== 0) i = (i + 1) & mask;
+      slots[i << 1] = old[q];
+      slots[(i << 1) + 1] = old[q + 1];
+    }
+    return slots;
   }
 
   internString(s: string): number {
@@ -82,21 +170,10 @@ export class Interner {
     return this.lookup(b, 0, b.length);
   }
 
-  private rehash(): void {
-    const cap = this.slots.length * 2;
-    const slots = new Int32Array(cap).fill(-1);
-    const mask = cap - 1;
-    for (let id = 0; id < this.size; id++) {
-      let i = this.hashes[id] & mask;
-      while (slots[i] >= 0) i = (i + 1) & mask;
-      slots[i] = id;
-    }
-    this.slots = slots;
-    this.mask = mask;
-  }
-
   str(id: number): string {
-    return decoder.decode(this.arena.subarray(this.offsets[id], this.offsets[id + 1]));
+    const r = this.ref[id];
+    if (r < 0) return String(-r - 1);
+    return decoder.decode(this.arena.subarray(this.gStart[r], this.gEnd[r]));
   }
 }
 

@@ -50,11 +50,18 @@ const ITEM_STATUS_OTHER = 2;
 
 class FileRejected extends Error {}
 
+/** Expected key counts, to size the dictionaries once instead of growing them. */
+export interface SizeHint {
+  orders?: number;
+  products?: number;
+  items?: number;
+}
+
 export class Tables {
-  readonly orderKeys = new Interner();
-  readonly productKeys = new Interner();
-  readonly itemKeys = new Interner();
-  readonly users = new Interner();
+  readonly orderKeys: Interner;
+  readonly productKeys: Interner;
+  readonly itemKeys: Interner;
+  readonly users: Interner;
   readonly categories = new Interner();
 
   private readonly pCat = Column.int32();
@@ -81,7 +88,13 @@ export class Tables {
   constructor(
     private readonly unknownMode: UnknownMode = 'reject',
     private readonly onReject: (r: RejectedRow) => void = () => {},
-  ) {}
+    hint: SizeHint = {},
+  ) {
+    this.orderKeys = new Interner(hint.orders);
+    this.productKeys = new Interner(hint.products);
+    this.itemKeys = new Interner(hint.items);
+    this.users = new Interner(hint.orders);
+  }
 
   private keysOf(entity: Entity): Interner {
     return entity === 'orders' ? this.orderKeys : entity === 'products' ? this.productKeys : this.itemKeys;
@@ -104,6 +117,7 @@ export class Tables {
     let rows = 0;
     let fileNo = ++this.fileNo;
     const keyCol = schema.key;
+    const slots = { key: 0, a: 0, b: 0, c: 0 };
 
     const truncate = (): void => {
       for (const c of [this.pKey, this.pCat]) c.length = mark.pKey;
@@ -136,6 +150,10 @@ export class Tables {
           throw err;
         }
         rules = new RowRules(schema, layout);
+        slots.key = rules.slot(keyCol);
+        if (entity === 'products') slots.a = rules.slot('category');
+        if (entity === 'orders') (slots.a = rules.slot('user_id')), (slots.b = rules.slot('status'));
+        if (entity === 'order_items') (slots.a = rules.slot('order_id')), (slots.b = rules.slot('product_id')), (slots.c = rules.slot('status'));
         return;
       }
       rows++;
@@ -144,8 +162,8 @@ export class Tables {
       const b = rec.buf;
       let keyId = -1;
       let dup = false;
-      if (r.present(keyCol)) {
-        keyId = keys.intern(b, r.s[keyCol], r.e[keyCol]);
+      if (r.present(slots.key)) {
+        keyId = keys.intern(b, r.s[slots.key], r.e[slots.key]);
         dup = seen.get(keyId) === fileNo;
         seen.set(keyId, fileNo);
       }
@@ -153,18 +171,18 @@ export class Tables {
       if (dup) return reject(rec, 'duplicate_key', rejected);
       if (entity === 'products') {
         this.pKey.push(keyId);
-        this.pCat.push(this.categories.intern(b, r.s.category, r.e.category));
+        this.pCat.push(this.categories.intern(b, r.s[slots.a], r.e[slots.a]));
       } else if (entity === 'orders') {
         this.oKey.push(keyId);
         this.oDay.push(Math.floor(r.createdSec / 86400));
-        this.oUser.push(this.users.intern(b, r.s.user_id, r.e.user_id));
-        this.oRet.push(r.is(rec, 'status', 'returned') ? 1 : 0);
+        this.oUser.push(this.users.intern(b, r.s[slots.a], r.e[slots.a]));
+        this.oRet.push(r.is(rec, slots.b, 'returned') ? 1 : 0);
       } else {
-        const orderId = this.orderKeys.lookup(b, r.s.order_id, r.e.order_id);
+        const orderId = this.orderKeys.lookup(b, r.s[slots.a], r.e[slots.a]);
         if (orderId < 0 || this.oWin.get(orderId) < 0) {
           return reject(rec, 'unknown_order', this.unknownMode === 'hold' ? held : rejected);
         }
-        const productId = this.productKeys.lookup(b, r.s.product_id, r.e.product_id);
+        const productId = this.productKeys.lookup(b, r.s[slots.b], r.e[slots.b]);
         if (productId < 0 || this.pWin.get(productId) < 0) {
           return reject(rec, 'unknown_product', this.unknownMode === 'hold' ? held : rejected);
         }
@@ -172,7 +190,7 @@ export class Tables {
         this.iOrder.push(orderId);
         this.iProduct.push(productId);
         this.iCents.push(r.cents);
-        this.iStatus.push(!r.present('status') ? ITEM_STATUS_NONE : r.is(rec, 'status', 'returned') ? ITEM_STATUS_RETURNED : ITEM_STATUS_OTHER);
+        this.iStatus.push(!r.present(slots.c) ? ITEM_STATUS_NONE : r.is(rec, slots.c, 'returned') ? ITEM_STATUS_RETURNED : ITEM_STATUS_OTHER);
       }
     };
 
@@ -204,41 +222,46 @@ export class Tables {
   join(): Joined {
     const nKeys = this.itemKeys.size;
     const nOrders = this.orderKeys.size;
-    const iWin = this.iWin;
+    this.iWin.ensure(nKeys);
+    this.oWin.ensure(nOrders);
+    const iWin = this.iWin.data;
+    const oWin = this.oWin.data;
+    const pWin = this.pWin.data;
+    const iOrder = this.iOrder.data;
+    const oDay = this.oDay.data;
     const perOrder = new Int32Array(nOrders + 1);
     let n = 0;
     for (let k = 0; k < nKeys; k++) {
-      const v = iWin.get(k);
+      const v = iWin[k];
       if (v < 0) continue;
-      perOrder[this.iOrder.data[v] + 1]++;
+      perOrder[iOrder[v] + 1]++;
       n++;
     }
     for (let o = 0; o < nOrders; o++) perOrder[o + 1] += perOrder[o];
     const byOrder = new Int32Array(n);
     const fill = perOrder.slice(0, nOrders);
     for (let k = 0; k < nKeys; k++) {
-      const v = iWin.get(k);
-      if (v >= 0) byOrder[fill[this.iOrder.data[v]]++] = v;
+      const v = iWin[k];
+      if (v >= 0) byOrder[fill[iOrder[v]]++] = v;
     }
     // Orders with items, counting-sorted by their day.
     let minDay = Infinity;
     let maxDay = -Infinity;
-    const oWin = this.oWin;
     for (let o = 0; o < nOrders; o++) {
       if (perOrder[o + 1] === perOrder[o]) continue;
-      const d = this.oDay.data[oWin.get(o)];
+      const d = oDay[oWin[o]];
       if (d < minDay) minDay = d;
       if (d > maxDay) maxDay = d;
     }
     const span = n ? maxDay - minDay + 1 : 0;
     const perDay = new Int32Array(span + 1);
     for (let o = 0; o < nOrders; o++) {
-      if (perOrder[o + 1] !== perOrder[o]) perDay[this.oDay.data[oWin.get(o)] - minDay + 1]++;
+      if (perOrder[o + 1] !== perOrder[o]) perDay[oDay[oWin[o]] - minDay + 1]++;
     }
     for (let d = 0; d < span; d++) perDay[d + 1] += perDay[d];
     const ordersByDay = new Int32Array(perDay[span] ?? 0);
     for (let o = 0; o < nOrders; o++) {
-      if (perOrder[o + 1] !== perOrder[o]) ordersByDay[perDay[this.oDay.data[oWin.get(o)] - minDay]++] = o;
+      if (perOrder[o + 1] !== perOrder[o]) ordersByDay[perDay[oDay[oWin[o]] - minDay]++] = o;
     }
     const out: Joined = {
       n,
@@ -253,16 +276,17 @@ export class Tables {
       users: this.users,
     };
     let w = 0;
+    const oUser = this.oUser.data, oRet = this.oRet.data, iStatus = this.iStatus.data, pCat = this.pCat.data, iProduct = this.iProduct.data;
     for (const o of ordersByDay) {
-      const ov = oWin.get(o);
-      const day = this.oDay.data[ov];
-      const user = this.oUser.data[ov];
-      const oret = this.oRet.data[ov];
+      const ov = oWin[o];
+      const day = oDay[ov];
+      const user = oUser[ov];
+      const oret = oRet[ov];
       for (let j = perOrder[o]; j < perOrder[o + 1]; j++) {
         const v = byOrder[j];
-        const st = this.iStatus.data[v];
+        const st = iStatus[v];
         const ret = st === ITEM_STATUS_RETURNED || (st === ITEM_STATUS_NONE && oret === 1) ? 1 : 0;
-        out.cat[w] = this.pCat.data[this.pWin.get(this.iProduct.data[v])];
+        out.cat[w] = pCat[pWin[iProduct[v]]];
         out.day[w] = day;
         out.order[w] = o;
         out.user[w] = user;

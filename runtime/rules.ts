@@ -71,55 +71,78 @@ export function mapHeader(schema: Schema, header: string[]): Layout {
 
 const SPACE = 32;
 const TAB = 9;
+const CR = 13;
 
 /**
  * Checks one record against the rules that need only the row itself (everything but
  * duplicate_key and unknown_*), leaving trimmed field ranges and parsed values behind for the caller.
+ * Columns are addressed by slot (their position in required + optional), never by name per row.
  */
 export class RowRules {
-  readonly s: Record<string, number> = {};
-  readonly e: Record<string, number> = {};
+  /** Trimmed [s, e) of each slot in the current record; s === e when empty or absent. */
+  readonly s: Int32Array;
+  readonly e: Int32Array;
   cents = 0;
   createdSec = 0;
   private readonly names: string[];
-  private readonly required: string[];
-  private readonly times: string[];
-  private readonly hasPrice: boolean;
-  private readonly hasInteger: boolean;
+  private readonly fileCol: Int32Array;
+  private readonly requiredSlots: number[];
+  private readonly timeSlots: number[];
+  private readonly priceSlot: number;
+  private readonly intSlot: number;
+  private readonly createdSlot: number;
+  private readonly shippedSlot: number;
+  private readonly deliveredSlot: number;
 
-  constructor(private readonly schema: Schema, private readonly layout: Layout) {
+  constructor(schema: Schema, layout: Layout) {
     this.names = [...schema.required, ...schema.optional];
-    this.required = [...schema.required];
-    this.times = TIMES.filter((t) => layout.col[t] !== undefined && layout.col[t] >= 0);
-    this.hasPrice = layout.col['sale_price'] !== undefined;
-    this.hasInteger = (layout.col['num_of_item'] ?? -1) >= 0;
+    this.fileCol = Int32Array.from(this.names, (n) => layout.col[n]);
+    this.s = new Int32Array(this.names.length);
+    this.e = new Int32Array(this.names.length);
+    this.requiredSlots = schema.required.map((_, i) => i);
+    const present = (n: string) => (this.names.includes(n) && layout.col[n] >= 0 ? this.names.indexOf(n) : -1);
+    this.timeSlots = TIMES.map(present).filter((i) => i >= 0);
+    this.priceSlot = present('sale_price');
+    this.intSlot = present('num_of_item');
+    this.createdSlot = present('created_at');
+    this.shippedSlot = present('shipped_at');
+    this.deliveredSlot = present('delivered_at');
   }
 
-  /** Trimmed byte range of a column in the record; empty (s === e) when absent. */
+  /** The slot of a column name of this schema. */
+  slot(name: string): number {
+    const i = this.names.indexOf(name);
+    if (i < 0) throw new Error(`no column ${name}`);
+    return i;
+  }
+
   private locate(rec: CsvRecord): void {
     const b = rec.buf;
-    for (const name of this.names) {
-      const i = this.layout.col[name];
+    const cols = this.fileCol;
+    for (let k = 0; k < cols.length; k++) {
+      const i = cols[k];
       if (i < 0 || i >= rec.count) {
-        this.s[name] = 0;
-        this.e[name] = 0;
+        this.s[k] = 0;
+        this.e[k] = 0;
         continue;
       }
       let s = rec.starts[i];
       let e = rec.ends[i];
       while (s < e && (b[s] === SPACE || b[s] === TAB)) s++;
-      while (e > s && (b[e - 1] === SPACE || b[e - 1] === TAB || b[e - 1] === 13)) e--;
-      this.s[name] = s;
-      this.e[name] = e;
+      while (e > s && (b[e - 1] === SPACE || b[e - 1] === TAB || b[e - 1] === CR)) e--;
+      this.s[k] = s;
+      this.e[k] = e;
     }
   }
 
   check(rec: CsvRecord): Reason | null {
     this.locate(rec);
     const b = rec.buf;
-    for (const name of this.required) if (this.s[name] === this.e[name]) return 'missing_field';
-    if (this.hasPrice) {
-      this.cents = parseCents(b, this.s.sale_price, this.e.sale_price);
+    const S = this.s;
+    const E = this.e;
+    for (const k of this.requiredSlots) if (S[k] === E[k]) return 'missing_field';
+    if (this.priceSlot >= 0) {
+      this.cents = parseCents(b, S[this.priceSlot], E[this.priceSlot]);
       if (this.cents < 0) return 'bad_price';
     }
     let created = NaN;
@@ -128,36 +151,32 @@ export class RowRules {
     let shippedNs = 0;
     let delivered = NaN;
     let deliveredNs = 0;
-    for (const t of this.times) {
-      const s = this.s[t];
-      const e = this.e[t];
-      if (s === e) continue;
-      const v = parseTimestamp(b, s, e);
+    for (const k of this.timeSlots) {
+      if (S[k] === E[k]) continue;
+      const v = parseTimestamp(b, S[k], E[k]);
       if (Number.isNaN(v)) return 'bad_timestamp';
-      if (t === 'created_at') (created = v), (createdNs = lastNanos);
-      else if (t === 'shipped_at') (shipped = v), (shippedNs = lastNanos);
-      else if (t === 'delivered_at') (delivered = v), (deliveredNs = lastNanos);
+      if (k === this.createdSlot) (created = v), (createdNs = lastNanos);
+      else if (k === this.shippedSlot) (shipped = v), (shippedNs = lastNanos);
+      else if (k === this.deliveredSlot) (delivered = v), (deliveredNs = lastNanos);
     }
     this.createdSec = created;
-    if (this.hasInteger && this.s.num_of_item !== this.e.num_of_item) {
-      if (parseNonNegInt(b, this.s.num_of_item, this.e.num_of_item) < 0) return 'bad_integer';
-    }
+    const n = this.intSlot;
+    if (n >= 0 && S[n] !== E[n] && parseNonNegInt(b, S[n], E[n]) < 0) return 'bad_integer';
     if (before(shipped, shippedNs, created, createdNs)) return 'shipped_before_created';
     if (before(delivered, deliveredNs, shipped, shippedNs)) return 'delivered_before_shipped';
     return null;
   }
 
-  /** Whether a column's trimmed value equals `word`, ignoring ASCII case. */
-  is(rec: CsvRecord, name: string, word: string): boolean {
-    const s = this.s[name];
-    const e = this.e[name];
-    if (e - s !== word.length) return false;
+  /** Whether a slot's trimmed value equals `word` (lower case), ignoring ASCII case. */
+  is(rec: CsvRecord, slot: number, word: string): boolean {
+    const s = this.s[slot];
+    if (this.e[slot] - s !== word.length) return false;
     for (let i = 0; i < word.length; i++) if ((rec.buf[s + i] | 0x20) !== word.charCodeAt(i)) return false;
     return true;
   }
 
-  present(name: string): boolean {
-    return this.s[name] !== this.e[name];
+  present(slot: number): boolean {
+    return this.s[slot] !== this.e[slot];
   }
 }
 
