@@ -9,23 +9,12 @@ import path from 'node:path';
 
 
 const MACROS = `
-CREATE OR REPLACE MACRO ts_shape(s) AS regexp_full_match(s, '\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z| UTC|[+-]\\d{2}:?\\d{2})?');
-CREATE OR REPLACE MACRO ts_off(s) AS CASE WHEN regexp_matches(s, '[+-]\\d{2}:?\\d{2}$')
-  THEN (CASE WHEN regexp_extract(s, '([+-])\\d{2}:?\\d{2}$', 1) = '-' THEN -1 ELSE 1 END)
-     * (TRY_CAST(regexp_extract(s, '[+-](\\d{2}):?(\\d{2})$', 1) AS INT) * 3600 + TRY_CAST(regexp_extract(s, '[+-](\\d{2}):?(\\d{2})$', 2) AS INT) * 60)
-  ELSE 0 END;
-CREATE OR REPLACE MACRO ts_ok(s) AS s = '' OR (ts_shape(s)
-  AND try_strptime(substr(s, 1, 10), '%Y-%m-%d') IS NOT NULL
-  AND TRY_CAST(substr(s, 12, 2) AS INT) < 24 AND TRY_CAST(substr(s, 15, 2) AS INT) < 60 AND TRY_CAST(substr(s, 18, 2) AS INT) < 60
-  AND (NOT regexp_matches(s, '[+-]\\d{2}:?\\d{2}$') OR (TRY_CAST(regexp_extract(s, '[+-](\\d{2}):?(\\d{2})$', 1) AS INT) < 24 AND TRY_CAST(regexp_extract(s, '[+-](\\d{2}):?(\\d{2})$', 2) AS INT) < 60)));
-CREATE OR REPLACE MACRO ts_sec(s) AS CAST(epoch(try_strptime(substr(s, 1, 10) || ' ' || substr(s, 12, 8), '%Y-%m-%d %H:%M:%S')) AS BIGINT) - ts_off(s);
-CREATE OR REPLACE MACRO ts_key(s) AS CAST(ts_sec(s) AS HUGEINT) * 1000000000 + TRY_CAST(substr(rpad(coalesce(regexp_extract(s, '\\.(\\d+)', 1), ''), 9, '0'), 1, 9) AS BIGINT);
+SET TimeZone = 'UTC';
 CREATE OR REPLACE MACRO price_ok(p) AS regexp_full_match(p, '(\\d+(\\.\\d*)?|\\.\\d+)')
   AND TRY_CAST(coalesce(nullif(split_part(p, '.', 1), ''), '0') AS HUGEINT) * 100 <= 8796093022208;
 CREATE OR REPLACE MACRO cents(p) AS CAST(coalesce(nullif(split_part(p, '.', 1), ''), '0') AS HUGEINT) * 100
   + CAST(rpad(substr(split_part(p, '.', 2), 1, 2), 2, '0') AS INT)
   + CASE WHEN substr(split_part(p, '.', 2), 3, 1) >= '5' THEN 1 ELSE 0 END;
-CREATE OR REPLACE MACRO half_up(a, b) AS (2 * a + b) // (2 * b);
 `;
 
 function headerOf(file: string): string[] {
@@ -39,11 +28,6 @@ function headerOf(file: string): string[] {
 }
 
 const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
-
-function timeRule(cols: string[]): string {
-  const ts = ['created_at', 'shipped_at', 'delivered_at', 'returned_at'].filter((c) => cols.includes(c));
-  return ts.map((c) => `ts_ok(${c})`).join(' AND ') || 'TRUE';
-}
 
 export interface DuckResult extends KpiTables {
   rejected: Record<string, number>;
@@ -71,45 +55,57 @@ export async function duckCompute(dir: string, threads?: number): Promise<DuckRe
       });
       await con.run(`CREATE TABLE ${entity}_raw AS ${parts.join(' UNION ALL ') || `SELECT 0 AS file_idx, 0 AS rn, ${cols.map((c) => `'' AS ${c}`).join(', ')} WHERE false`}`);
     }
+    const TS = ['created_at', 'shipped_at', 'delivered_at', 'returned_at'];
+    // Each timestamp is cast once per row; the rules then compare the parsed values.
+    const parsed = (entity: 'orders' | 'order_items') =>
+      TS.map((c) => `epoch_us(TRY_CAST(${c} AS TIMESTAMPTZ)) AS ${c}_us`).join(', ');
     const rowRules = (entity: 'orders' | 'order_items' | 'products') => {
       const s = SCHEMAS[entity];
       const missing = s.required.map((c) => `${c} = ''`).join(' OR ');
       const rules = [`WHEN ${missing} THEN 'missing_field'`];
       if (entity === 'order_items') rules.push(`WHEN NOT price_ok(sale_price) THEN 'bad_price'`);
       if (entity !== 'products') {
-        rules.push(`WHEN NOT (${timeRule([...s.required, ...s.optional])}) THEN 'bad_timestamp'`);
+        const ok = TS.map((c) => `(${c} = '' OR (${c}_us IS NOT NULL AND regexp_full_match(${c}, '\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z| UTC|[+-]\\d{2}:?\\d{2})?')))`).join(' AND ');
+        rules.push(`WHEN NOT (${ok}) THEN 'bad_timestamp'`);
         if (entity === 'orders') rules.push(`WHEN num_of_item <> '' AND NOT (regexp_full_match(num_of_item, '\\d+') AND length(num_of_item) <= 15) THEN 'bad_integer'`);
-        rules.push(`WHEN shipped_at <> '' AND created_at <> '' AND ts_key(shipped_at) < ts_key(created_at) THEN 'shipped_before_created'`);
-        rules.push(`WHEN delivered_at <> '' AND shipped_at <> '' AND ts_key(delivered_at) < ts_key(shipped_at) THEN 'delivered_before_shipped'`);
+        rules.push(`WHEN shipped_at_us < created_at_us THEN 'shipped_before_created'`);
+        rules.push(`WHEN delivered_at_us < shipped_at_us THEN 'delivered_before_shipped'`);
       }
       rules.push(`WHEN dup > 1 THEN 'duplicate_key'`);
       return `CASE ${rules.join(' ')} ELSE NULL END`;
     };
-    await con.run(`
+    const script = `
       CREATE TABLE products_chk AS SELECT *, ${rowRules('products')} AS reason FROM
         (SELECT *, CASE WHEN id = '' THEN 1 ELSE row_number() OVER (PARTITION BY file_idx, id ORDER BY rn) END AS dup FROM products_raw);
       CREATE TABLE orders_chk AS SELECT *, ${rowRules('orders')} AS reason FROM
-        (SELECT *, CASE WHEN order_id = '' THEN 1 ELSE row_number() OVER (PARTITION BY file_idx, order_id ORDER BY rn) END AS dup FROM orders_raw);
+        (SELECT *, ${parsed('orders')}, CASE WHEN order_id = '' THEN 1 ELSE row_number() OVER (PARTITION BY file_idx, order_id ORDER BY rn) END AS dup FROM orders_raw);
       CREATE TABLE p_win AS SELECT id, arg_max(category, file_idx) AS category FROM products_chk WHERE reason IS NULL GROUP BY id;
-      CREATE TABLE o_win AS SELECT order_id, arg_max(user_id, file_idx) AS user_id, arg_max(status, file_idx) AS status, arg_max(created_at, file_idx) AS created_at
+      CREATE TABLE o_win AS SELECT order_id, arg_max(user_id, file_idx) AS user_id, arg_max(status, file_idx) AS status, arg_max(created_at_us, file_idx) AS created_at_us
         FROM orders_chk WHERE reason IS NULL GROUP BY order_id;
       CREATE TABLE items_chk AS SELECT i.*, CASE
           WHEN r0 IS NOT NULL THEN r0
-          WHEN NOT EXISTS (SELECT 1 FROM o_win o WHERE o.order_id = i.order_id) THEN 'unknown_order'
-          WHEN NOT EXISTS (SELECT 1 FROM p_win p WHERE p.id = i.product_id) THEN 'unknown_product'
+          WHEN ow.order_id IS NULL THEN 'unknown_order'
+          WHEN pw.id IS NULL THEN 'unknown_product'
           ELSE NULL END AS reason
         FROM (SELECT *, ${rowRules('order_items')} AS r0 FROM
-          (SELECT *, CASE WHEN id = '' THEN 1 ELSE row_number() OVER (PARTITION BY file_idx, id ORDER BY rn) END AS dup FROM order_items_raw)) i;
+          (SELECT *, ${parsed('order_items')}, CASE WHEN id = '' THEN 1 ELSE row_number() OVER (PARTITION BY file_idx, id ORDER BY rn) END AS dup FROM order_items_raw)) i
+          LEFT JOIN (SELECT order_id FROM o_win) ow ON ow.order_id = i.order_id
+          LEFT JOIN (SELECT id FROM p_win) pw ON pw.id = i.product_id;
       CREATE TABLE i_win AS SELECT id, arg_max(order_id, file_idx) AS order_id, arg_max(product_id, file_idx) AS product_id,
           arg_max(sale_price, file_idx) AS sale_price, arg_max(status, file_idx) AS status
         FROM items_chk WHERE reason IS NULL GROUP BY id;
       CREATE TABLE joined AS SELECT p.category,
-          strftime(DATE '1970-01-01' + CAST(floor(ts_sec(o.created_at) / 86400) AS INT), '%Y-%m-%d') AS order_date,
+          strftime(DATE '1970-01-01' + CAST(o.created_at_us // 86400000000 AS INT), '%Y-%m-%d') AS order_date,
           i.order_id, o.user_id, cents(i.sale_price) AS cents,
           CASE WHEN lower(i.status) = 'returned' OR (i.status = '' AND lower(o.status) = 'returned') THEN 1 ELSE 0 END AS returned,
           lower(o.status) = 'returned' AS order_returned
         FROM i_win i JOIN o_win o ON o.order_id = i.order_id JOIN p_win p ON p.id = i.product_id;
-    `);
+    `;
+    for (const stmt of script.split(';').filter((x) => x.trim())) {
+      const t = performance.now();
+      await con.run(stmt);
+      if (process.env.KPI_DUCK_TRACE) console.error(`${(performance.now() - t).toFixed(0)} ms ${stmt.trim().slice(0, 40)}`);
+    }
     const cat = await con.runAndReadAll(`
       SELECT category, order_date, CAST(sum(cents) AS BIGINT) AS c, count(*)::BIGINT AS items, count(DISTINCT order_id)::BIGINT AS orders, sum(returned)::BIGINT AS ret
       FROM joined GROUP BY ALL ORDER BY category, order_date`);

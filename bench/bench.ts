@@ -1,0 +1,118 @@
+// `npm run bench`: kpi compute against DuckDB (1 thread and default threads) on generated data,
+// alternating runs in one invocation; wall time, peak RSS, rows/s, ratios, stages, equality.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { generate } from '../runtime/generate';
+
+const ROOT = path.join(__dirname, '..', '..');
+const CACHE = path.join(ROOT, '.bench');
+
+interface Run {
+  ms: number;
+  rssMiB: number;
+  out: string;
+}
+
+function once(args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const t = performance.now();
+    const child = spawn(process.execPath, ['--max-old-space-size=4096', path.join(__dirname, 'run-one.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c) => out.push(c));
+    child.stderr.on('data', (c) => err.push(c));
+    child.on('close', (code) => {
+      const ms = performance.now() - t;
+      const errText = Buffer.concat(err).toString();
+      if (code !== 0) return reject(new Error(`${args.join(' ')} exited ${code}: ${errText.slice(-2000)}`));
+      const last = errText.trim().split('\n').pop()!;
+      resolve({ ms, rssMiB: JSON.parse(last).rssMiB, out: Buffer.concat(out).toString() });
+    });
+  });
+}
+
+function dataset(items: number): string {
+  const dir = path.join(CACHE, `items-${items}`);
+  const done = path.join(dir, '.complete');
+  if (!existsSync(done)) {
+    console.error(`generating ${items.toLocaleString()} items (dirty 1%) into ${dir} ...`);
+    generate(dir, { items, seed: 1, dirty: 0.01 });
+    writeFileSync(done, '');
+  }
+  return dir;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function canonical(json: string): unknown {
+  const j = JSON.parse(json);
+  return { c: j.category_kpis, o: j.order_kpis, r: Object.fromEntries(Object.entries(j.rejected).sort()) };
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const get = (name: string, def: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : def;
+  };
+  const sizes = get('sizes', '1000000,5000000').split(',').map(Number);
+  const rounds = Number(get('rounds', '3'));
+  const outFile = get('out', path.join(ROOT, 'bench-results.json'));
+  mkdirSync(CACHE, { recursive: true });
+  const results: Record<string, unknown>[] = [];
+  for (const items of sizes) {
+    const dir = dataset(items);
+    const engines: [string, string[]][] = [
+      ['kpi compute', ['kpi', dir]],
+      ['duckdb 1 thread', ['duckdb', dir, '1']],
+      [`duckdb ${os.cpus().length} threads`, ['duckdb', dir]],
+    ];
+    const runs: Record<string, Run[]> = {};
+    for (let r = 0; r < rounds; r++) {
+      for (const [name, args] of engines) {
+        const run = await once(args);
+        (runs[name] ??= []).push(run);
+        console.error(`  ${items.toLocaleString()} items, round ${r + 1}: ${name} ${(run.ms / 1000).toFixed(2)} s, ${run.rssMiB.toFixed(0)} MiB`);
+      }
+    }
+    const stages = JSON.parse((await once(['stages', dir])).out);
+    const equal = isDeepStrictEqual(canonical(runs['kpi compute'][0].out), canonical(runs['duckdb 1 thread'][0].out)) &&
+      isDeepStrictEqual(canonical(runs['kpi compute'][0].out), canonical(runs[engines[2][0]][0].out));
+    const row: Record<string, unknown> = { items, rounds, equalKpis: equal, engines: {} as Record<string, unknown>, stagesMs: stages.stages, kernelVsReference: stages.kernelVsReference };
+    const ours = median(runs['kpi compute'].map((x) => x.ms));
+    for (const [name] of engines) {
+      const ms = median(runs[name].map((x) => x.ms));
+      (row.engines as Record<string, unknown>)[name] = {
+        wallS: +(ms / 1000).toFixed(3),
+        peakRssMiB: +Math.max(...runs[name].map((x) => x.rssMiB)).toFixed(0),
+        itemsPerS: Math.round(items / (ms / 1000)),
+        oursOverThis: +(ours / ms).toFixed(3),
+      };
+    }
+    results.push(row);
+    print(row);
+  }
+  writeFileSync(outFile, JSON.stringify({ machine: { cpus: os.cpus().length, node: process.version, date: new Date().toISOString() }, results }, null, 2) + '\n');
+  console.log(`\nresults written to ${outFile}`);
+}
+
+function print(row: Record<string, unknown>): void {
+  const engines = row.engines as Record<string, { wallS: number; peakRssMiB: number; itemsPerS: number; oursOverThis: number }>;
+  console.log(`\n${(row.items as number).toLocaleString()} order items — KPIs equal across engines: ${row.equalKpis ? 'yes' : 'NO'}`);
+  console.log('engine                 wall s   peak RSS MiB   items/s      kpi/engine');
+  for (const [name, e] of Object.entries(engines)) {
+    console.log(`${name.padEnd(22)} ${e.wallS.toFixed(2).padStart(6)}   ${String(e.peakRssMiB).padStart(12)}   ${String(e.itemsPerS).padStart(9)}   ${e.oursOverThis.toFixed(2).padStart(10)}x`);
+  }
+  const st = row.stagesMs as Record<string, number>;
+  console.log(`kpi stages (ms): ${Object.entries(st).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
+  const kv = row.kernelVsReference as { wasmMs: number; referenceMs: number; equal: boolean };
+  console.log(`kernel: wasm ${kv.wasmMs.toFixed(0)} ms vs TypeScript reference ${kv.referenceMs.toFixed(0)} ms, equal: ${kv.equal ? 'yes' : 'NO'}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

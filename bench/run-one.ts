@@ -1,0 +1,72 @@
+// One timed run in a fresh process, so each engine's peak RSS is its own.
+// argv: kpi DIR | duckdb DIR THREADS | stages DIR. KPI JSON on stdout, {"rssMiB"} as the last stderr line.
+import { createReadStream } from 'node:fs';
+import { main } from '../runtime/cli';
+import { listLocalSources, computeDir } from '../runtime/compute';
+import { FastCsvScanner } from '../runtime/csv';
+import { aggregateWasm } from '../runtime/kernel';
+import { aggregateReference } from '../runtime/reference';
+import { sortAggregates } from '../runtime/aggregates';
+import { isDeepStrictEqual } from 'node:util';
+import { Tables } from '../runtime/join';
+import { duckCompute } from './duckdb';
+
+async function stages(dir: string): Promise<Record<string, unknown>> {
+  const sources = listLocalSources(dir);
+  let t = performance.now();
+  let bytes = 0;
+  for (const s of sources) for await (const c of createReadStream(`${dir}/${s.name}`, { highWaterMark: 1 << 20 })) bytes += (c as Buffer).length;
+  const io = performance.now() - t;
+  t = performance.now();
+  let records = 0;
+  for (const s of sources) {
+    const sc = new FastCsvScanner(() => records++);
+    for await (const c of createReadStream(`${dir}/${s.name}`, { highWaterMark: 1 << 20 })) sc.push(c as Buffer);
+    sc.end();
+  }
+  const tokenize = performance.now() - t;
+  const full = await computeDir(dir);
+  // kernel against the reference on the same joined items
+  const tables = new Tables();
+  for (const s of [...sources].sort((a, b) => ['products', 'orders', 'order_items'].indexOf(a.entity) - ['products', 'orders', 'order_items'].indexOf(b.entity))) await tables.readFile(s.entity, s.name, s.open);
+  const joined = tables.join();
+  t = performance.now();
+  const w = aggregateWasm(joined);
+  const wasmMs = performance.now() - t;
+  t = performance.now();
+  const r = aggregateReference(joined);
+  const refMs = performance.now() - t;
+  return {
+    bytes,
+    records,
+    items: joined.n,
+    stages: {
+      io: io,
+      tokenize: tokenize - io,
+      rules: full.times.read - tokenize,
+      join: full.times.join,
+      kernel: full.times.kernel,
+      output: full.times.output,
+    },
+    kernelVsReference: { wasmMs, referenceMs: refMs, equal: isDeepStrictEqual(sortAggregates(w), sortAggregates(r)) },
+  };
+}
+
+async function run(): Promise<void> {
+  const [engine, dir, threads] = process.argv.slice(2);
+  if (engine === 'kpi') {
+    const code = await main(['compute', dir, '--json']);
+    if (code !== 0) process.exit(code);
+  } else if (engine === 'duckdb') {
+    const r = await duckCompute(dir, threads ? Number(threads) : undefined);
+    process.stdout.write(JSON.stringify({ category_kpis: r.category_kpis, order_kpis: r.order_kpis, rejected: r.rejected }) + '\n');
+  } else if (engine === 'stages') {
+    process.stdout.write(JSON.stringify(await stages(dir)) + '\n');
+  } else throw new Error(`unknown engine ${engine}`);
+  process.stderr.write(`\n${JSON.stringify({ rssMiB: process.resourceUsage().maxRSS / 1024 })}\n`);
+}
+
+run().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
