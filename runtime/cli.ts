@@ -60,6 +60,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'upload':
       case 'query':
       case 'run':
+        // Loaded only here: kpi compute and generate never load the AWS SDK.
         return await (await import('./commands')).runCommand(cmd, rest);
       default:
         throw new UsageError(`unknown command '${cmd}'`);

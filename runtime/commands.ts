@@ -1,1 +1,232 @@
-export async function runCommand(cmd: string, args: string[]): Promise<number> { void args; throw new Error(`${cmd}: not built yet`); }
+// The AWS-facing commands: local, start, upload, query, run.
+import path from 'node:path';
+import { parseArgs, intFlag, UsageError, type Parsed } from './args';
+import { configFromEnv, type Config } from './config';
+import { DeadlineExceeded, Deadline } from './deadline';
+import { CATEGORY_COLUMNS, ORDER_COLUMNS, pretty, table } from './format';
+import { startLocal, type LocalStack } from './local';
+import { ENV } from './names';
+import { Observer } from './observe';
+import { Dispatcher, Pipeline, type BatchResult } from './pipeline';
+import { progressBar } from './progress';
+import { planUpload, upload } from './upload';
+import { Bucket } from './s3store';
+import { makeClients } from './aws';
+import { KpiStore } from './kpistore';
+
+export const HELP: Record<string, string> = {
+  local: `Usage: kpi local [--dir DIR] [--port PORT]
+
+Starts the embedded stack in the foreground: one endpoint on 127.0.0.1 serving an S3-compatible
+API (s3rver) and a DynamoDB-compatible API (dynalite), the bucket and both KPI tables, and the
+pipeline: every object created under ecommerce-data/ is validated and the KPIs recomputed.
+Prints the variables to export so that the AWS CLI, kpi upload and kpi query reach it.
+State persists in DIR between starts. Ctrl-C stops it.
+  --dir DIR           state folder (default .kpi-local in the current folder)
+  --port PORT         port of the endpoint (default 4566)`,
+  start: `Usage: kpi start [--dir DIR] [--port PORT] [--data DIR]
+
+The whole job in one command (what 'npm start' runs): starts the embedded stack, uploads the
+data folder with the same code as 'kpi upload', waits until the pipeline is idle, prints both KPI
+tables from the local DynamoDB and where to look next, then stops. State stays for kpi local.
+  --data DIR          folder to upload (default data)
+  --dir DIR           state folder (default .kpi-local)
+  --port PORT         port (default 0: any free port)`,
+  upload: `Usage: kpi upload DIR
+
+Uploads DIR/{orders,order_items,products}/* to s3://$KPI_BUCKET/ecommerce-data/<entity>/<file>,
+on AWS or on the local stack (AWS_ENDPOINT_URL). Progress on stderr.`,
+  query: `Usage: kpi query category NAME [--json]
+       kpi query date YYYY-MM-DD [--json]
+
+The seed's two queries: all days of one category from $KPI_CATEGORY_TABLE, or one day from
+$KPI_ORDER_TABLE.`,
+  run: `Usage: kpi run
+
+The container entry point. Reads the environment:
+  KPI_STAGE           validate | transform (default: validate, then transform in the same task
+                      unless KPI_EVENT_BUS is set, in which case an event hands over to transform)
+  KPI_S3_KEY          the object to validate (set by the EventBridge rule's input transformer);
+                      without it the whole landing zone is processed
+  KPI_DEADLINE_SECONDS  stop cleanly and exit 3 after this long (default 900)
+  KPI_HOLD_SECONDS    how long items wait for their order/product before err/unmatched/ (3600)
+  KPI_REJECT_ALERT_SHARE  alert when a file's rejected share passes this (0.05)
+  KPI_ALERT_TOPIC_ARN SNS topic for alerts (printed to stderr when unset)
+Exit codes: 0 done, 1 failed, 3 deadline reached (a rerun finishes the work).`,
+};
+
+export async function runCommand(cmd: string, argv: string[]): Promise<number> {
+  switch (cmd) {
+    case 'local':
+      return local(parseArgs(argv, ['dir', 'port'], []));
+    case 'start':
+      return start(parseArgs(argv, ['dir', 'port', 'data'], []));
+    case 'upload':
+      return uploadCmd(parseArgs(argv, [], []));
+    case 'query':
+      return query(parseArgs(argv, [], ['json']));
+    case 'run':
+      return run(parseArgs(argv, [], []));
+  }
+  throw new UsageError(`unknown command ${cmd}`);
+}
+
+function help(cmd: string): number {
+  console.log(HELP[cmd]);
+  return 0;
+}
+
+function exportsOf(stack: LocalStack): string {
+  return Object.entries(stack.env)
+    .map(([k, v]) => `export ${k}=${v}`)
+    .join('\n');
+}
+
+/** Pipeline bound to a local stack; JSON logs go to DIR/pipeline.log, a short line to the terminal. */
+async function localPipeline(stack: LocalStack, dir: string, onBatch?: (b: BatchResult) => void) {
+  const { appendFileSync } = await import('node:fs');
+  const logFile = path.join(dir, 'pipeline.log');
+  const cfg = configFromEnv({ bucket: stack.bucket, categoryTable: stack.categoryTable, orderTable: stack.orderTable, region: stack.region, endpoint: stack.endpoint, alertTopicArn: undefined, eventBus: undefined });
+  const obs = new Observer(cfg, (line) => appendFileSync(logFile, line + '\n'));
+  const pipeline = new Pipeline(cfg, { clients: stack.clients, obs });
+  const dispatcher = new Dispatcher(pipeline, 150, onBatch);
+  stack.onObjectCreated((k) => dispatcher.enqueue(k));
+  // Anything left in the landing zone (uploaded while stopped, or a crash) is processed now.
+  for (const o of await pipeline.bucket.list('ecommerce-data/')) dispatcher.enqueue(o.key);
+  return { pipeline, dispatcher, logFile };
+}
+
+function summary(b: BatchResult): string {
+  const files = b.validated.length;
+  const rej = b.validated.reduce((s, v) => s + v.rejected, 0);
+  const bad = b.validated.filter((v) => v.status === 'rejected' || v.status === 'unrouted').length;
+  const t = b.transform;
+  return `processed ${files} file(s)${bad ? ` (${bad} rejected whole)` : ''}, ${rej} row(s) rejected; ${t.items} items joined, ${t.held} held; ${t.puts} KPI row(s) written, ${t.deletes} deleted in ${t.ms} ms`;
+}
+
+async function local(p: Parsed): Promise<number> {
+  if (p.flags.help) return help('local');
+  const dir = path.resolve((p.flags.dir as string) ?? '.kpi-local');
+  const stack = await startLocal({ dir, port: intFlag(p, 'port', 4566) });
+  const { logFile } = await localPipeline(stack, dir, (b) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${summary(b)}`));
+  console.log(`Local stack on ${stack.endpoint} (S3 + DynamoDB), state in ${dir}\n`);
+  console.log(`Paste into another shell:\n\n${exportsOf(stack)}\n`);
+  console.log(`Then: kpi upload data   ·   kpi query date 2025-03-25   ·   aws s3 ls s3://${stack.bucket}/ --recursive`);
+  console.log(`Pipeline log (JSON lines): ${logFile}\nCtrl-C to stop.\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  console.log('\nstopping...');
+  await stack.close();
+  return 0;
+}
+
+async function start(p: Parsed): Promise<number> {
+  if (p.flags.help) return help('start');
+  const dir = path.resolve((p.flags.dir as string) ?? '.kpi-local');
+  const data = path.resolve((p.flags.data as string) ?? 'data');
+  const t0 = Date.now();
+  const items = planUpload(data);
+  const stack = await startLocal({ dir, port: intFlag(p, 'port', 0) });
+  try {
+    const { dispatcher, logFile } = await localPipeline(stack, dir);
+    console.log(`local stack up on ${stack.endpoint}; uploading ${items.length} files from ${path.relative(process.cwd(), data) || '.'}/ ...`);
+    await upload(new Bucket(stack.clients.s3, stack.bucket), items, progressBar('uploading', 0));
+    await dispatcher.idle();
+    const kpis = await new KpiStore(stack.clients.ddb, stack.categoryTable, stack.orderTable).readAll();
+    const last = dispatcher.batches.at(-1);
+    console.log(`\ncategory_kpi_table (${kpis.category_kpis.length} rows, first 15)\n`);
+    console.log(table(pretty(kpis.category_kpis.slice(0, 15)), CATEGORY_COLUMNS));
+    console.log(`\norder_kpi_table (${kpis.order_kpis.length} rows, first 15)\n`);
+    console.log(table(pretty(kpis.order_kpis.slice(0, 15)), ORDER_COLUMNS));
+    const rejected = dispatcher.batches.flatMap((b) => b.validated).reduce((s, v) => s + v.rejected, 0);
+    console.log(`\n${items.length} files uploaded and processed in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${rejected} rows rejected (see err/), ${last?.transform.held ?? 0} items held.`);
+    console.log(`\nNext:\n  npm run -s kpi -- local                 keep the stack running (state in ${path.relative(process.cwd(), dir)})`);
+    console.log(`  npm run -s kpi -- query date ${kpis.order_kpis[0]?.order_date ?? 'YYYY-MM-DD'}   (with the exports kpi local prints)`);
+    console.log(`  npm run -s kpi -- compute data           the same KPIs with no servers at all`);
+    console.log(`  pipeline log: ${path.relative(process.cwd(), logFile)}`);
+    return 0;
+  } finally {
+    await stack.close();
+  }
+}
+
+function awsConfig(): Config {
+  return configFromEnv();
+}
+
+async function uploadCmd(p: Parsed): Promise<number> {
+  if (p.flags.help) return help('upload');
+  if (p.positional.length !== 1) throw new UsageError('upload needs exactly one DIR');
+  const cfg = awsConfig();
+  const items = planUpload(p.positional[0]);
+  const bucket = new Bucket(makeClients(cfg).s3, cfg.bucket);
+  await upload(bucket, items, progressBar(`uploading to s3://${cfg.bucket}`, 0));
+  console.log(`uploaded ${items.length} files to s3://${cfg.bucket}/ecommerce-data/`);
+  return 0;
+}
+
+async function query(p: Parsed): Promise<number> {
+  if (p.flags.help) return help('query');
+  const [kind, value] = p.positional;
+  if (p.positional.length !== 2 || (kind !== 'category' && kind !== 'date')) throw new UsageError('query needs: category NAME | date YYYY-MM-DD');
+  if (kind === 'date' && !/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new UsageError(`date must be YYYY-MM-DD, got '${value}'`);
+  const cfg = configFromEnv({ bucket: process.env[ENV.bucket] ?? '-' });
+  const store = new KpiStore(makeClients(cfg).ddb, cfg.categoryTable, cfg.orderTable);
+  if (kind === 'category') {
+    const rows = await store.queryCategory(value);
+    if (p.flags.json) console.log(JSON.stringify(rows));
+    else if (!rows.length) console.log(`no KPIs for category '${value}' in ${cfg.categoryTable}`);
+    else console.log(table(pretty(rows), CATEGORY_COLUMNS));
+    return rows.length ? 0 : 4;
+  }
+  const row = await store.getDate(value);
+  if (p.flags.json) console.log(JSON.stringify(row));
+  else if (!row) console.log(`no KPIs for ${value} in ${cfg.orderTable}`);
+  else console.log(table(pretty([row]), ORDER_COLUMNS));
+  return row ? 0 : 4;
+}
+
+async function run(p: Parsed): Promise<number> {
+  if (p.flags.help) return help('run');
+  const cfg = awsConfig();
+  const pipeline = new Pipeline(cfg);
+  const deadline = new Deadline(cfg.deadlineSeconds);
+  const stage = process.env[ENV.stage] || '';
+  const key = process.env[ENV.objectKey] || keyFromEvent(process.env.KPI_EVENT);
+  try {
+    if (stage && stage !== 'validate' && stage !== 'transform') throw new UsageError(`${ENV.stage} must be validate or transform, got '${stage}'`);
+    if (stage === 'transform') {
+      await pipeline.transform(deadline);
+    } else if (key) {
+      const v = await pipeline.validate([key], deadline);
+      if (cfg.eventBus) await pipeline.emitValidated(v);
+      else {
+        await pipeline.transform(deadline);
+        pipeline.latency(v);
+      }
+    } else {
+      const b = await pipeline.process(undefined, deadline);
+      if (cfg.eventBus && b.validated.length) await pipeline.emitValidated(b.validated);
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    const timedOut = err instanceof DeadlineExceeded;
+    pipeline.obs.error(timedOut ? 'deadline_reached' : 'run_failed', { stage: stage || 'validate+transform', key, error: (err as Error).message });
+    await pipeline.obs.alert(`KPI pipeline ${timedOut ? 'deadline reached' : 'run failed'}`, `${stage || 'run'} ${key ?? '(landing zone)'}: ${(err as Error).stack ?? err}`);
+    return timedOut ? 3 : 1;
+  }
+}
+
+/** The object key of an EventBridge "Object Created" event passed whole as KPI_EVENT. */
+export function keyFromEvent(json: string | undefined): string | undefined {
+  if (!json) return undefined;
+  try {
+    const ev = JSON.parse(json);
+    return ev?.detail?.object?.key ?? ev?.Records?.[0]?.s3?.object?.key;
+  } catch {
+    throw new UsageError('KPI_EVENT is not valid JSON');
+  }
+}

@@ -42,7 +42,9 @@ export interface Joined {
   users: Interner;
 }
 
-export type UnknownMode = 'reject' | 'hold';
+/** reject: unknown order/product rejected at once (kpi compute); hold: kept aside (the deployed
+ * pipeline, until they arrive or expire); defer: not checked (validate stage: one file alone). */
+export type UnknownMode = 'reject' | 'hold' | 'defer';
 
 const ITEM_STATUS_NONE = 0;
 const ITEM_STATUS_RETURNED = 1;
@@ -178,12 +180,13 @@ export class Tables {
         this.oUser.push(this.users.intern(b, r.s[slots.a], r.e[slots.a]));
         this.oRet.push(r.is(rec, slots.b, 'returned') ? 1 : 0);
       } else {
-        const orderId = this.orderKeys.lookup(b, r.s[slots.a], r.e[slots.a]);
-        if (orderId < 0 || this.oWin.get(orderId) < 0) {
+        const defer = this.unknownMode === 'defer';
+        const orderId = defer ? this.orderKeys.intern(b, r.s[slots.a], r.e[slots.a]) : this.orderKeys.lookup(b, r.s[slots.a], r.e[slots.a]);
+        if (!defer && (orderId < 0 || this.oWin.get(orderId) < 0)) {
           return reject(rec, 'unknown_order', this.unknownMode === 'hold' ? held : rejected);
         }
-        const productId = this.productKeys.lookup(b, r.s[slots.b], r.e[slots.b]);
-        if (productId < 0 || this.pWin.get(productId) < 0) {
+        const productId = defer ? this.productKeys.intern(b, r.s[slots.b], r.e[slots.b]) : this.productKeys.lookup(b, r.s[slots.b], r.e[slots.b]);
+        if (!defer && (productId < 0 || this.pWin.get(productId) < 0)) {
           return reject(rec, 'unknown_product', this.unknownMode === 'hold' ? held : rejected);
         }
         this.iKey.push(keyId);

@@ -1,0 +1,139 @@
+// The event-driven pipeline: validate objects, then transform; used by `kpi run` (one event per
+// container) and by the local dispatcher (S3 server events standing in for EventBridge).
+import { PutEventsCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { makeClients, type Clients } from './aws';
+import type { Config } from './config';
+import { Deadline } from './deadline';
+import { KpiStore, type KpiStoreOptions } from './kpistore';
+import { EVENT_SOURCE, EVENT_VALIDATED, LANDING_PREFIX } from './names';
+import { Observer } from './observe';
+import { Bucket } from './s3store';
+import { transform, type TransformResult } from './transform';
+import { validateObject, type ValidateResult } from './validate';
+
+export interface PipelineOptions {
+  clients?: Clients;
+  obs?: Observer;
+  store?: KpiStoreOptions;
+  /** objects validated at once */
+  concurrency?: number;
+}
+
+export interface BatchResult {
+  validated: ValidateResult[];
+  transform: TransformResult;
+}
+
+export class Pipeline {
+  readonly bucket: Bucket;
+  readonly store: KpiStore;
+  readonly obs: Observer;
+  readonly clients: Clients;
+
+  constructor(readonly cfg: Config, private readonly opts: PipelineOptions = {}) {
+    this.clients = opts.clients ?? makeClients(cfg);
+    this.bucket = new Bucket(this.clients.s3, cfg.bucket);
+    this.store = new KpiStore(this.clients.ddb, cfg.categoryTable, cfg.orderTable, opts.store);
+    this.obs = opts.obs ?? new Observer(cfg);
+  }
+
+  async validate(keys: string[], deadline = Deadline.none()): Promise<ValidateResult[]> {
+    const out: ValidateResult[] = [];
+    const queue = [...keys].sort();
+    const worker = async () => {
+      for (let k = queue.shift(); k !== undefined; k = queue.shift()) {
+        deadline.check();
+        out.push(await validateObject({ bucket: this.bucket, obs: this.obs, rejectAlertShare: this.cfg.rejectAlertShare }, k));
+      }
+    };
+    await Promise.all(Array.from({ length: this.opts.concurrency ?? 4 }, worker));
+    return out;
+  }
+
+  async transform(deadline = Deadline.none()): Promise<TransformResult> {
+    return transform({ bucket: this.bucket, store: this.store, obs: this.obs, holdSeconds: this.cfg.holdSeconds, deadline });
+  }
+
+  /** Validates the given objects (or the whole landing zone), then brings the tables up to date. */
+  async process(keys?: string[], deadline = Deadline.none()): Promise<BatchResult> {
+    const todo = keys ?? (await this.bucket.list(LANDING_PREFIX)).map((o) => o.key);
+    const validated = await this.validate(todo, deadline);
+    const t = await this.transform(deadline);
+    this.latency(validated);
+    return { validated, transform: t };
+  }
+
+  /** Upload → KPIs written, for the files of this batch (EMF). */
+  latency(validated: ValidateResult[]): void {
+    const times = validated.map((v) => v.uploadedAt).filter((x): x is number => typeof x === 'number');
+    if (times.length) this.obs.metrics({ Stage: 'transform' }, { UploadToKpiLatencyMs: Date.now() - Math.min(...times) }, { UploadToKpiLatencyMs: 'Milliseconds' });
+  }
+
+  /** The validate → transform hand-off in AWS: an EventBridge event the transform rule matches. */
+  async emitValidated(results: ValidateResult[]): Promise<void> {
+    const eb = new EventBridgeClient({ region: this.cfg.region, ...(process.env.AWS_ENDPOINT_URL_EVENTBRIDGE ? { endpoint: process.env.AWS_ENDPOINT_URL_EVENTBRIDGE } : {}) });
+    await eb.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            Source: EVENT_SOURCE,
+            DetailType: EVENT_VALIDATED,
+            EventBusName: this.cfg.eventBus,
+            Detail: JSON.stringify({ bucket: this.cfg.bucket, files: results.map((r) => ({ key: r.key, status: r.status, archive: r.archiveKey, uploaded_at: r.uploadedAt })) }),
+          },
+        ],
+      }),
+    );
+  }
+}
+
+/**
+ * Local stand-in for EventBridge: object-created events are queued; a single worker validates
+ * everything queued, then transforms once, and repeats while events keep coming.
+ */
+export class Dispatcher {
+  private readonly pending = new Set<string>();
+  private running: Promise<void> | null = null;
+  readonly batches: BatchResult[] = [];
+  readonly errors: Error[] = [];
+
+  constructor(private readonly pipeline: Pipeline, private readonly debounceMs = 150, private readonly onBatch?: (b: BatchResult) => void) {}
+
+  enqueue(key: string): void {
+    if (!key.startsWith(LANDING_PREFIX)) return;
+    this.pending.add(key);
+    if (!this.running) this.running = this.loop().finally(() => (this.running = null));
+  }
+
+  private async loop(): Promise<void> {
+    await new Promise((r) => setTimeout(r, this.debounceMs));
+    let failures = 0;
+    while (this.pending.size) {
+      const keys = [...this.pending];
+      this.pending.clear();
+      try {
+        const b = await this.pipeline.process(keys);
+        this.batches.push(b);
+        this.onBatch?.(b);
+        failures = 0;
+      } catch (err) {
+        this.errors.push(err as Error);
+        this.pipeline.obs.error('batch_failed', { error: (err as Error).message, keys: keys.length });
+        await this.pipeline.obs.alert('KPI pipeline batch failed', `${(err as Error).stack ?? err}`);
+        // Unprocessed objects stay in the landing zone; retry a few times, then wait for the next event or start.
+        if (++failures < 3) {
+          for (const k of keys) this.pending.add(k);
+          await new Promise((r) => setTimeout(r, 500 * failures));
+        }
+      }
+    }
+  }
+
+  /** Resolves when nothing is queued or running. */
+  async idle(): Promise<void> {
+    while (this.running || this.pending.size) {
+      if (this.running) await this.running;
+      else await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}

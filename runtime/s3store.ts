@@ -1,0 +1,77 @@
+// Stores, S3 side: streaming reads into the parser, puts, copies and deletes, all paginated and idempotent.
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+
+export interface ObjectInfo {
+  key: string;
+  lastModified: number;
+  etag: string;
+  size: number;
+}
+
+export class Bucket {
+  constructor(readonly s3: S3Client, readonly name: string) {}
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    let token: string | undefined;
+    do {
+      const r = await this.s3.send(new ListObjectsV2Command({ Bucket: this.name, Prefix: prefix, ContinuationToken: token }));
+      for (const o of r.Contents ?? []) {
+        out.push({ key: o.Key!, lastModified: o.LastModified?.getTime() ?? 0, etag: o.ETag ?? '', size: o.Size ?? 0 });
+      }
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    try {
+      const r = await this.s3.send(new HeadObjectCommand({ Bucket: this.name, Key: key }));
+      return { key, lastModified: r.LastModified?.getTime() ?? 0, etag: r.ETag ?? '', size: r.ContentLength ?? 0 };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  /** The object's bytes as a stream of chunks (never the whole object in memory). */
+  async *read(key: string): AsyncIterable<Uint8Array> {
+    const r = await this.s3.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
+    for await (const chunk of r.Body as Readable) yield chunk as Uint8Array;
+  }
+
+  async put(key: string, body: string | Uint8Array | Readable, extra: { contentType?: string; metadata?: Record<string, string>; length?: number } = {}): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({ Bucket: this.name, Key: key, Body: body, ContentType: extra.contentType ?? 'text/csv', Metadata: extra.metadata, ContentLength: extra.length }),
+    );
+  }
+
+  async copy(from: string, to: string, metadata?: Record<string, string>): Promise<void> {
+    await this.s3.send(
+      new CopyObjectCommand({
+        Bucket: this.name,
+        Key: to,
+        CopySource: `${this.name}/${from.split('/').map(encodeURIComponent).join('/')}`,
+        ...(metadata ? { Metadata: metadata, MetadataDirective: 'REPLACE', ContentType: 'text/csv' } : {}),
+      }),
+    );
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.name, Key: key }));
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
+}

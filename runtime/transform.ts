@@ -1,0 +1,106 @@
+// The transform stage: KPIs recomputed from every accepted version in archive/ and made the table
+// contents. Recomputing (not incrementing) is what makes replays, duplicates, overlapping runs and
+// crashed runs converge: each run ends by checking that archive/ did not change while it worked,
+// and starts over if it did, so the last run to finish always wrote the answer for the last state.
+import { computeSources, type SourceFile } from './compute';
+import type { RejectedRow } from './join';
+import { parseArchive, unmatchedKey, versionOrder, type ArchivedVersion } from './layout';
+import { ARCHIVE_PREFIX } from './names';
+import { rejectsToCsv } from './rejects';
+import type { Bucket } from './s3store';
+import type { KpiStore } from './kpistore';
+import type { Observer } from './observe';
+import type { Deadline } from './deadline';
+import { createHash } from 'node:crypto';
+
+export interface TransformContext {
+  bucket: Bucket;
+  store: KpiStore;
+  obs: Observer;
+  holdSeconds: number;
+  deadline: Deadline;
+  now?: () => number;
+}
+
+export interface TransformResult {
+  rounds: number;
+  files: number;
+  items: number;
+  held: number;
+  expired: number;
+  puts: number;
+  deletes: number;
+  retries: number;
+  changedDates: string[];
+  categoryRows: number;
+  orderRows: number;
+  ms: number;
+}
+
+export async function listArchive(bucket: Bucket): Promise<ArchivedVersion[]> {
+  const out: ArchivedVersion[] = [];
+  for (const o of await bucket.list(ARCHIVE_PREFIX)) {
+    const p = parseArchive(o.key);
+    if (p) out.push({ ...p, key: o.key, etag: o.etag, size: o.size });
+  }
+  return out.sort(versionOrder);
+}
+
+const fingerprint = (v: ArchivedVersion[]) => v.map((x) => `${x.key}@${x.etag}`).join('\n');
+
+export async function transform(ctx: TransformContext): Promise<TransformResult> {
+  const t0 = Date.now();
+  const now = ctx.now ?? Date.now;
+  const total: TransformResult = { rounds: 0, files: 0, items: 0, held: 0, expired: 0, puts: 0, deletes: 0, retries: 0, changedDates: [], categoryRows: 0, orderRows: 0, ms: 0 };
+  const changed = new Set<string>();
+  let snapshot = await listArchive(ctx.bucket);
+  for (;;) {
+    ctx.deadline.check();
+    total.rounds++;
+    const sources: SourceFile[] = snapshot.map((v) => ({ entity: v.entity, name: v.key, size: v.size, open: () => ctx.bucket.read(v.key) }));
+    const res = await computeSources(sources, { unknownMode: 'hold' });
+    ctx.deadline.check();
+    const stats = await ctx.store.replaceAll(res);
+    for (const d of stats.changedDates) changed.add(d);
+    Object.assign(total, { files: snapshot.length, items: res.items, held: res.held.length, categoryRows: res.category_kpis.length, orderRows: res.order_kpis.length });
+    total.puts += stats.puts;
+    total.deletes += stats.deletes;
+    total.retries += stats.retries;
+    total.expired = await expireHeld(ctx, res.held, snapshot, now());
+    const after = await listArchive(ctx.bucket);
+    if (fingerprint(after) === fingerprint(snapshot)) break;
+    ctx.obs.log('transform_restart', { reason: 'archive/ changed during the run', files_before: snapshot.length, files_after: after.length });
+    snapshot = after;
+  }
+  total.changedDates = [...changed].sort();
+  total.ms = Date.now() - t0;
+  for (const date of total.changedDates) ctx.obs.log('date_recomputed', { order_date: date });
+  ctx.obs.log('transform_done', { ...total, changedDates: undefined, changed_dates: total.changedDates.length });
+  ctx.obs.metrics({ Stage: 'transform' }, { RowsHeld: total.held, RowsExpired: total.expired, DynamoRetries: total.retries, KpiRowsWritten: total.puts + total.deletes, TransformMs: total.ms }, { TransformMs: 'Milliseconds' });
+  return total;
+}
+
+/**
+ * Items still waiting for their order or product: reported to err/unmatched/ once their file is
+ * older than the hold time (one object per source version, rewritten only when its content changes).
+ * They are not dropped: if the order arrives even later, the next run counts the item.
+ */
+async function expireHeld(ctx: TransformContext, held: RejectedRow[], versions: ArchivedVersion[], now: number): Promise<number> {
+  const byFile = new Map<string, RejectedRow[]>();
+  for (const h of held) (byFile.get(h.file) ?? byFile.set(h.file, []).get(h.file)!).push(h);
+  const byKey = new Map(versions.map((v) => [v.key, v]));
+  let expired = 0;
+  for (const [file, rows] of byFile) {
+    const v = byKey.get(file);
+    if (!v || now - v.millis < ctx.holdSeconds * 1000) continue;
+    expired += rows.length;
+    const key = unmatchedKey(v, v.millis);
+    const body = rejectsToCsv(rows);
+    const md5 = `"${createHash('md5').update(body).digest('hex')}"`;
+    const cur = await ctx.bucket.head(key);
+    if (cur?.etag === md5) continue;
+    await ctx.bucket.put(key, body);
+    ctx.obs.log('rows_expired', { source: file, to: key, rows: rows.length });
+  }
+  return expired;
+}
