@@ -1,5 +1,6 @@
 // `kpi upload DIR`: DIR/{orders,order_items,products}/*.csv → ecommerce-data/<entity>/<file>.
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ENTITIES, LANDING_PREFIX } from './names';
 import type { Bucket } from './s3store';
@@ -32,7 +33,10 @@ export async function upload(bucket: Bucket, items: UploadItem[], onProgress?: (
   const queue = [...items];
   const worker = async () => {
     for (let it = queue.shift(); it; it = queue.shift()) {
-      await bucket.put(it.key, it.size ? createReadStream(it.file) : '', { length: it.size });
+      // A buffer can be re-sent when the SDK retries (throttling, dropped connections); a stream cannot,
+      // so only files too big to hold are streamed.
+      const body = it.size > 256 << 20 ? createReadStream(it.file) : await readFile(it.file);
+      await bucket.put(it.key, body, { length: it.size });
       done += it.size;
       onProgress?.(done, total);
     }

@@ -1,0 +1,53 @@
+// Helpers for tests against the real embedded servers (no mocked S3 or DynamoDB).
+import { cpSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startLocal, type LocalStack } from '../runtime/local';
+import { Pipeline, Dispatcher, type PipelineOptions } from '../runtime/pipeline';
+import { Observer } from '../runtime/observe';
+import { configFromEnv, type Config } from '../runtime/config';
+import { KpiStore } from '../runtime/kpistore';
+import type { UploadItem } from '../runtime/upload';
+import { makeClients } from '../runtime/aws';
+
+export async function stack(): Promise<LocalStack> {
+  return startLocal({ dir: mkdtempSync(path.join(os.tmpdir(), 'kpi-stack-')), port: 0 });
+}
+
+export function quietPipeline(s: LocalStack, extra: Partial<Config> = {}, opts: PipelineOptions = {}, endpoint?: string) {
+  const logs: Record<string, unknown>[] = [];
+  const alerts: string[] = [];
+  const cfg = configFromEnv({ bucket: s.bucket, categoryTable: s.categoryTable, orderTable: s.orderTable, region: s.region, endpoint: endpoint ?? s.endpoint, alertTopicArn: undefined, eventBus: undefined, ...extra });
+  const obs = new Observer(cfg, (l) => logs.push(JSON.parse(l)), (l) => alerts.push(l));
+  const clients = endpoint ? makeClients(cfg, { s3: endpoint, dynamodb: endpoint, local: true }) : s.clients;
+  const pipeline = new Pipeline(cfg, { clients, obs, ...opts });
+  return { pipeline, logs, alerts };
+}
+
+export function dispatcherFor(s: LocalStack, p: Pipeline): Dispatcher {
+  const d = new Dispatcher(p, 50);
+  s.onObjectCreated((k) => d.enqueue(k));
+  return d;
+}
+
+export async function tables(s: LocalStack) {
+  return new KpiStore(s.clients.ddb, s.categoryTable, s.orderTable).readAll();
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The folder `kpi compute` must agree with: each entity's files renamed so that file name order is
+ * the upload order (SPEC: later upload wins; in kpi compute, later file name wins).
+ */
+export function inUploadOrder(uploads: UploadItem[]): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kpi-expected-'));
+  uploads.forEach((u, i) => {
+    const entity = u.key.split('/')[1];
+    mkdirSync(path.join(dir, entity), { recursive: true });
+    cpSync(u.file, path.join(dir, entity, `${String(i).padStart(4, '0')}_${path.basename(u.file)}`));
+  });
+  return dir;
+}
+
+export const read = (f: string) => readFileSync(f);
