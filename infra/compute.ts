@@ -1,0 +1,92 @@
+// Compute: the ECS cluster and one Fargate task definition per stage, each with its own
+// least-privilege task role and log group.
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { ENV, STAGES, type Stage } from '../runtime/names';
+import { doc, transformStatements, validateStatements } from './iam';
+import type { Settings } from './settings';
+
+export interface ComputeArgs {
+  settings: Settings;
+  images: Record<Stage, pulumi.Input<string>>;
+  bucket: aws.s3.Bucket;
+  tables: aws.dynamodb.Table[];
+  topicArn: pulumi.Input<string>;
+  eventBusArn: pulumi.Input<string>;
+  eventBusName: pulumi.Input<string>;
+}
+
+const assumeTasks = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+
+export class Compute extends pulumi.ComponentResource {
+  readonly cluster: aws.ecs.Cluster;
+  readonly executionRole: aws.iam.Role;
+  readonly taskRoles = {} as Record<Stage, aws.iam.Role>;
+  readonly taskDefinitions = {} as Record<Stage, aws.ecs.TaskDefinition>;
+  readonly logGroups = {} as Record<Stage, aws.cloudwatch.LogGroup>;
+
+  constructor(name: string, a: ComputeArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('kpi:compute:Compute', name, {}, opts);
+    const parent = { parent: this };
+    const s = a.settings;
+    const region = aws.getRegionOutput({}, parent).region;
+    this.cluster = new aws.ecs.Cluster(`${name}-cluster`, { settings: [{ name: 'containerInsights', value: 'enabled' }] }, parent);
+    this.executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy: assumeTasks }, parent);
+    new aws.iam.RolePolicyAttachment(`${name}-execution`, { role: this.executionRole.name, policyArn: 'arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy' }, parent);
+
+    const policies: Record<Stage, pulumi.Output<string>> = {
+      validate: pulumi.all([a.bucket.arn, a.eventBusArn, a.topicArn]).apply(([b, e, t]) => doc(validateStatements(b, e, t))),
+      transform: pulumi.all([a.bucket.arn, ...a.tables.map((t) => t.arn), a.topicArn]).apply(([b, ...rest]) => doc(transformStatements(b, rest.slice(0, -1), rest[rest.length - 1]))),
+    };
+    for (const stage of STAGES) {
+      const role = new aws.iam.Role(`${name}-${stage}-task`, { assumeRolePolicy: assumeTasks }, parent);
+      new aws.iam.RolePolicy(`${name}-${stage}-task`, { role: role.id, policy: policies[stage] }, parent);
+      this.taskRoles[stage] = role;
+      const logs = new aws.cloudwatch.LogGroup(`${name}-${stage}-logs`, { name: `/ecs/${stage}-task`, retentionInDays: s.logRetentionDays }, parent);
+      this.logGroups[stage] = logs;
+      const environment = pulumi
+        .all([a.bucket.id, a.tables[0].name, a.tables[1].name, a.topicArn, a.eventBusName])
+        .apply(([bucket, cat, ord, topic, bus]) => [
+          { name: ENV.stage, value: stage },
+          { name: ENV.bucket, value: bucket },
+          { name: ENV.categoryTable, value: cat },
+          { name: ENV.orderTable, value: ord },
+          { name: ENV.alertTopic, value: topic },
+          { name: ENV.eventBus, value: bus },
+          { name: ENV.deadline, value: String(s.deadlineSeconds) },
+          { name: ENV.holdSeconds, value: String(s.holdSeconds) },
+          { name: ENV.rejectAlertShare, value: String(s.rejectAlertShare) },
+        ]);
+      this.taskDefinitions[stage] = new aws.ecs.TaskDefinition(
+        `${name}-${stage}`,
+        {
+          family: `kpi-${stage}`,
+          requiresCompatibilities: ['FARGATE'],
+          networkMode: 'awsvpc',
+          cpu: String(s.taskCpu),
+          memory: String(s.taskMemory),
+          runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'X86_64' },
+          executionRoleArn: this.executionRole.arn,
+          taskRoleArn: role.arn,
+          containerDefinitions: pulumi.all([a.images[stage], environment, logs.name, region]).apply(([image, env, group, reg]) =>
+            JSON.stringify([
+              {
+                name: stage,
+                image,
+                essential: true,
+                command: ['run'],
+                environment: env,
+                // The container stops itself at the deadline; ECS gets a little longer to collect it.
+                stopTimeout: 30,
+                readonlyRootFilesystem: true,
+                logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': group, 'awslogs-region': reg, 'awslogs-stream-prefix': stage } },
+              },
+            ]),
+          ),
+        },
+        parent,
+      );
+    }
+    this.registerOutputs({ cluster: this.cluster.arn });
+  }
+}

@@ -1,0 +1,47 @@
+// Least-privilege policy documents, as pure functions of ARNs (unit-tested beside the program).
+import { ARCHIVE_PREFIX, ERR_PREFIX, LANDING_PREFIX } from '../runtime/names';
+
+export interface Statement {
+  Sid?: string;
+  Effect: 'Allow';
+  Action: string[];
+  Resource: string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export const doc = (Statement: Statement[]) => JSON.stringify({ Version: '2012-10-17', Statement });
+
+/** validate: read and clear the landing zone, write archive/ and err/, hand over, alert. */
+export function validateStatements(bucketArn: string, eventBusArn: string, topicArn: string): Statement[] {
+  return [
+    { Sid: 'ListOwnPrefixes', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringLike: { 's3:prefix': [`${LANDING_PREFIX}*`, `${ARCHIVE_PREFIX}*`] } } },
+    { Sid: 'Landing', Effect: 'Allow', Action: ['s3:GetObject', 's3:DeleteObject'], Resource: [`${bucketArn}/${LANDING_PREFIX}*`] },
+    { Sid: 'ArchiveAndErrors', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`${bucketArn}/${ARCHIVE_PREFIX}*`, `${bucketArn}/${ERR_PREFIX}*`] },
+    { Sid: 'HandOver', Effect: 'Allow', Action: ['events:PutEvents'], Resource: [eventBusArn] },
+    { Sid: 'Alert', Effect: 'Allow', Action: ['sns:Publish'], Resource: [topicArn] },
+  ];
+}
+
+/** transform: read archive/, report expired items to err/unmatched/, own the two KPI tables. */
+export function transformStatements(bucketArn: string, tableArns: string[], topicArn: string): Statement[] {
+  return [
+    { Sid: 'ListArchive', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringLike: { 's3:prefix': [`${ARCHIVE_PREFIX}*`, `${ERR_PREFIX}unmatched/*`] } } },
+    { Sid: 'ReadArchive', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/${ARCHIVE_PREFIX}*`] },
+    { Sid: 'Unmatched', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`${bucketArn}/${ERR_PREFIX}unmatched/*`] },
+    { Sid: 'KpiTables', Effect: 'Allow', Action: ['dynamodb:BatchWriteItem', 'dynamodb:Scan', 'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DescribeTable'], Resource: tableArns },
+    { Sid: 'Alert', Effect: 'Allow', Action: ['sns:Publish'], Resource: [topicArn] },
+  ];
+}
+
+/** EventBridge may start only these task families and pass only these roles. */
+export function eventsStatements(taskDefinitionFamilyArns: string[], passRoleArns: string[], clusterArn: string): Statement[] {
+  return [
+    { Sid: 'RunPipelineTasks', Effect: 'Allow', Action: ['ecs:RunTask'], Resource: taskDefinitionFamilyArns.map((a) => `${a}:*`), Condition: { ArnEquals: { 'ecs:cluster': clusterArn } } },
+    { Sid: 'PassPipelineRoles', Effect: 'Allow', Action: ['iam:PassRole'], Resource: passRoleArns, Condition: { StringLike: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } } },
+  ];
+}
+
+/** Turns "arn:aws:ecs:r:a:task-definition/family:3" into the family ARN without the revision. */
+export function familyArn(taskDefinitionArn: string): string {
+  return taskDefinitionArn.replace(/:\d+$/, '');
+}

@@ -1,0 +1,58 @@
+// The Pulumi program: wires one component per concern and exports the stack outputs.
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { Alerts } from './alerts';
+import { Compute } from './compute';
+import { Images } from './images';
+import { Monitoring } from './monitoring';
+import { Network } from './network';
+import { loadSettings } from './settings';
+import { Storage } from './storage';
+import { Trigger } from './trigger';
+
+const settings = loadSettings();
+const region = aws.getRegionOutput().region;
+const account = aws.getCallerIdentityOutput().accountId;
+const eventBusName = 'default';
+const eventBusArn = pulumi.interpolate`arn:aws:events:${region}:${account}:event-bus/${eventBusName}`;
+
+const network = new Network('kpi');
+const storage = new Storage('kpi', settings);
+const alerts = new Alerts('kpi', settings);
+const images = new Images('kpi', settings);
+const compute = new Compute('kpi', {
+  settings,
+  images: images.uris,
+  bucket: storage.bucket,
+  tables: [storage.categoryTable, storage.orderTable],
+  topicArn: alerts.topic.arn,
+  eventBusArn,
+  eventBusName,
+});
+const trigger = new Trigger('kpi', {
+  settings,
+  bucketName: storage.bucket.id,
+  clusterArn: compute.cluster.arn,
+  taskDefinitions: compute.taskDefinitions,
+  passRoles: [compute.executionRole.arn, compute.taskRoles.validate.arn, compute.taskRoles.transform.arn],
+  subnetIds: network.subnetIds,
+  securityGroupId: network.taskSecurityGroup.id,
+  eventBusName,
+});
+alerts.watchTasks(compute.cluster.arn);
+const monitoring = new Monitoring('kpi', {
+  settings,
+  topicArn: alerts.topic.arn,
+  deadLetterQueueName: trigger.deadLetterQueue.name,
+  ruleNames: trigger.rules.map((r) => r.name),
+  tableNames: [storage.categoryTable.name, storage.orderTable.name],
+});
+
+export const bucketName = storage.bucket.id;
+export const categoryTable = storage.categoryTable.name;
+export const orderTable = storage.orderTable.name;
+export const alertTopicArn = alerts.topic.arn;
+export const deadLetterQueueUrl = trigger.deadLetterQueue.url;
+export const dashboardUrl = pulumi.interpolate`https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${monitoring.dashboard.dashboardName}`;
+export const uploadCommand = pulumi.interpolate`AWS_REGION=${region} KPI_BUCKET=${storage.bucket.id} KPI_CATEGORY_TABLE=${storage.categoryTable.name} KPI_ORDER_TABLE=${storage.orderTable.name} npx kpi upload data`;
+export const queryCommand = pulumi.interpolate`aws dynamodb query --table-name ${storage.categoryTable.name} --key-condition-expression "category = :c" --expression-attribute-values '{":c":{"S":"Jeans"}}'`;

@@ -1,0 +1,65 @@
+// Monitoring: alarms wired to the alert topic, and a dashboard of the pipeline and the KPI trend.
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { METRIC_NAMESPACE } from '../runtime/names';
+import type { Settings } from './settings';
+
+export interface MonitoringArgs {
+  settings: Settings;
+  topicArn: pulumi.Input<string>;
+  deadLetterQueueName: pulumi.Input<string>;
+  ruleNames: pulumi.Input<string>[];
+  tableNames: pulumi.Input<string>[];
+}
+
+export class Monitoring extends pulumi.ComponentResource {
+  readonly alarms: aws.cloudwatch.MetricAlarm[] = [];
+  readonly dashboard: aws.cloudwatch.Dashboard;
+
+  constructor(name: string, a: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('kpi:monitoring:Monitoring', name, {}, opts);
+    const parent = { parent: this };
+    const alarm = (id: string, args: Omit<aws.cloudwatch.MetricAlarmArgs, 'alarmActions' | 'okActions'>) =>
+      this.alarms.push(new aws.cloudwatch.MetricAlarm(`${name}-${id}`, { ...args, alarmActions: [a.topicArn], okActions: [a.topicArn] }, parent));
+    alarm('dlq-depth', { namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesVisible', dimensions: { QueueName: a.deadLetterQueueName }, statistic: 'Maximum', period: 300, evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching' });
+    a.ruleNames.forEach((rule, i) =>
+      alarm(`rule-${i}-failed`, { namespace: 'AWS/Events', metricName: 'FailedInvocations', dimensions: { RuleName: rule }, statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching' }),
+    );
+    alarm('rejected-share', { namespace: METRIC_NAMESPACE, metricName: 'RejectedShare', dimensions: { Stage: 'validate' }, statistic: 'Maximum', period: 300, evaluationPeriods: 1, threshold: a.settings.rejectAlertShare * 100, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching' });
+    alarm('latency', { namespace: METRIC_NAMESPACE, metricName: 'UploadToKpiLatencyMs', dimensions: { Stage: 'transform' }, statistic: 'Maximum', period: 300, evaluationPeriods: 1, threshold: a.settings.latencyAlarmSeconds * 1000, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching' });
+    a.tableNames.forEach((table, i) =>
+      alarm(`table-${i}-throttles`, { namespace: 'AWS/DynamoDB', metricName: 'WriteThrottleEvents', dimensions: { TableName: table }, statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching' }),
+    );
+    const region = aws.getRegionOutput({}, parent).region;
+    this.dashboard = new aws.cloudwatch.Dashboard(
+      `${name}-dashboard`,
+      {
+        dashboardName: `kpi-pipeline-${a.settings.stack}`,
+        dashboardBody: pulumi.all([region, a.deadLetterQueueName]).apply(([reg, dlq]) => JSON.stringify(dashboardBody(reg, dlq))),
+      },
+      parent,
+    );
+    this.registerOutputs({ dashboard: this.dashboard.dashboardName });
+  }
+}
+
+export function dashboardBody(region: string, dlq: string): object {
+  const m = (title: string, metrics: unknown[][], x: number, y: number, stat = 'Sum') => ({
+    type: 'metric',
+    x,
+    y,
+    width: 12,
+    height: 6,
+    properties: { title, region, stat, period: 300, metrics },
+  });
+  return {
+    widgets: [
+      m('Files processed / rejected', [[METRIC_NAMESPACE, 'FilesProcessed', 'Stage', 'validate'], [METRIC_NAMESPACE, 'FilesRejected', 'Stage', 'validate']], 0, 0),
+      m('Rows accepted / rejected / held', [[METRIC_NAMESPACE, 'RowsAccepted', 'Stage', 'validate'], [METRIC_NAMESPACE, 'RowsRejected', 'Stage', 'validate'], [METRIC_NAMESPACE, 'RowsHeld', 'Stage', 'transform', { stat: 'Maximum' }]], 12, 0),
+      m('Upload → KPIs written (ms)', [[METRIC_NAMESPACE, 'UploadToKpiLatencyMs', 'Stage', 'transform']], 0, 6, 'Maximum'),
+      m('KPI rows written, DynamoDB retries', [[METRIC_NAMESPACE, 'KpiRowsWritten', 'Stage', 'transform'], [METRIC_NAMESPACE, 'DynamoRetries', 'Stage', 'transform']], 12, 6),
+      m('Dead letters', [['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', dlq]], 0, 12, 'Maximum'),
+      m('Rejected share (%)', [[METRIC_NAMESPACE, 'RejectedShare', 'Stage', 'validate']], 12, 12, 'Maximum'),
+    ],
+  };
+}

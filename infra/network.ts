@@ -1,0 +1,49 @@
+// Network: a VPC with isolated subnets in two AZs and no NAT; the tasks reach AWS only through
+// gateway endpoints (S3, DynamoDB) and interface endpoints (ECR, Logs, SNS, EventBridge).
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+
+export const INTERFACE_SERVICES = ['ecr.api', 'ecr.dkr', 'logs', 'sns', 'events'] as const;
+
+export class Network extends pulumi.ComponentResource {
+  readonly vpc: aws.ec2.Vpc;
+  readonly subnetIds: pulumi.Output<string>[];
+  readonly taskSecurityGroup: aws.ec2.SecurityGroup;
+
+  constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
+    super('kpi:network:Network', name, {}, opts);
+    const parent = { parent: this };
+    const region = aws.getRegionOutput({}, parent).region;
+    const azs = aws.getAvailabilityZonesOutput({ state: 'available' }, parent).names;
+    this.vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: '10.42.0.0/16', enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: `${name}-vpc` } }, parent);
+    const routes = new aws.ec2.RouteTable(`${name}-isolated`, { vpcId: this.vpc.id }, parent);
+    const subnets = [0, 1].map((i) => {
+      const subnet = new aws.ec2.Subnet(
+        `${name}-isolated-${i}`,
+        { vpcId: this.vpc.id, cidrBlock: `10.42.${i * 16}.0/20`, availabilityZone: azs.apply((a) => a[i]), mapPublicIpOnLaunch: false, tags: { Name: `${name}-isolated-${i}` } },
+        parent,
+      );
+      new aws.ec2.RouteTableAssociation(`${name}-isolated-${i}`, { subnetId: subnet.id, routeTableId: routes.id }, parent);
+      return subnet;
+    });
+    this.subnetIds = subnets.map((s) => s.id);
+
+    const endpointSg = new aws.ec2.SecurityGroup(`${name}-endpoints`, { vpcId: this.vpc.id, description: 'Interface endpoints: HTTPS from the pipeline tasks only' }, parent);
+    this.taskSecurityGroup = new aws.ec2.SecurityGroup(`${name}-tasks`, { vpcId: this.vpc.id, description: 'Pipeline tasks: no ingress, HTTPS egress to endpoints only' }, parent);
+    new aws.vpc.SecurityGroupIngressRule(`${name}-endpoints-from-tasks`, { securityGroupId: endpointSg.id, referencedSecurityGroupId: this.taskSecurityGroup.id, ipProtocol: 'tcp', fromPort: 443, toPort: 443 }, parent);
+    new aws.vpc.SecurityGroupEgressRule(`${name}-tasks-to-endpoints`, { securityGroupId: this.taskSecurityGroup.id, referencedSecurityGroupId: endpointSg.id, ipProtocol: 'tcp', fromPort: 443, toPort: 443 }, parent);
+
+    for (const svc of ['s3', 'dynamodb']) {
+      const gw = new aws.ec2.VpcEndpoint(`${name}-${svc}`, { vpcId: this.vpc.id, serviceName: pulumi.interpolate`com.amazonaws.${region}.${svc}`, vpcEndpointType: 'Gateway', routeTableIds: [routes.id] }, parent);
+      new aws.vpc.SecurityGroupEgressRule(`${name}-tasks-to-${svc}`, { securityGroupId: this.taskSecurityGroup.id, prefixListId: gw.prefixListId, ipProtocol: 'tcp', fromPort: 443, toPort: 443 }, parent);
+    }
+    for (const svc of INTERFACE_SERVICES) {
+      new aws.ec2.VpcEndpoint(
+        `${name}-${svc.replace('.', '-')}`,
+        { vpcId: this.vpc.id, serviceName: pulumi.interpolate`com.amazonaws.${region}.${svc}`, vpcEndpointType: 'Interface', privateDnsEnabled: true, subnetIds: this.subnetIds, securityGroupIds: [endpointSg.id] },
+        parent,
+      );
+    }
+    this.registerOutputs({ vpcId: this.vpc.id });
+  }
+}

@@ -1,0 +1,70 @@
+// Storage: the bucket (landing, archive, err) and the two KPI tables.
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { ARCHIVE_PREFIX, CATEGORY_TABLE, ERR_PREFIX, ORDER_TABLE } from '../runtime/names';
+import type { Settings } from './settings';
+
+export class Storage extends pulumi.ComponentResource {
+  readonly bucket: aws.s3.Bucket;
+  readonly categoryTable: aws.dynamodb.Table;
+  readonly orderTable: aws.dynamodb.Table;
+
+  constructor(name: string, s: Settings, opts?: pulumi.ComponentResourceOptions) {
+    super('kpi:storage:Storage', name, {}, opts);
+    const parent = { parent: this };
+    this.bucket = new aws.s3.Bucket(`${name}-data`, { forceDestroy: !s.protect, tags: { purpose: 'ecommerce-kpi' } }, { ...parent, protect: s.protect });
+    const bucket = this.bucket.id;
+    new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket, rule: { objectOwnership: 'BucketOwnerEnforced' } }, parent);
+    new aws.s3.BucketPublicAccessBlock(`${name}-public-access`, { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, parent);
+    // SSE-S3: encrypted at rest with no key policy to keep in step with every task and service role;
+    // a customer-managed key would add kms:Decrypt grants to tasks, EventBridge and Athena readers.
+    new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }] }, parent);
+    new aws.s3.BucketVersioning(`${name}-versioning`, { bucket, versioningConfiguration: { status: 'Enabled' } }, parent);
+    new aws.s3.BucketLifecycleConfiguration(
+      `${name}-lifecycle`,
+      {
+        bucket,
+        rules: [
+          { id: 'archive-to-infrequent-access', status: 'Enabled', filter: { prefix: ARCHIVE_PREFIX }, transitions: [{ days: s.archiveTransitionDays, storageClass: 'STANDARD_IA' }] },
+          { id: 'expire-errors', status: 'Enabled', filter: { prefix: ERR_PREFIX }, expiration: { days: s.errExpirationDays } },
+          { id: 'abort-incomplete-uploads', status: 'Enabled', filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
+          { id: 'expire-old-versions', status: 'Enabled', filter: {}, noncurrentVersionExpiration: { noncurrentDays: 30 } },
+        ],
+      },
+      parent,
+    );
+    new aws.s3.BucketPolicy(
+      `${name}-tls-only`,
+      {
+        bucket,
+        policy: this.bucket.arn.apply((arn) =>
+          JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [{ Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [arn, `${arn}/*`], Condition: { Bool: { 'aws:SecureTransport': 'false' } } }],
+          }),
+        ),
+      },
+      parent,
+    );
+    new aws.s3.BucketNotification(`${name}-eventbridge`, { bucket, eventbridge: true }, parent);
+
+    const table = (id: string, tableName: string, hashKey: string, rangeKey?: string) =>
+      new aws.dynamodb.Table(
+        id,
+        {
+          name: tableName,
+          billingMode: 'PAY_PER_REQUEST',
+          hashKey,
+          rangeKey,
+          attributes: [{ name: hashKey, type: 'S' }, ...(rangeKey ? [{ name: rangeKey, type: 'S' }] : [])],
+          serverSideEncryption: { enabled: true },
+          pointInTimeRecovery: { enabled: true },
+          deletionProtectionEnabled: s.protect,
+        },
+        parent,
+      );
+    this.categoryTable = table(`${name}-category-kpis`, s.categoryTableName, CATEGORY_TABLE.hashKey, CATEGORY_TABLE.rangeKey);
+    this.orderTable = table(`${name}-order-kpis`, s.orderTableName, ORDER_TABLE.hashKey);
+    this.registerOutputs({ bucket: this.bucket.id });
+  }
+}
