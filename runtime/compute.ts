@@ -3,7 +3,7 @@ import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { aggregateWasm } from './kernel';
 import { aggregateReference } from './reference';
-import { Tables, type FileResult, type RejectedRow, type UnknownMode } from './join';
+import { materialize, Tables, type FileResult, type RejectedRow, type UnknownMode } from './join';
 import { toKpis, type KpiTables } from './kpis';
 import { ENTITIES, type Entity } from './names';
 import type { Reason } from './rules';
@@ -59,7 +59,7 @@ export async function computeSources(sources: SourceFile[], opts: ComputeOptions
   const t0 = performance.now();
   const bytes = (e: Entity) => sources.filter((s) => s.entity === e).reduce((n, s) => n + s.size, 0);
   // Rough rows per byte of TheLook-shaped files; only sizes the dictionaries.
-  const hint = { orders: Math.ceil(bytes('orders') / 90), products: Math.ceil(bytes('products') / 80), items: Math.ceil(bytes('order_items') / 110) };
+  const hint = { orders: Math.ceil(bytes('orders') / 80), products: Math.ceil(bytes('products') / 80), items: Math.ceil(bytes('order_items') / 95) };
   const tables = new Tables(opts.unknownMode ?? 'reject', opts.onReject, hint);
   const files: FileResult[] = [];
   const total = sources.reduce((s, f) => s + f.size, 0);
@@ -73,9 +73,9 @@ export async function computeSources(sources: SourceFile[], opts: ComputeOptions
     files.push(await tables.readFile(src.entity, src.name, counting));
   }
   const t1 = performance.now();
-  const joined = tables.join();
+  const joined = tables.joinSource();
   const t2 = performance.now();
-  const agg = opts.engine === 'reference' ? aggregateReference(joined) : aggregateWasm(joined);
+  const agg = opts.engine === 'reference' ? aggregateReference(materialize(joined)) : aggregateWasm(joined);
   const t3 = performance.now();
   const kpis = toKpis(agg, tables.categories);
   const t4 = performance.now();

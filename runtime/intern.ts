@@ -9,13 +9,12 @@ export class Interner {
   /** `expected`: how many keys to size the tables for up front (growing costs a full re-insert). */
   constructor(expected = 0) {
     let cap = 1 << 12;
-    while (cap * 3 < expected * 4) cap <<= 1;
+    while (cap * 4 < expected * 5) cap <<= 1;
     this.nSlots = new Int32Array(cap << 1);
     this.nMask = cap - 1;
-    this.ref = new Int32Array(Math.max(1024, expected));
   }
-  /** Per id: -(value + 1) for a canonical decimal key, else its index in the generic side table. */
-  private ref: Int32Array;
+  /** id → value of decimal keys, built only when str() needs it (ids are usually never printed). */
+  private numValues: Int32Array | null = null;
 
   // Canonical decimal keys ("0", "17", up to 9 digits) — the usual shape of ids — live in a table
   // of (value, id + 1) pairs: 8 bytes a slot, no bytes kept, equality is one int compare.
@@ -23,11 +22,14 @@ export class Interner {
   private nMask: number;
   private nCount = 0;
 
-  // Any other key: open addressing over (hash, id + 1) pairs, bytes kept in an arena.
+  // Any other key: open addressing over (hash, generic index + 1) pairs, bytes kept in an arena.
   private arena = new Uint8Array(1 << 14);
   private arenaLen = 0;
   private gStart = new Int32Array(1 << 8);
   private gEnd = new Int32Array(1 << 8);
+  private gId = new Int32Array(1 << 8);
+  /** id → generic index + 1 (0 for decimal keys); grown with the ids. */
+  private gOf = new Int32Array(1 << 8);
   private gSlots = new Int32Array(2 << 8);
   private gMask = (1 << 8) - 1;
   private gCount = 0;
@@ -60,15 +62,9 @@ export class Interner {
     return Interner.mix(h);
   }
 
-  private newId(ref: number): number {
-    const id = this.size++;
-    if (id === this.ref.length) {
-      const r = new Int32Array(this.ref.length * 2);
-      r.set(this.ref);
-      this.ref = r;
-    }
-    this.ref[id] = ref;
-    return id;
+  private newId(): number {
+    this.numValues = null;
+    return this.size++;
   }
 
   private nFind(v: number): number {
@@ -92,9 +88,9 @@ export class Interner {
     const slots = this.gSlots;
     for (let i = h & this.gMask; ; i = (i + 1) & this.gMask) {
       const p = i << 1;
-      const id1 = slots[p + 1];
-      if (id1 === 0) return i;
-      if (slots[p] === h && this.gEquals(this.ref[id1 - 1], b, s, e)) return i;
+      const g1 = slots[p + 1];
+      if (g1 === 0) return i;
+      if (slots[p] === h && this.gEquals(g1 - 1, b, s, e)) return i;
     }
   }
 
@@ -102,7 +98,8 @@ export class Interner {
   lookup(b: Uint8Array, s: number, e: number): number {
     const v = Interner.numeric(b, s, e);
     if (v >= 0) return this.nSlots[(this.nFind(v) << 1) + 1] - 1;
-    return this.gSlots[(this.gFind(b, s, e, Interner.hashBytes(b, s, e)) << 1) + 1] - 1;
+    const g1 = this.gSlots[(this.gFind(b, s, e, Interner.hashBytes(b, s, e)) << 1) + 1];
+    return g1 === 0 ? -1 : this.gId[g1 - 1];
   }
 
   /** Id of the bytes [s, e) of b, adding them if new. */
@@ -111,23 +108,21 @@ export class Interner {
     if (v >= 0) {
       const p = this.nFind(v) << 1;
       if (this.nSlots[p + 1] !== 0) return this.nSlots[p + 1] - 1;
-      const id = this.newId(-(v + 1));
+      const id = this.newId();
       this.nSlots[p] = v;
       this.nSlots[p + 1] = id + 1;
-      if (++this.nCount * 4 > (this.nMask + 1) * 3) this.nSlots = this.grow(this.nSlots, (this.nMask = this.nMask * 2 + 1), true);
+      // Load factor up to 0.8: linear probing over 8-byte slots stays within a cache line or two.
+      if (++this.nCount * 5 > (this.nMask + 1) * 4) this.nSlots = this.grow(this.nSlots, (this.nMask = this.nMask * 2 + 1), true);
       return id;
     }
     const h = Interner.hashBytes(b, s, e);
     const p = this.gFind(b, s, e, h) << 1;
-    if (this.gSlots[p + 1] !== 0) return this.gSlots[p + 1] - 1;
+    if (this.gSlots[p + 1] !== 0) return this.gId[this.gSlots[p + 1] - 1];
     const g = this.gCount++;
     if (g === this.gStart.length) {
-      const a = new Int32Array(g * 2);
-      a.set(this.gStart);
-      this.gStart = a;
-      const z = new Int32Array(g * 2);
-      z.set(this.gEnd);
-      this.gEnd = z;
+      this.gStart = grown(this.gStart, g * 2);
+      this.gEnd = grown(this.gEnd, g * 2);
+      this.gId = grown(this.gId, g * 2);
     }
     const len = e - s;
     if (this.arenaLen + len > this.arena.length) {
@@ -140,9 +135,12 @@ export class Interner {
     this.gStart[g] = this.arenaLen;
     this.arenaLen += len;
     this.gEnd[g] = this.arenaLen;
-    const id = this.newId(g);
+    const id = this.newId();
+    this.gId[g] = id;
+    if (id >= this.gOf.length) this.gOf = grown(this.gOf, Math.max(id + 1, this.gOf.length * 2));
+    this.gOf[id] = g + 1;
     this.gSlots[p] = h;
-    this.gSlots[p + 1] = id + 1;
+    this.gSlots[p + 1] = g + 1;
     if (this.gCount * 4 > (this.gMask + 1) * 3) this.gSlots = this.grow(this.gSlots, (this.gMask = this.gMask * 2 + 1), false);
     return id;
   }
@@ -171,10 +169,21 @@ export class Interner {
   }
 
   str(id: number): string {
-    const r = this.ref[id];
-    if (r < 0) return String(-r - 1);
-    return decoder.decode(this.arena.subarray(this.gStart[r], this.gEnd[r]));
+    const g1 = id < this.gOf.length ? this.gOf[id] : 0;
+    if (g1) return decoder.decode(this.arena.subarray(this.gStart[g1 - 1], this.gEnd[g1 - 1]));
+    if (!this.numValues) {
+      const values = new Int32Array(this.size);
+      for (let q = 0; q < this.nSlots.length; q += 2) if (this.nSlots[q + 1]) values[this.nSlots[q + 1] - 1] = this.nSlots[q];
+      this.numValues = values;
+    }
+    return String(this.numValues[id]);
   }
+}
+
+function grown(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
 }
 
 /** An append-only typed column that can be truncated back (to undo a file rejected whole). */
@@ -182,19 +191,20 @@ export class Column<T extends Int32Array | Float64Array | Uint8Array> {
   length = 0;
   constructor(public data: T, private readonly make: (n: number) => T) {}
 
-  static int32(): Column<Int32Array> {
-    return new Column(new Int32Array(1024), (n) => new Int32Array(n));
+  static int32(capacity = 1024): Column<Int32Array> {
+    return new Column(new Int32Array(Math.max(1024, capacity)), (n) => new Int32Array(n));
   }
-  static float64(): Column<Float64Array> {
-    return new Column(new Float64Array(1024), (n) => new Float64Array(n));
+  static float64(capacity = 1024): Column<Float64Array> {
+    return new Column(new Float64Array(Math.max(1024, capacity)), (n) => new Float64Array(n));
   }
-  static uint8(): Column<Uint8Array> {
-    return new Column(new Uint8Array(1024), (n) => new Uint8Array(n));
+  static uint8(capacity = 1024): Column<Uint8Array> {
+    return new Column(new Uint8Array(Math.max(1024, capacity)), (n) => new Uint8Array(n));
   }
 
   push(v: number): void {
     if (this.length === this.data.length) {
-      const d = this.make(this.data.length * 2);
+      // 1.5x: a growing column briefly holds old + new; doubling would peak at 3x the data.
+      const d = this.make(Math.ceil(this.data.length * 1.5));
       d.set(this.data as never);
       this.data = d;
     }
@@ -205,13 +215,13 @@ export class Column<T extends Int32Array | Float64Array | Uint8Array> {
 /** An int array indexed by id that grows on demand, filled with `fill`. */
 export class IdMap {
   data: Int32Array;
-  constructor(private readonly fillValue: number) {
-    this.data = new Int32Array(1024).fill(fillValue);
+  constructor(private readonly fillValue: number, capacity = 1024) {
+    this.data = new Int32Array(Math.max(1024, capacity)).fill(fillValue);
   }
   ensure(id: number): void {
     if (id < this.data.length) return;
     let n = this.data.length;
-    while (n <= id) n *= 2;
+    while (n <= id) n = Math.ceil(n * 1.5);
     const d = new Int32Array(n).fill(this.fillValue);
     d.set(this.data);
     this.data = d;

@@ -38,8 +38,6 @@ export interface Joined {
   /** bit 0: the item counts as returned; bit 1: its order's status is returned. */
   flags: Uint8Array;
   categories: Interner;
-  orderKeys: Interner;
-  users: Interner;
 }
 
 /** reject: unknown order/product rejected at once (kpi compute); hold: kept aside (the deployed
@@ -66,22 +64,22 @@ export class Tables {
   readonly users: Interner;
   readonly categories = new Interner();
 
-  private readonly pCat = Column.int32();
-  private readonly pKey = Column.int32();
-  private readonly oKey = Column.int32();
-  private readonly oDay = Column.int32();
-  private readonly oUser = Column.int32();
-  private readonly oRet = Column.uint8();
-  private readonly iKey = Column.int32();
-  private readonly iOrder = Column.int32();
-  private readonly iProduct = Column.int32();
-  private readonly iCents = Column.float64();
-  private readonly iStatus = Column.uint8();
+  private readonly pCat: Column<Int32Array>;
+  private readonly pKey: Column<Int32Array>;
+  private readonly oKey: Column<Int32Array>;
+  private readonly oDay: Column<Int32Array>;
+  private readonly oUser: Column<Int32Array>;
+  private readonly oRet: Column<Uint8Array>;
+  private readonly iKey: Column<Int32Array>;
+  private readonly iOrder: Column<Int32Array>;
+  private readonly iProduct: Column<Int32Array>;
+  private readonly iCents: Column<Float64Array>;
+  private readonly iStatus: Column<Uint8Array>;
 
-  private readonly pWin = new IdMap(-1);
-  private readonly oWin = new IdMap(-1);
-  private readonly iWin = new IdMap(-1);
-  private readonly seen: Record<Entity, IdMap> = { orders: new IdMap(-1), order_items: new IdMap(-1), products: new IdMap(-1) };
+  private readonly pWin: IdMap;
+  private readonly oWin: IdMap;
+  private readonly iWin: IdMap;
+  private seen: Record<Entity, IdMap>;
   private fileNo = 0;
 
   readonly rejectedByReason: Partial<Record<Reason, number>> = {};
@@ -92,10 +90,28 @@ export class Tables {
     private readonly onReject: (r: RejectedRow) => void = () => {},
     hint: SizeHint = {},
   ) {
-    this.orderKeys = new Interner(hint.orders);
-    this.productKeys = new Interner(hint.products);
+    // Only the item keys (the largest dictionary, filled last, at the memory peak) are sized up
+    // front: the others grow while little else is in memory, to the power of two they need.
+    this.orderKeys = new Interner();
+    this.productKeys = new Interner();
     this.itemKeys = new Interner(hint.items);
-    this.users = new Interner(hint.orders);
+    this.users = new Interner();
+    const p = hint.products ?? 0, o = hint.orders ?? 0, i = hint.items ?? 0;
+    this.pCat = Column.int32(p);
+    this.pKey = Column.int32(p);
+    this.oKey = Column.int32(o);
+    this.oDay = Column.int32(o);
+    this.oUser = Column.int32(o);
+    this.oRet = Column.uint8(o);
+    this.iKey = Column.int32(i);
+    this.iOrder = Column.int32(i);
+    this.iProduct = Column.int32(i);
+    this.iCents = Column.float64(i);
+    this.iStatus = Column.uint8(i);
+    this.pWin = new IdMap(-1, p);
+    this.oWin = new IdMap(-1, o);
+    this.iWin = new IdMap(-1, i);
+    this.seen = { orders: new IdMap(-1, o), order_items: new IdMap(-1, i), products: new IdMap(-1, p) };
   }
 
   private keysOf(entity: Entity): Interner {
@@ -221,8 +237,13 @@ export class Tables {
     return result;
   }
 
-  /** Every winning item joined with its winning order and product, ordered by (day, order). */
-  join(): Joined {
+  /**
+   * Every winning item joined with its winning order and product, ordered by (day, order), as a
+   * stream of chunks written into the caller's arrays: the joined items never exist all at once.
+   */
+  joinSource(): JoinSource {
+    // Duplicate detection is per file and no file is being read: its maps can go before the join peaks.
+    this.seen = { orders: new IdMap(-1), order_items: new IdMap(-1), products: new IdMap(-1) };
     const nKeys = this.itemKeys.size;
     const nOrders = this.orderKeys.size;
     this.iWin.ensure(nKeys);
@@ -232,6 +253,7 @@ export class Tables {
     const pWin = this.pWin.data;
     const iOrder = this.iOrder.data;
     const oDay = this.oDay.data;
+    // Items grouped by order (counting sort on the dense order id)...
     const perOrder = new Int32Array(nOrders + 1);
     let n = 0;
     for (let k = 0; k < nKeys; k++) {
@@ -241,13 +263,16 @@ export class Tables {
       n++;
     }
     for (let o = 0; o < nOrders; o++) perOrder[o + 1] += perOrder[o];
+    // perOrder[o] (the start of order o) is the cursor; it ends at the end of o, so shifting the
+    // array right by one restores the starts without a second array.
     const byOrder = new Int32Array(n);
-    const fill = perOrder.slice(0, nOrders);
     for (let k = 0; k < nKeys; k++) {
       const v = iWin[k];
-      if (v >= 0) byOrder[fill[iOrder[v]]++] = v;
+      if (v >= 0) byOrder[perOrder[iOrder[v]]++] = v;
     }
-    // Orders with items, counting-sorted by their day.
+    for (let o = nOrders; o > 0; o--) perOrder[o] = perOrder[o - 1];
+    perOrder[0] = 0;
+    // ...and orders with items counting-sorted by their day.
     let minDay = Infinity;
     let maxDay = -Infinity;
     for (let o = 0; o < nOrders; o++) {
@@ -261,43 +286,112 @@ export class Tables {
     for (let o = 0; o < nOrders; o++) {
       if (perOrder[o + 1] !== perOrder[o]) perDay[oDay[oWin[o]] - minDay + 1]++;
     }
-    for (let d = 0; d < span; d++) perDay[d + 1] += perDay[d];
+    let days = 0;
+    for (let d = 0; d < span; d++) {
+      if (perDay[d + 1] > 0) days++;
+      perDay[d + 1] += perDay[d];
+    }
     const ordersByDay = new Int32Array(perDay[span] ?? 0);
     for (let o = 0; o < nOrders; o++) {
       if (perOrder[o + 1] !== perOrder[o]) ordersByDay[perDay[oDay[oWin[o]] - minDay]++] = o;
     }
-    const out: Joined = {
+    const oUser = this.oUser.data, oRet = this.oRet.data, iStatus = this.iStatus.data, pCat = this.pCat.data, iProduct = this.iProduct.data, iCents = this.iCents.data;
+    return {
       n,
-      cat: new Int32Array(n),
-      day: new Int32Array(n),
-      order: new Int32Array(n),
-      user: new Int32Array(n),
-      cents: new Float64Array(n),
-      flags: new Uint8Array(n),
+      nCats: this.categories.size,
+      nUsers: this.users.size,
+      days,
       categories: this.categories,
-      orderKeys: this.orderKeys,
-      users: this.users,
+      forEachChunk(out: ChunkColumns, onChunk: (count: number) => void): void {
+        const cap = out.cat.length;
+        let w = 0;
+        for (const o of ordersByDay) {
+          const ov = oWin[o];
+          const day = oDay[ov];
+          const user = oUser[ov];
+          const oret = oRet[ov];
+          for (let j = perOrder[o]; j < perOrder[o + 1]; j++) {
+            const v = byOrder[j];
+            const st = iStatus[v];
+            out.cat[w] = pCat[pWin[iProduct[v]]];
+            out.day[w] = day;
+            out.order[w] = o;
+            out.user[w] = user;
+            out.cents[w] = iCents[v];
+            out.flags[w] = (st === ITEM_STATUS_RETURNED || (st === ITEM_STATUS_NONE && oret === 1) ? 1 : 0) | (oret << 1);
+            if (++w === cap) {
+              onChunk(w);
+              w = 0;
+            }
+          }
+        }
+        if (w) onChunk(w);
+      },
     };
-    let w = 0;
-    const oUser = this.oUser.data, oRet = this.oRet.data, iStatus = this.iStatus.data, pCat = this.pCat.data, iProduct = this.iProduct.data;
-    for (const o of ordersByDay) {
-      const ov = oWin[o];
-      const day = oDay[ov];
-      const user = oUser[ov];
-      const oret = oRet[ov];
-      for (let j = perOrder[o]; j < perOrder[o + 1]; j++) {
-        const v = byOrder[j];
-        const st = iStatus[v];
-        const ret = st === ITEM_STATUS_RETURNED || (st === ITEM_STATUS_NONE && oret === 1) ? 1 : 0;
-        out.cat[w] = pCat[pWin[iProduct[v]]];
-        out.day[w] = day;
-        out.order[w] = o;
-        out.user[w] = user;
-        out.cents[w] = this.iCents.data[v];
-        out.flags[w] = ret | (oret << 1);
-        w++;
-      }
-    }
-    return out;
   }
+
+  /** The joined items as whole arrays (for the reference engine and tests; the kernel streams). */
+  join(): Joined {
+    return materialize(this.joinSource());
+  }
+}
+
+/** Columns of one chunk of joined items. */
+export interface ChunkColumns {
+  cat: Int32Array;
+  day: Int32Array;
+  order: Int32Array;
+  user: Int32Array;
+  cents: Float64Array;
+  flags: Uint8Array;
+}
+
+/** Joined items, produced chunk by chunk in (day, order) order. */
+export interface JoinSource {
+  n: number;
+  nCats: number;
+  nUsers: number;
+  /** distinct order days */
+  days: number;
+  categories: Interner;
+  forEachChunk(out: ChunkColumns, onChunk: (count: number) => void): void;
+}
+
+export function materialize(src: JoinSource): Joined {
+  const n = src.n;
+  const all: ChunkColumns = { cat: new Int32Array(n), day: new Int32Array(n), order: new Int32Array(n), user: new Int32Array(n), cents: new Float64Array(n), flags: new Uint8Array(n) };
+  if (n) src.forEachChunk(all, () => {});
+  return { n, ...all, categories: src.categories };
+}
+
+/** A JoinSource over whole arrays already in (day, order) order. */
+export function arraySource(j: Pick<Joined, 'n' | 'cat' | 'day' | 'order' | 'user' | 'cents' | 'flags'>): JoinSource {
+  let nCats = 0;
+  let nUsers = 0;
+  let days = 0;
+  for (let i = 0; i < j.n; i++) {
+    if (j.cat[i] >= nCats) nCats = j.cat[i] + 1;
+    if (j.user[i] >= nUsers) nUsers = j.user[i] + 1;
+    if (i === 0 || j.day[i] !== j.day[i - 1]) days++;
+  }
+  return {
+    n: j.n,
+    nCats,
+    nUsers,
+    days,
+    categories: new Interner(),
+    forEachChunk(out, onChunk) {
+      const cap = out.cat.length;
+      for (let off = 0; off < j.n; off += cap) {
+        const end = Math.min(j.n, off + cap);
+        out.cat.set(j.cat.subarray(off, end));
+        out.day.set(j.day.subarray(off, end));
+        out.order.set(j.order.subarray(off, end));
+        out.user.set(j.user.subarray(off, end));
+        out.cents.set(j.cents.subarray(off, end));
+        out.flags.set(j.flags.subarray(off, end));
+        onChunk(end - off);
+      }
+    },
+  };
 }

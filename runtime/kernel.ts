@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Aggregates } from './aggregates';
-import type { Joined } from './join';
+import { arraySource, type JoinSource, type Joined } from './join';
 
 interface KernelExports {
   memory: WebAssembly.Memory;
@@ -26,40 +26,28 @@ function module(): WebAssembly.Module {
 
 export const CHUNK = 1 << 16;
 
-/** Input must be ordered by (day, order), as `Tables.join()` returns it. */
-export function aggregateWasm(j: Pick<Joined, 'n' | 'cat' | 'day' | 'order' | 'user' | 'cents' | 'flags'>, chunk = CHUNK): Aggregates {
+/**
+ * Aggregates joined items in the WASM kernel. The source writes each chunk straight into the
+ * module's input columns. Whole arrays must be ordered by (day, order), as the join emits them.
+ */
+export function aggregateWasm(input: JoinSource | Pick<Joined, 'n' | 'cat' | 'day' | 'order' | 'user' | 'cents' | 'flags'>, chunk = CHUNK): Aggregates {
+  const src: JoinSource = 'forEachChunk' in input ? input : arraySource(input);
   const k = new WebAssembly.Instance(module(), {}).exports as unknown as KernelExports;
-  let nCats = 0;
-  let nUsers = 0;
-  const daySet = new Set<number>();
-  let lastDay = NaN;
-  for (let i = 0; i < j.n; i++) {
-    if (j.cat[i] >= nCats) nCats = j.cat[i] + 1;
-    if (j.user[i] >= nUsers) nUsers = j.user[i] + 1;
-    if (j.day[i] !== lastDay) daySet.add((lastDay = j.day[i]));
-  }
-  const maxDays = Math.max(1, daySet.size);
-  const maxGroups = Math.max(1, Math.min(j.n, nCats * maxDays));
-  k.init(chunk, Math.max(1, nCats), Math.max(1, nUsers), maxGroups, maxDays);
+  const maxDays = Math.max(1, src.days);
+  const maxGroups = Math.max(1, Math.min(src.n, src.nCats * maxDays));
+  k.init(chunk, Math.max(1, src.nCats), Math.max(1, src.nUsers), maxGroups, maxDays);
   // Views are made after init: growing memory detaches earlier ones.
   const buf = k.memory.buffer;
   const i32 = (w: number, n: number) => new Int32Array(buf, k.layout(w), n);
-  const inCat = i32(0, chunk);
-  const inDay = i32(1, chunk);
-  const inOrder = i32(2, chunk);
-  const inUser = i32(3, chunk);
-  const inCents = new Float64Array(buf, k.layout(4), chunk);
-  const inFlags = new Uint8Array(buf, k.layout(5), chunk);
-  for (let off = 0; off < j.n; off += chunk) {
-    const end = Math.min(j.n, off + chunk);
-    inCat.set(j.cat.subarray(off, end));
-    inDay.set(j.day.subarray(off, end));
-    inOrder.set(j.order.subarray(off, end));
-    inUser.set(j.user.subarray(off, end));
-    inCents.set(j.cents.subarray(off, end));
-    inFlags.set(j.flags.subarray(off, end));
-    k.process(end - off);
-  }
+  const input_ = {
+    cat: i32(0, chunk),
+    day: i32(1, chunk),
+    order: i32(2, chunk),
+    user: i32(3, chunk),
+    cents: new Float64Array(buf, k.layout(4), chunk),
+    flags: new Uint8Array(buf, k.layout(5), chunk),
+  };
+  if (src.n) src.forEachChunk(input_, (count) => k.process(count));
   const g = k.groupCount();
   const d = k.dayCount();
   const gCat = i32(6, g), gDay = i32(7, g), gCents = new BigInt64Array(buf, k.layout(8), g);

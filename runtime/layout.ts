@@ -25,7 +25,8 @@ export const landingKey = (l: Landing) => `${LANDING_PREFIX}${l.entity}/${l.name
 const stamp = (millis: number) => String(millis).padStart(13, '0');
 
 /** Every version of a file keeps its own archive object: archive/<entity>/<name>/<upload ms>.csv */
-export const archiveKey = (l: Landing, millis: number) => `${ARCHIVE_PREFIX}${l.entity}/${l.name}/${stamp(millis)}.csv`;
+export const archivePrefix = (l: Landing) => `${ARCHIVE_PREFIX}${l.entity}/${l.name}/`;
+export const archiveKey = (l: Landing, millis: number) => `${archivePrefix(l)}${stamp(millis)}.csv`;
 export const errRowsKey = (l: Landing, millis: number) => `${ERR_PREFIX}rows/${l.entity}/${l.name}/${stamp(millis)}.csv`;
 export const errFileKey = (l: Landing, millis: number) => `${ERR_PREFIX}files/${l.entity}/${l.name}/${stamp(millis)}`;
 export const errUnroutedKey = (key: string, millis: number) => `${ERR_PREFIX}files/unrouted/${key}/${stamp(millis)}`;

@@ -1,7 +1,7 @@
 // The validate stage: one landing object → rejected rows to err/, the source to archive/, landing
 // cleared. Idempotent: a replayed event, a second delivery or a rerun after a crash converge.
 import { Tables, type RejectedRow } from './join';
-import { archiveKey, errFileKey, errRowsKey, errUnroutedKey, landingKey, parseLanding } from './layout';
+import { archiveKey, archivePrefix, errFileKey, errRowsKey, errUnroutedKey, landingKey, parseLanding } from './layout';
 import { rejectsToCsv } from './rejects';
 import type { Bucket } from './s3store';
 import type { Observer } from './observe';
@@ -48,11 +48,13 @@ export async function validateObject(ctx: ValidateContext, key: string): Promise
     return { ...base, status: 'unrouted', note, ms: Date.now() - t0 };
   }
   const dest = archiveKey(landing, head.lastModified);
-  const existing = await bucket.head(dest);
-  if (existing && existing.etag === head.etag) {
+  // The same bytes again (a replayed event, or a re-upload of an unchanged file): the newest archived
+  // version of this key already says exactly this, so archiving another copy would change nothing.
+  const newest = (await bucket.list(archivePrefix(landing))).sort((a, b) => (a.key < b.key ? -1 : 1)).at(-1);
+  if (newest && newest.etag === head.etag && newest.key <= dest) {
     await deleteIfUnchanged(bucket, key, head.etag);
-    obs.log('file_duplicate', { key, archive: dest });
-    return { ...base, status: 'duplicate', entity: landing.entity, archiveKey: dest, uploadedAt: head.lastModified, ms: Date.now() - t0 };
+    obs.log('file_duplicate', { key, archive: newest.key });
+    return { ...base, status: 'duplicate', entity: landing.entity, archiveKey: newest.key, uploadedAt: head.lastModified, ms: Date.now() - t0 };
   }
   const rejectedRows: RejectedRow[] = [];
   const tables = new Tables('defer', (r) => rejectedRows.push(r));
