@@ -136,12 +136,20 @@ async function start(p: Parsed): Promise<number> {
     await dispatcher.idle();
     const kpis = await new KpiStore(stack.clients.ddb, stack.categoryTable, stack.orderTable).readAll();
     const last = dispatcher.batches.at(-1);
-    console.log(`\ncategory_kpi_table (${kpis.category_kpis.length} rows, first 15)\n`);
+    console.log(`\ncategory_kpi_table (first 15 of ${kpis.category_kpis.length} rows)\n`);
     console.log(table(pretty(kpis.category_kpis.slice(0, 15)), CATEGORY_COLUMNS));
-    console.log(`\norder_kpi_table (${kpis.order_kpis.length} rows, first 15)\n`);
+    console.log(`\norder_kpi_table (first 15 of ${kpis.order_kpis.length} rows)\n`);
     console.log(table(pretty(kpis.order_kpis.slice(0, 15)), ORDER_COLUMNS));
-    const rejected = dispatcher.batches.flatMap((b) => b.validated).reduce((s, v) => s + v.rejected, 0);
-    console.log(`\n${items.length} files uploaded and processed in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${rejected} rows rejected (see err/), ${last?.transform.held ?? 0} items held.`);
+    const validated = dispatcher.batches.flatMap((b) => b.validated);
+    const rejected = validated.reduce((s, v) => s + v.rejected, 0);
+    const unchanged = validated.filter((v) => v.status === 'duplicate').length;
+    const whole = validated.filter((v) => v.status === 'rejected' || v.status === 'unrouted').length;
+    console.log(
+      `\n${items.length} files uploaded and processed in ${((Date.now() - t0) / 1000).toFixed(1)} s` +
+        (unchanged ? ` (${unchanged} unchanged since an earlier upload: nothing to redo)` : '') +
+        `; ${rejected} rows rejected${whole ? `, ${whole} files rejected whole` : ''} (see err/); ` +
+        `${last?.transform.held ?? 0} items held, waiting for their order or product.`,
+    );
     console.log(`\nNext:\n  npm run -s kpi -- local                 keep the stack running (state in ${path.relative(process.cwd(), dir)})`);
     console.log(`  npm run -s kpi -- query date ${kpis.order_kpis[0]?.order_date ?? 'YYYY-MM-DD'}   (with the exports kpi local prints)`);
     console.log(`  npm run -s kpi -- compute data           the same KPIs with no servers at all`);

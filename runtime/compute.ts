@@ -1,6 +1,6 @@
 // `kpi compute`: the whole contract on local files, no AWS — csv → rules → join → kernel → KPI rows.
-import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { readFileChunks } from './csv';
+import { entityFiles, noFilesMessage } from './folder';
 import { aggregateWasm } from './kernel';
 import { aggregateReference } from './reference';
 import { materialize, Tables, type FileResult, type RejectedRow, type UnknownMode } from './join';
@@ -12,7 +12,8 @@ export interface SourceFile {
   entity: Entity;
   name: string;
   size: number;
-  open: () => AsyncIterable<Uint8Array>;
+  /** reuse: the caller is done with each chunk before the next (the source may refill one buffer) */
+  open: (reuse?: boolean) => AsyncIterable<Uint8Array>;
 }
 
 export interface StageTimes {
@@ -39,19 +40,9 @@ export interface ComputeOptions {
 
 /** Lists DIR/{products,orders,order_items}/*.csv in file name order. */
 export function listLocalSources(dir: string): SourceFile[] {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir}: not a directory`);
-  const out: SourceFile[] = [];
-  for (const entity of ENTITIES) {
-    const sub = path.join(dir, entity);
-    if (!existsSync(sub)) continue;
-    const names = readdirSync(sub).filter((f) => f.toLowerCase().endsWith('.csv')).sort();
-    for (const name of names) {
-      const file = path.join(sub, name);
-      out.push({ entity, name: `${entity}/${name}`, size: statSync(file).size, open: () => createReadStream(file, { highWaterMark: 1 << 20 }) });
-    }
-  }
-  if (!out.length) throw new Error(`${dir}: no CSV files under ${ENTITIES.map((e) => `${e}/`).join(', ')}`);
-  return out;
+  const files = entityFiles(dir, (f) => f.toLowerCase().endsWith('.csv'));
+  if (!files.length) throw new Error(noFilesMessage(dir, 'no CSV files'));
+  return files.map((f) => ({ entity: f.entity, name: `${f.entity}/${f.name}`, size: f.size, open: (reuse?: boolean) => readFileChunks(f.path, reuse) }));
 }
 
 /** Applies the contract to sources given in version order (products, orders, then items). */
@@ -66,7 +57,7 @@ export async function computeSources(sources: SourceFile[], opts: ComputeOptions
   let done = 0;
   const ordered = [...sources].sort((a, b) => ENTITIES.indexOf(a.entity) - ENTITIES.indexOf(b.entity));
   for (const src of ordered) {
-    const counting = () => counted(src.open(), (n) => {
+    const counting = (reuse?: boolean) => counted(src.open(reuse), (n) => {
       done += n;
       opts.onProgress?.(done, total);
     });

@@ -27,16 +27,9 @@ export interface FileResult {
   parser?: 'fast' | 'csv-parse';
 }
 
-/** Joined items, ordered by (order day, order), ready for the kernel. */
-export interface Joined {
+/** Joined items as whole arrays, ordered by (order day, order). */
+export interface Joined extends ChunkColumns {
   n: number;
-  cat: Int32Array;
-  day: Int32Array;
-  order: Int32Array;
-  user: Int32Array;
-  cents: Float64Array;
-  /** bit 0: the item counts as returned; bit 1: its order's status is returned. */
-  flags: Uint8Array;
   categories: Interner;
 }
 
@@ -49,6 +42,9 @@ const ITEM_STATUS_RETURNED = 1;
 const ITEM_STATUS_OTHER = 2;
 
 class FileRejected extends Error {}
+
+/** Winner-slot mark of a key already met in the file being read. */
+const SEEN = -2;
 
 /** Expected key counts, to size the dictionaries once instead of growing them. */
 export interface SizeHint {
@@ -65,12 +61,9 @@ export class Tables {
   readonly categories = new Interner();
 
   private readonly pCat: Column<Int32Array>;
-  private readonly pKey: Column<Int32Array>;
-  private readonly oKey: Column<Int32Array>;
   private readonly oDay: Column<Int32Array>;
   private readonly oUser: Column<Int32Array>;
   private readonly oRet: Column<Uint8Array>;
-  private readonly iKey: Column<Int32Array>;
   private readonly iOrder: Column<Int32Array>;
   private readonly iProduct: Column<Int32Array>;
   private readonly iCents: Column<Float64Array>;
@@ -79,8 +72,7 @@ export class Tables {
   private readonly pWin: IdMap;
   private readonly oWin: IdMap;
   private readonly iWin: IdMap;
-  private seen: Record<Entity, IdMap>;
-  private fileNo = 0;
+
 
   readonly rejectedByReason: Partial<Record<Reason, number>> = {};
   readonly held: RejectedRow[] = [];
@@ -98,12 +90,9 @@ export class Tables {
     this.users = new Interner();
     const p = hint.products ?? 0, o = hint.orders ?? 0, i = hint.items ?? 0;
     this.pCat = Column.int32(p);
-    this.pKey = Column.int32(p);
-    this.oKey = Column.int32(o);
     this.oDay = Column.int32(o);
     this.oUser = Column.int32(o);
     this.oRet = Column.uint8(o);
-    this.iKey = Column.int32(i);
     this.iOrder = Column.int32(i);
     this.iProduct = Column.int32(i);
     this.iCents = Column.float64(i);
@@ -111,7 +100,6 @@ export class Tables {
     this.pWin = new IdMap(-1, p);
     this.oWin = new IdMap(-1, o);
     this.iWin = new IdMap(-1, i);
-    this.seen = { orders: new IdMap(-1, o), order_items: new IdMap(-1, i), products: new IdMap(-1, p) };
   }
 
   private keysOf(entity: Entity): Interner {
@@ -122,25 +110,38 @@ export class Tables {
    * Reads one file of an entity. Files must come in version order (older first), and all
    * products and orders before any items, so unknown orders and products are known at once.
    */
-  async readFile(entity: Entity, file: string, open: () => AsyncIterable<Uint8Array>): Promise<FileResult> {
+  async readFile(entity: Entity, file: string, open: (reuse?: boolean) => AsyncIterable<Uint8Array>): Promise<FileResult> {
     const schema = SCHEMAS[entity];
     const keys = this.keysOf(entity);
-    const seen = this.seen[entity];
-    const versions = entity === 'orders' ? this.oKey : entity === 'products' ? this.pKey : this.iKey;
-    const mark = { pKey: this.pKey.length, oKey: this.oKey.length, iKey: this.iKey.length };
+    const winners = entity === 'orders' ? this.oWin : entity === 'products' ? this.pWin : this.iWin;
+    // While a file is read, a key met in it has SEEN in its winner slot (so a second row with that
+    // key is duplicate_key), and the winner it had is kept in an undo log restored at the end:
+    // one file's worth of memory instead of a second per-key map.
+    const undoKey = Column.int32();
+    const undoOld = Column.int32();
+    const restoreWinners = (): void => {
+      for (let k = undoKey.length - 1; k >= 0; k--) winners.set(undoKey.data[k], undoOld.data[k]);
+      undoKey.length = 0;
+      undoOld.length = 0;
+    };
+    // Keys of this file's versions, in order: they become winners at the end of the file. Only
+    // one file's worth is kept (the version columns themselves need no key column).
+    const staged = Column.int32();
+    const mark = { p: this.pCat.length, o: this.oDay.length, i: this.iOrder.length };
     let layout: Layout | null = null;
     let rules: RowRules | null = null;
     let rejected: RejectedRow[] = [];
     let held: RejectedRow[] = [];
     let rows = 0;
-    let fileNo = ++this.fileNo;
     const keyCol = schema.key;
     const slots = { key: 0, a: 0, b: 0, c: 0 };
 
     const truncate = (): void => {
-      for (const c of [this.pKey, this.pCat]) c.length = mark.pKey;
-      for (const c of [this.oKey, this.oDay, this.oUser, this.oRet]) c.length = mark.oKey;
-      for (const c of [this.iKey, this.iOrder, this.iProduct, this.iCents, this.iStatus]) c.length = mark.iKey;
+      this.pCat.length = mark.p;
+      for (const c of [this.oDay, this.oUser, this.oRet]) c.length = mark.o;
+      for (const c of [this.iOrder, this.iProduct, this.iCents, this.iStatus]) c.length = mark.i;
+      staged.length = 0;
+      restoreWinners();
     };
     const restart = (): void => {
       truncate();
@@ -149,7 +150,6 @@ export class Tables {
       rejected = [];
       held = [];
       rows = 0;
-      fileNo = ++this.fileNo;
     };
 
     const reject = (rec: CsvRecord, reason: Reason, into: RejectedRow[]): void => {
@@ -182,16 +182,21 @@ export class Tables {
       let dup = false;
       if (r.present(slots.key)) {
         keyId = keys.intern(b, r.s[slots.key], r.e[slots.key]);
-        dup = seen.get(keyId) === fileNo;
-        seen.set(keyId, fileNo);
+        const w = winners.get(keyId);
+        dup = w === SEEN;
+        if (!dup) {
+          undoKey.push(keyId);
+          undoOld.push(w);
+          winners.set(keyId, SEEN);
+        }
       }
       if (reason0) return reject(rec, reason0, rejected);
       if (dup) return reject(rec, 'duplicate_key', rejected);
       if (entity === 'products') {
-        this.pKey.push(keyId);
+        staged.push(keyId);
         this.pCat.push(this.categories.intern(b, r.s[slots.a], r.e[slots.a]));
       } else if (entity === 'orders') {
-        this.oKey.push(keyId);
+        staged.push(keyId);
         this.oDay.push(Math.floor(r.createdSec / 86400));
         this.oUser.push(this.users.intern(b, r.s[slots.a], r.e[slots.a]));
         this.oRet.push(r.is(rec, slots.b, 'returned') ? 1 : 0);
@@ -205,7 +210,7 @@ export class Tables {
         if (!defer && (productId < 0 || this.pWin.get(productId) < 0)) {
           return reject(rec, 'unknown_product', this.unknownMode === 'hold' ? held : rejected);
         }
-        this.iKey.push(keyId);
+        staged.push(keyId);
         this.iOrder.push(orderId);
         this.iProduct.push(productId);
         this.iCents.push(r.cents);
@@ -222,9 +227,9 @@ export class Tables {
       truncate();
       return { ...result, status: 'rejected', note: err instanceof NotCsv ? `not readable as CSV: ${err.message}` : err.message };
     }
-    const winners = entity === 'orders' ? this.oWin : entity === 'products' ? this.pWin : this.iWin;
-    const start = entity === 'orders' ? mark.oKey : entity === 'products' ? mark.pKey : mark.iKey;
-    for (let v = start; v < versions.length; v++) winners.set(versions.data[v], v);
+    restoreWinners();
+    const start = entity === 'orders' ? mark.o : entity === 'products' ? mark.p : mark.i;
+    for (let k = 0; k < staged.length; k++) winners.set(staged.data[k], start + k);
     for (const r of rejected) {
       this.rejectedByReason[r.reason] = (this.rejectedByReason[r.reason] ?? 0) + 1;
       this.onReject(r);
@@ -242,8 +247,6 @@ export class Tables {
    * stream of chunks written into the caller's arrays: the joined items never exist all at once.
    */
   joinSource(): JoinSource {
-    // Duplicate detection is per file and no file is being read: its maps can go before the join peaks.
-    this.seen = { orders: new IdMap(-1), order_items: new IdMap(-1), products: new IdMap(-1) };
     const nKeys = this.itemKeys.size;
     const nOrders = this.orderKeys.size;
     this.iWin.ensure(nKeys);
@@ -336,13 +339,14 @@ export class Tables {
   }
 }
 
-/** Columns of one chunk of joined items. */
+/** Columns of joined items (one chunk, or all of them). */
 export interface ChunkColumns {
   cat: Int32Array;
   day: Int32Array;
   order: Int32Array;
   user: Int32Array;
   cents: Float64Array;
+  /** bit 0: the item counts as returned; bit 1: its order's status is returned. */
   flags: Uint8Array;
 }
 

@@ -1,8 +1,8 @@
 // `kpi upload DIR`: DIR/{orders,order_items,products}/*.csv → ecommerce-data/<entity>/<file>.
-import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { ENTITIES, LANDING_PREFIX } from './names';
+import { entityFiles, noFilesMessage } from './folder';
+import { LANDING_PREFIX } from './names';
 import type { Bucket } from './s3store';
 
 export interface UploadItem {
@@ -11,20 +11,11 @@ export interface UploadItem {
   size: number;
 }
 
+/** Every file of the entity folders (not only *.csv: what is not CSV is rejected to err/, never skipped). */
 export function planUpload(dir: string): UploadItem[] {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir}: not a directory`);
-  const out: UploadItem[] = [];
-  for (const entity of ENTITIES) {
-    const sub = path.join(dir, entity);
-    if (!existsSync(sub)) continue;
-    for (const name of readdirSync(sub).sort()) {
-      const file = path.join(sub, name);
-      if (!statSync(file).isFile() || name.startsWith('.')) continue;
-      out.push({ file, key: `${LANDING_PREFIX}${entity}/${name}`, size: statSync(file).size });
-    }
-  }
-  if (!out.length) throw new Error(`${dir}: nothing to upload (expected files under ${ENTITIES.map((e) => `${e}/`).join(', ')})`);
-  return out;
+  const files = entityFiles(dir, (name) => !name.startsWith('.'));
+  if (!files.length) throw new Error(noFilesMessage(dir, 'nothing to upload'));
+  return files.map((f) => ({ file: f.path, key: `${LANDING_PREFIX}${f.entity}/${f.name}`, size: f.size }));
 }
 
 export async function upload(bucket: Bucket, items: UploadItem[], onProgress?: (done: number, total: number) => void, concurrency = 4): Promise<void> {

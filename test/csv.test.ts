@@ -1,8 +1,9 @@
 // Reading: BOM, CRLF, RFC 4180 quoting, header mapping, files rejected whole; fast scanner vs csv-parse.
 import test from 'ava';
 import fc from 'fast-check';
-import { FastCsvScanner, parseWithCsvParse, fieldsOf, type CsvRecord } from '../runtime/csv';
-import { computeFiles, PRODUCTS, ORDERS } from './helpers';
+import { FastCsvScanner, parseWithCsvParse, fieldsOf, readFileChunks, type CsvRecord } from '../runtime/csv';
+import path from 'node:path';
+import { computeFiles, writeTree, PRODUCTS, ORDERS } from './helpers';
 
 function fast(text: string | Buffer, chunk = Infinity): [string[], number][] {
   const out: [string[], number][] = [];
@@ -25,6 +26,23 @@ test('quoted comma, quoted newline, doubled quotes, CRLF, BOM', (t) => {
   t.throws(() => fast(text)); // a space after the closing quote is not RFC 4180: the fast path declines
   const ok = '\uFEFFa,b,c\r\n1,"x,y","he said ""hi"""\r\n2,"multi\nline",\r\n\r\n3,,""\n';
   t.deepEqual(fast(ok), [[['a', 'b', 'c'], 1], [['1', 'x,y', 'he said "hi"'], 2], [['2', 'multi\nline', ''], 3], [['3', '', ''], 6]]);
+});
+
+test('regression: a source that refills one Buffer for every chunk reads the same as fresh chunks', async (t) => {
+  // The carried partial record was kept with Buffer#slice, a view, and the next refill overwrote it.
+  const rows: string[] = [];
+  for (let i = 0; i < 150000; i++) rows.push(`${i},o1,p1,0.1`); // > 2 chunks of 1 MiB
+  const dir = writeTree({ 'x.csv': `id,order_id,product_id,sale_price\n${rows.join('\n')}\n` });
+  const read = async (reuse: boolean) => {
+    const out: string[] = [];
+    const s = new FastCsvScanner((r) => out.push(fieldsOf(r).join('|')));
+    for await (const c of readFileChunks(path.join(dir, 'x.csv'), reuse)) s.push(c);
+    s.end();
+    return out;
+  };
+  const fresh = await read(false);
+  t.is(fresh.length, 150001);
+  t.deepEqual(await read(true), fresh);
 });
 
 test('records split across any chunk boundary read the same', (t) => {
