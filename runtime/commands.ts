@@ -8,6 +8,7 @@ import { startLocal, type LocalStack } from './local';
 import { ENV } from './names';
 import { Observer } from './observe';
 import { Dispatcher, Pipeline, type BatchResult } from './pipeline';
+import type { ValidateResult } from './validate';
 import { progressBar } from './progress';
 import { planUpload, upload } from './upload';
 import { Bucket } from './s3store';
@@ -134,6 +135,10 @@ async function start(p: Parsed): Promise<number> {
     console.log(`local stack up on ${stack.endpoint}; uploading ${items.length} files from ${path.relative(process.cwd(), data) || '.'}/ ...`);
     await upload(new Bucket(stack.clients.s3, stack.bucket), items, progressBar('uploading', 0));
     await dispatcher.idle();
+    if (dispatcher.errors.length) {
+      console.error(`kpi: the pipeline failed: ${dispatcher.errors.at(-1)!.message} (details in ${path.relative(process.cwd(), logFile)}); unprocessed files stay in the landing zone for the next start`);
+      return 1;
+    }
     const kpis = await new KpiStore(stack.clients.ddb, stack.categoryTable, stack.orderTable).readAll();
     const last = dispatcher.batches.at(-1);
     console.log(`\ncategory_kpi_table (first 15 of ${kpis.category_kpis.length} rows)\n`);
@@ -203,6 +208,7 @@ async function run(p: Parsed): Promise<number> {
   const deadline = new Deadline(cfg.deadlineSeconds);
   const stage = process.env[ENV.stage] || '';
   const key = process.env[ENV.objectKey] || keyFromEvent(process.env.KPI_EVENT);
+  let failed: ValidateResult[] = [];
   try {
     if (stage && stage !== 'validate' && stage !== 'transform') throw new UsageError(`${ENV.stage} must be validate or transform, got '${stage}'`);
     if (stage === 'transform') {
@@ -214,9 +220,15 @@ async function run(p: Parsed): Promise<number> {
         await pipeline.transform(deadline);
         pipeline.latency(v);
       }
+      failed = v.filter((x) => x.status === 'failed');
     } else {
       const b = await pipeline.process(undefined, deadline);
       if (cfg.eventBus && b.validated.length) await pipeline.emitValidated(b.validated);
+      failed = b.validated.filter((x) => x.status === 'failed');
+    }
+    if (failed.length) {
+      await pipeline.obs.alert('KPI pipeline could not process files', failed.map((f) => `${f.key}: ${f.note}`).join('\n'));
+      return 1; // non-zero: the rule's retry (or the next run) picks the files up again
     }
     return 0;
   } catch (err) {

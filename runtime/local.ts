@@ -78,8 +78,8 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
   s3.on('event', (ev) => {
     for (const rec of (ev as { Records?: { eventName: string; s3: { bucket: { name: string }; object: { key: string } } }[] }).Records ?? []) {
       if (!rec.eventName.startsWith('ObjectCreated') || rec.s3.bucket.name !== bucket) continue;
-      const key = decodeURIComponent(rec.s3.object.key.replace(/\+/g, ' '));
-      for (const l of listeners) l(key);
+      // s3rver puts the raw key in its events (AWS URL-encodes it; EventBridge events do not).
+      for (const l of listeners) l(rec.s3.object.key);
     }
   });
 

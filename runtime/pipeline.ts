@@ -43,7 +43,14 @@ export class Pipeline {
     const worker = async () => {
       for (let k = queue.shift(); k !== undefined; k = queue.shift()) {
         deadline.check();
-        out.push(await validateObject({ bucket: this.bucket, obs: this.obs, rejectAlertShare: this.cfg.rejectAlertShare }, k));
+        try {
+          out.push(await validateObject({ bucket: this.bucket, obs: this.obs, rejectAlertShare: this.cfg.rejectAlertShare }, k));
+        } catch (err) {
+          // One object that cannot be processed now must not hold up the others: it stays in the
+          // landing zone and is retried by the next run (or EventBridge's retry of this task).
+          this.obs.error('file_failed', { key: k, error: (err as Error).message });
+          out.push({ key: k, status: 'failed', note: (err as Error).message, rows: 0, accepted: 0, rejected: 0, rejectedByReason: {}, ms: 0 });
+        }
       }
     };
     await Promise.all(Array.from({ length: this.opts.concurrency ?? 4 }, worker));
@@ -96,6 +103,7 @@ export class Dispatcher {
   private running: Promise<void> | null = null;
   readonly batches: BatchResult[] = [];
   readonly errors: Error[] = [];
+  private readonly attempts = new Map<string, number>();
 
   constructor(private readonly pipeline: Pipeline, private readonly debounceMs = 150, private readonly onBatch?: (b: BatchResult) => void) {}
 
@@ -116,6 +124,13 @@ export class Dispatcher {
         this.batches.push(b);
         this.onBatch?.(b);
         failures = 0;
+        for (const v of b.validated) {
+          if (v.status !== 'failed') continue;
+          const n = (this.attempts.get(v.key) ?? 0) + 1;
+          this.attempts.set(v.key, n);
+          if (n < 3) this.pending.add(v.key);
+          else this.errors.push(new Error(`${v.key}: ${v.note}`));
+        }
       } catch (err) {
         this.errors.push(err as Error);
         this.pipeline.obs.error('batch_failed', { error: (err as Error).message, keys: keys.length });

@@ -46,6 +46,8 @@ export async function listArchive(bucket: Bucket): Promise<ArchivedVersion[]> {
   return out.sort(versionOrder);
 }
 
+const MAX_ROUNDS = 10;
+
 const fingerprint = (v: ArchivedVersion[]) => v.map((x) => `${x.key}@${x.etag}`).join('\n');
 
 export async function transform(ctx: TransformContext): Promise<TransformResult> {
@@ -69,6 +71,11 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
     total.expired = await expireHeld(ctx, res.held, snapshot, now());
     const after = await listArchive(ctx.bucket);
     if (fingerprint(after) === fingerprint(snapshot)) break;
+    if (total.rounds >= MAX_ROUNDS) {
+      // Uploads keep coming: each of them triggers its own run, which will finish the job.
+      ctx.obs.log('transform_yield', { rounds: total.rounds, reason: 'archive/ keeps changing; later runs will converge' });
+      break;
+    }
     ctx.obs.log('transform_restart', { reason: 'archive/ changed during the run', files_before: snapshot.length, files_after: after.length });
     snapshot = after;
   }

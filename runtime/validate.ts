@@ -8,7 +8,8 @@ import type { Observer } from './observe';
 
 export interface ValidateResult {
   key: string;
-  status: 'archived' | 'rejected' | 'duplicate' | 'gone' | 'unrouted';
+  /** failed: could not be processed now (left in the landing zone, retried by the next run) */
+  status: 'archived' | 'rejected' | 'duplicate' | 'gone' | 'unrouted' | 'failed';
   entity?: string;
   archiveKey?: string;
   rows: number;

@@ -152,6 +152,8 @@ test.serial('not-CSV, missing-column, empty and unrouted files go to err/ with a
     await bucket.put('ecommerce-data/orders/no_user.csv', 'order_id,status,created_at\no1,Returned,2025-03-09T00:00:00\n');
     await bucket.put('ecommerce-data/products/empty.csv', '');
     await bucket.put('ecommerce-data/readme.txt', 'hello');
+    // regression: keys with '+', '%' and spaces reach the pipeline unchanged (they were URL-decoded)
+    await bucket.put('ecommerce-data/products/extra 100%+more.csv', 'id,category\n');
     await d.idle();
     await expectEqualToCompute(t, s, DATA);
     const errs = (await bucket.list('err/files/')).map((o) => o.key);
@@ -165,6 +167,7 @@ test.serial('not-CSV, missing-column, empty and unrouted files go to err/ with a
     t.regex(text, /missing required column user_id/);
     t.true(alerts.some((a) => a.includes('no_user.csv')));
     t.is((await bucket.list('ecommerce-data/')).length, 0);
+    t.is((await bucket.list('archive/products/extra 100%+more.csv/')).length, 1);
   } finally {
     await s.close();
   }
@@ -187,6 +190,31 @@ test.serial('faults (throttling, 500s, UnprocessedItems, dropped connections) â†
     t.is((await bucket.list('ecommerce-data/')).length, 0);
   } finally {
     await proxy.close();
+    await s.close();
+  }
+});
+
+test.serial('one object failing does not hold up the batch: it stays in the landing zone and the next run finishes it', async (t) => {
+  const s = await stack();
+  try {
+    const { pipeline, logs } = quietPipeline(s);
+    const plan = planUpload(DATA);
+    await upload(pipeline.bucket, plan);
+    const stuck = plan.find((p) => p.key.includes('order_items'))!.key;
+    const read = pipeline.bucket.read.bind(pipeline.bucket);
+    pipeline.bucket.read = (key: string) => {
+      if (key === stuck) throw new Error('injected read failure');
+      return read(key);
+    };
+    const first = await pipeline.process();
+    t.deepEqual(first.validated.filter((v) => v.status === 'failed').map((v) => v.key), [stuck]);
+    t.is(first.validated.filter((v) => v.status === 'archived').length, plan.length - 1);
+    t.truthy(logs.find((l) => l.event === 'file_failed' && l.key === stuck));
+    t.deepEqual((await pipeline.bucket.list('ecommerce-data/')).map((o) => o.key), [stuck]);
+    pipeline.bucket.read = read;
+    await pipeline.process();
+    await expectEqualToCompute(t, s, DATA);
+  } finally {
     await s.close();
   }
 });
