@@ -277,18 +277,28 @@ export async function readCsv(
   return 'csv-parse';
 }
 
-/** A local file's bytes in 1 MiB chunks; with `reuse`, every chunk is the same buffer, refilled. */
+/**
+ * A local file's bytes in 1 MiB chunks, the next read already in flight while the caller works on
+ * the current one. With `reuse`, two buffers alternate (a chunk stays valid until the next is asked
+ * for); without, every chunk is a fresh buffer the caller may keep.
+ */
 export async function* readFileChunks(file: string, reuse = false): AsyncIterable<Uint8Array> {
+  const size = 1 << 20;
   const fh = await open(file, 'r');
+  const bufs = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+  let i = 0;
+  let pending = fh.read(bufs[0], 0, size, null);
   try {
-    let buf = Buffer.allocUnsafe(1 << 20);
     for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      const { bytesRead, buffer } = await pending;
       if (!bytesRead) return;
-      yield buf.subarray(0, bytesRead);
-      if (!reuse) buf = Buffer.allocUnsafe(1 << 20);
+      i ^= 1;
+      if (!reuse) bufs[i] = Buffer.allocUnsafe(size);
+      pending = fh.read(bufs[i], 0, size, null);
+      yield buffer.subarray(0, bytesRead);
     }
   } finally {
+    await pending.catch(() => undefined);
     await fh.close();
   }
 }

@@ -3,23 +3,37 @@
 
 const decoder = new TextDecoder();
 
+/** Largest decimal key addressed directly (64 MiB of Int32 at most). */
+const DIRECT_MAX = 1 << 24;
+
 export class Interner {
   size = 0;
 
-  /** `expected`: how many keys to size the tables for up front (growing costs a full re-insert). */
-  constructor(expected = 0) {
-    let cap = 1 << 12;
-    while (cap * 4 < expected * 5) cap <<= 1;
-    this.nSlots = new Int32Array(cap << 1);
-    this.nMask = cap - 1;
+  /** `expected`: how many keys to size the tables for up front (growing costs a copy). */
+  constructor(private readonly expected = 0) {
+    this.direct = new Int32Array(Math.min(DIRECT_MAX, Math.ceil(expected * 1.1)));
+  }
+
+  // Decimal keys below a bound that keeps the array dense (ids 1..N, the usual case) are addressed
+  // directly: value → id + 1, no hashing, and ascending ids touch memory in order.
+  private direct: Int32Array;
+
+  /** Whether value v may live in the direct array (growing it if needed). */
+  private directCovers(v: number): boolean {
+    if (v < this.direct.length) return true;
+    if (v >= DIRECT_MAX || v >= Math.max(this.expected * 2, 8 * (this.size + 65536))) return false;
+    const d = new Int32Array(Math.min(DIRECT_MAX, Math.max(v + 1, Math.ceil(this.direct.length * 1.5))));
+    d.set(this.direct);
+    this.direct = d;
+    return true;
   }
   /** id → value of decimal keys, built only when str() needs it (ids are usually never printed). */
   private numValues: Int32Array | null = null;
 
   // Canonical decimal keys ("0", "17", up to 9 digits) — the usual shape of ids — live in a table
   // of (value, id + 1) pairs: 8 bytes a slot, no bytes kept, equality is one int compare.
-  private nSlots: Int32Array;
-  private nMask: number;
+  private nSlots = new Int32Array(2 << 12);
+  private nMask = (1 << 12) - 1;
   private nCount = 0;
 
   // Any other key: open addressing over (hash, generic index + 1) pairs, bytes kept in an arena.
@@ -97,7 +111,10 @@ export class Interner {
   /** Id of the bytes [s, e) of b, or -1 if never interned. */
   lookup(b: Uint8Array, s: number, e: number): number {
     const v = Interner.numeric(b, s, e);
-    if (v >= 0) return this.nSlots[(this.nFind(v) << 1) + 1] - 1;
+    if (v >= 0) {
+      if (v < this.direct.length && this.direct[v] !== 0) return this.direct[v] - 1;
+      return this.nCount ? this.nSlots[(this.nFind(v) << 1) + 1] - 1 : -1;
+    }
     const g1 = this.gSlots[(this.gFind(b, s, e, Interner.hashBytes(b, s, e)) << 1) + 1];
     return g1 === 0 ? -1 : this.gId[g1 - 1];
   }
@@ -106,11 +123,19 @@ export class Interner {
   intern(b: Uint8Array, s: number, e: number): number {
     const v = Interner.numeric(b, s, e);
     if (v >= 0) {
-      const p = this.nFind(v) << 1;
-      if (this.nSlots[p + 1] !== 0) return this.nSlots[p + 1] - 1;
+      if (v < this.direct.length && this.direct[v] !== 0) return this.direct[v] - 1;
+      // A value the direct array did not cover when it was first seen lives in the hash table.
+      const p = this.nCount ? this.nFind(v) << 1 : -1;
+      if (p >= 0 && this.nSlots[p + 1] !== 0) return this.nSlots[p + 1] - 1;
+      if (this.directCovers(v)) {
+        const id = this.newId();
+        this.direct[v] = id + 1;
+        return id;
+      }
+      const q = this.nFind(v) << 1;
       const id = this.newId();
-      this.nSlots[p] = v;
-      this.nSlots[p + 1] = id + 1;
+      this.nSlots[q] = v;
+      this.nSlots[q + 1] = id + 1;
       // Load factor up to 0.8: linear probing over 8-byte slots stays within a cache line or two.
       if (++this.nCount * 5 > (this.nMask + 1) * 4) this.nSlots = this.grow(this.nSlots, (this.nMask = this.nMask * 2 + 1), true);
       return id;
@@ -173,6 +198,7 @@ export class Interner {
     if (g1) return decoder.decode(this.arena.subarray(this.gStart[g1 - 1], this.gEnd[g1 - 1]));
     if (!this.numValues) {
       const values = new Int32Array(this.size);
+      for (let v = 0; v < this.direct.length; v++) if (this.direct[v]) values[this.direct[v] - 1] = v;
       for (let q = 0; q < this.nSlots.length; q += 2) if (this.nSlots[q + 1]) values[this.nSlots[q + 1] - 1] = this.nSlots[q];
       this.numValues = values;
     }

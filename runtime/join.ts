@@ -82,12 +82,10 @@ export class Tables {
     private readonly onReject: (r: RejectedRow) => void = () => {},
     hint: SizeHint = {},
   ) {
-    // Only the item keys (the largest dictionary, filled last, at the memory peak) are sized up
-    // front: the others grow while little else is in memory, to the power of two they need.
-    this.orderKeys = new Interner();
-    this.productKeys = new Interner();
+    this.orderKeys = new Interner(hint.orders);
+    this.productKeys = new Interner(hint.products);
     this.itemKeys = new Interner(hint.items);
-    this.users = new Interner();
+    this.users = new Interner(hint.orders);
     const p = hint.products ?? 0, o = hint.orders ?? 0, i = hint.items ?? 0;
     this.pCat = Column.int32(p);
     this.oDay = Column.int32(o);
