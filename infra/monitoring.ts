@@ -60,6 +60,8 @@ export function dashboardBody(region: string, dlq: string): object {
       m('KPI rows written, DynamoDB retries', [[METRIC_NAMESPACE, 'KpiRowsWritten', 'Stage', 'transform'], [METRIC_NAMESPACE, 'DynamoRetries', 'Stage', 'transform']], 12, 6),
       m('Dead letters', [['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', dlq]], 0, 12, 'Maximum'),
       m('Rejected share (%)', [[METRIC_NAMESPACE, 'RejectedShare', 'Stage', 'validate']], 12, 12, 'Maximum'),
+      m('KPI trend: revenue (all time, newest day)', [[METRIC_NAMESPACE, 'RevenueAllTime', 'Stage', 'transform'], [METRIC_NAMESPACE, 'RevenueLatestDay', 'Stage', 'transform', { yAxis: 'right' }]], 0, 18, 'Maximum'),
+      m('KPI trend: orders and return rate (newest day)', [[METRIC_NAMESPACE, 'OrdersLatestDay', 'Stage', 'transform'], [METRIC_NAMESPACE, 'ReturnRateLatestDay', 'Stage', 'transform', { yAxis: 'right' }]], 12, 18, 'Maximum'),
     ],
   };
 }

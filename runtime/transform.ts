@@ -11,6 +11,7 @@ import type { Bucket } from './s3store';
 import type { KpiStore } from './kpistore';
 import type { Observer } from './observe';
 import type { Deadline } from './deadline';
+import type { OrderKpi } from './kpis';
 import { createHash } from 'node:crypto';
 
 export interface TransformContext {
@@ -55,6 +56,8 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
   const now = ctx.now ?? Date.now;
   const total: TransformResult = { rounds: 0, files: 0, items: 0, held: 0, expired: 0, puts: 0, deletes: 0, retries: 0, changedDates: [], categoryRows: 0, orderRows: 0, ms: 0 };
   const changed = new Set<string>();
+  let latest: OrderKpi | undefined;
+  let revenueCents = 0;
   let snapshot = await listArchive(ctx.bucket);
   for (;;) {
     ctx.deadline.check();
@@ -65,6 +68,8 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
     const stats = await ctx.store.replaceAll(res);
     for (const d of stats.changedDates) changed.add(d);
     Object.assign(total, { files: snapshot.length, items: res.items, held: res.held.length, categoryRows: res.category_kpis.length, orderRows: res.order_kpis.length });
+    latest = res.order_kpis.at(-1);
+    revenueCents = res.order_kpis.reduce((c, o) => c + Math.round(o.total_revenue * 100), 0);
     total.puts += stats.puts;
     total.deletes += stats.deletes;
     total.retries += stats.retries;
@@ -84,6 +89,14 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
   for (const date of total.changedDates) ctx.obs.log('date_recomputed', { order_date: date });
   ctx.obs.log('transform_done', { ...total, changedDates: undefined, changed_dates: total.changedDates.length });
   ctx.obs.metrics({ Stage: 'transform' }, { RowsHeld: total.held, RowsExpired: total.expired, DynamoRetries: total.retries, KpiRowsWritten: total.puts + total.deletes, TransformMs: total.ms }, { TransformMs: 'Milliseconds' });
+  // The KPI trend for the dashboard: all-time revenue, and the newest order day's figures.
+  if (latest) {
+    ctx.obs.metrics(
+      { Stage: 'transform' },
+      { RevenueAllTime: revenueCents / 100, RevenueLatestDay: latest.total_revenue, OrdersLatestDay: latest.total_orders, ReturnRateLatestDay: latest.return_rate * 100 },
+      { RevenueAllTime: 'None', RevenueLatestDay: 'None', ReturnRateLatestDay: 'Percent' },
+    );
+  }
   return total;
 }
 

@@ -83,8 +83,12 @@ test.serial('kpi run: one object from the environment, JSON logs and EMF on stdo
     t.truthy(lines.find((l) => l.event === 'transform_done'));
     const emf = lines.find((l) => l._aws && l.FilesProcessed === 1);
     t.is(emf._aws.CloudWatchMetrics[0].Namespace, 'EcommerceKpi');
+
     const rest = await kpiAsync(['run'], s.env); // no key: the whole landing zone
     t.is(rest.status, 0, rest.stderr);
+    // the KPI trend metrics for the dashboard, once there are KPIs
+    const trend = rest.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l._aws && 'RevenueLatestDay' in l);
+    t.true(trend.RevenueAllTime > 0 && trend.OrdersLatestDay > 0);
     const got = await tables(s);
     const want = await computeDir(DATA);
     t.deepEqual(got.order_kpis, want.order_kpis);
