@@ -1,7 +1,7 @@
 // The AWS-facing commands: local, start, upload, query, run.
 import path from 'node:path';
 import { parseArgs, intFlag, UsageError, type Parsed } from './args';
-import { configFromEnv, type Config } from './config';
+import { configFromEnv } from './config';
 import { DeadlineExceeded, Deadline } from './deadline';
 import { CATEGORY_COLUMNS, ORDER_COLUMNS, pretty, table } from './format';
 import { startLocal, type LocalStack } from './local';
@@ -165,14 +165,10 @@ async function start(p: Parsed): Promise<number> {
   }
 }
 
-function awsConfig(): Config {
-  return configFromEnv();
-}
-
 async function uploadCmd(p: Parsed): Promise<number> {
   if (p.flags.help) return help('upload');
   if (p.positional.length !== 1) throw new UsageError('upload needs exactly one DIR');
-  const cfg = awsConfig();
+  const cfg = configFromEnv();
   const items = planUpload(p.positional[0]);
   const bucket = new Bucket(makeClients(cfg).s3, cfg.bucket);
   await upload(bucket, items, progressBar(`uploading to s3://${cfg.bucket}`, 0));
@@ -203,7 +199,7 @@ async function query(p: Parsed): Promise<number> {
 
 async function run(p: Parsed): Promise<number> {
   if (p.flags.help) return help('run');
-  const cfg = awsConfig();
+  const cfg = configFromEnv();
   const pipeline = new Pipeline(cfg);
   const deadline = new Deadline(cfg.deadlineSeconds);
   const stage = process.env[ENV.stage] || '';

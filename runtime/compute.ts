@@ -45,9 +45,8 @@ export function listLocalSources(dir: string): SourceFile[] {
   return files.map((f) => ({ entity: f.entity, name: `${f.entity}/${f.name}`, size: f.size, open: (reuse?: boolean) => readFileChunks(f.path, reuse) }));
 }
 
-/** Applies the contract to sources given in version order (products, orders, then items). */
-export async function computeSources(sources: SourceFile[], opts: ComputeOptions = {}): Promise<ComputeResult> {
-  const t0 = performance.now();
+/** Reads and checks every source into accepted state: products, then orders, then items, each in the given version order. */
+export async function loadTables(sources: SourceFile[], opts: ComputeOptions = {}): Promise<{ tables: Tables; files: FileResult[] }> {
   const bytes = (e: Entity) => sources.filter((s) => s.entity === e).reduce((n, s) => n + s.size, 0);
   // Rough rows per byte of TheLook-shaped files; only sizes the dictionaries.
   const hint = { orders: Math.ceil(bytes('orders') / 80), products: Math.ceil(bytes('products') / 80), items: Math.ceil(bytes('order_items') / 95) };
@@ -63,6 +62,13 @@ export async function computeSources(sources: SourceFile[], opts: ComputeOptions
     });
     files.push(await tables.readFile(src.entity, src.name, counting));
   }
+  return { tables, files };
+}
+
+/** Applies the contract to sources given in version order (products, orders, then items). */
+export async function computeSources(sources: SourceFile[], opts: ComputeOptions = {}): Promise<ComputeResult> {
+  const t0 = performance.now();
+  const { tables, files } = await loadTables(sources, opts);
   const t1 = performance.now();
   const joined = tables.joinSource();
   const t2 = performance.now();

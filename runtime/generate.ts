@@ -2,6 +2,7 @@
 // with injected defects of every SPEC reason at a chosen rate.
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { csvCell } from './rejects';
 import { civilFromDays, daysFromCivil } from './timestamp';
 
 export interface GenerateOptions {
@@ -41,10 +42,6 @@ export function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function csvField(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 const p2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
@@ -149,7 +146,7 @@ export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
     const d = defect(['missing_field', 'duplicate_key']);
     if (d === 'missing_field') catText = '';
     if (d === 'duplicate_key' && id > 1) idText = String(id - 1);
-    products.row([idText, (retail * 0.45).toFixed(2), csvField(catText), csvField(name), csvField(brand), retail.toFixed(2), rand() < 0.5 ? 'Women' : 'Men', `SKU${id}`].join(','));
+    products.row([idText, (retail * 0.45).toFixed(2), csvCell(catText), csvCell(name), csvCell(brand), retail.toFixed(2), rand() < 0.5 ? 'Women' : 'Men', `SKU${id}`].join(','));
   }
   products.close();
 
@@ -204,7 +201,7 @@ export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
         case 'unknown_order': c[1] = String(900000000 + Math.floor(rand() * 1000)); break;
         case 'unknown_product': c[3] = String(900000000 + Math.floor(rand() * 1000)); break;
       }
-      pending.push(c.map(csvField).join(','));
+      pending.push(c.map(csvCell).join(','));
     }
     if (pending.length > 2 * lag) for (const line of pending.splice(0, pending.length - lag)) items.row(line);
     if (itemId % 100000 < count) opts.onProgress?.(itemId, opts.items);
