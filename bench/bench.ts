@@ -87,7 +87,7 @@ async function main(): Promise<void> {
       const ms = median(runs[name].map((x) => x.ms));
       (row.engines as Record<string, unknown>)[name] = {
         wallS: +(ms / 1000).toFixed(3),
-        peakRssMiB: +Math.max(...runs[name].map((x) => x.rssMiB)).toFixed(0),
+        peakRssMiB: +runs[name].reduce((m, x) => Math.max(m, x.rssMiB), 0).toFixed(0),
         itemsPerS: Math.round(items / (ms / 1000)),
         oursOverThis: +(ours / ms).toFixed(3),
       };

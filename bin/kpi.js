@@ -8,5 +8,6 @@ process.emitWarning = function (warning, ...rest) {
 };
 require('../dist/runtime/cli.js').main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
-  (err) => { console.error(`kpi: ${err && err.message ? err.message : err}`); process.exitCode = 1; },
+  // A failure exits at once: a half-started server must not keep the process alive.
+  (err) => { console.error(`kpi: ${err && err.message ? err.message : err}`); process.exit(1); },
 );

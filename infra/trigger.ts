@@ -25,8 +25,13 @@ export function objectCreatedPattern(bucket: string): string {
 
 /** Container overrides carrying the object key into the validate task's environment. */
 export const VALIDATE_INPUT_TEMPLATE = JSON.stringify({
-  containerOverrides: [{ name: 'validate', environment: [{ name: ENV.objectKey, value: '<key>' }, { name: ENV.eventTime, value: '<time>' }] }],
-}).replace('"<key>"', '<key>').replace('"<time>"', '<time>');
+  containerOverrides: [{ name: 'validate', environment: [{ name: ENV.objectKey, value: '<key>' }, { name: ENV.objectVersion, value: '<version>' }] }],
+}).replace('"<key>"', '<key>').replace('"<version>"', '<version>');
+
+/** The hand-off's earliest upload time (a string in the event) into the transform task, for the latency metric. */
+export const TRANSFORM_INPUT_TEMPLATE = JSON.stringify({
+  containerOverrides: [{ name: 'transform', environment: [{ name: ENV.uploadedAt, value: '<uploaded>' }] }],
+}).replace('"<uploaded>"', '<uploaded>');
 
 export class Trigger extends pulumi.ComponentResource {
   readonly rules: aws.cloudwatch.EventRule[] = [];
@@ -67,10 +72,14 @@ export class Trigger extends pulumi.ComponentResource {
     const common = { roleArn: this.role.arn, deadLetterConfig: { arn: this.deadLetterQueue.arn }, retryPolicy: { maximumRetryAttempts: 8, maximumEventAgeInSeconds: 3600 } };
     new aws.cloudwatch.EventTarget(
       `${name}-validate`,
-      { rule: s3Rule.name, arn: a.clusterArn, ecsTarget: ecsTarget('validate'), inputTransformer: { inputPaths: { key: '$.detail.object.key', time: '$.time' }, inputTemplate: VALIDATE_INPUT_TEMPLATE }, ...common },
+      { rule: s3Rule.name, arn: a.clusterArn, ecsTarget: ecsTarget('validate'), inputTransformer: { inputPaths: { key: '$.detail.object.key', version: '$.detail.object.version-id' }, inputTemplate: VALIDATE_INPUT_TEMPLATE }, ...common },
       parent,
     );
-    new aws.cloudwatch.EventTarget(`${name}-transform`, { rule: handOver.name, eventBusName: a.eventBusName, arn: a.clusterArn, ecsTarget: ecsTarget('transform'), ...common }, parent);
+    new aws.cloudwatch.EventTarget(
+      `${name}-transform`,
+      { rule: handOver.name, eventBusName: a.eventBusName, arn: a.clusterArn, ecsTarget: ecsTarget('transform'), inputTransformer: { inputPaths: { uploaded: '$.detail.uploaded_at' }, inputTemplate: TRANSFORM_INPUT_TEMPLATE }, ...common },
+      parent,
+    );
     new aws.cloudwatch.EventTarget(`${name}-scheduled-transform`, { rule: schedule.name, arn: a.clusterArn, ecsTarget: ecsTarget('transform'), ...common }, parent);
 
     new aws.sqs.QueuePolicy(

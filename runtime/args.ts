@@ -34,11 +34,13 @@ export function parseArgs(argv: string[], valued: string[], booleans: string[]):
   return out;
 }
 
-export function intFlag(p: Parsed, name: string, def: number, min = 0): number {
+export function intFlag(p: Parsed, name: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const v = p.flags[name];
   if (v === undefined) return def;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got ${String(v)}`);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got ${String(v)}`);
+  }
   return n;
 }
 

@@ -2,12 +2,16 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SNSClient } from '@aws-sdk/client-sns';
 import type { Config } from './config';
 
 export interface Clients {
   s3: S3Client;
   ddb: DynamoDBDocumentClient;
   raw: DynamoDBClient;
+  events: EventBridgeClient;
+  sns: SNSClient;
 }
 
 /** Generous retries: the SDK's own backoff handles throttling, 5xx and dropped connections. */
@@ -25,5 +29,7 @@ export function makeClients(cfg: Pick<Config, 'region' | 'endpoint'>, endpoints?
   const s3 = new S3Client({ ...common, ...compat });
   const raw = new DynamoDBClient({ ...common, ...(ddbEndpoint ? { endpoint: ddbEndpoint } : {}) });
   const ddb = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
-  return { s3, ddb, raw };
+  const events = new EventBridgeClient({ ...common, ...(process.env.AWS_ENDPOINT_URL_EVENTBRIDGE ? { endpoint: process.env.AWS_ENDPOINT_URL_EVENTBRIDGE } : {}) });
+  const sns = new SNSClient({ ...common, ...(process.env.AWS_ENDPOINT_URL_SNS ? { endpoint: process.env.AWS_ENDPOINT_URL_SNS } : {}) });
+  return { s3, ddb, raw, events, sns };
 }

@@ -5,12 +5,12 @@ import { configFromEnv } from './config';
 import { DeadlineExceeded, Deadline } from './deadline';
 import { CATEGORY_COLUMNS, ORDER_COLUMNS, pretty, table } from './format';
 import { startLocal, type LocalStack } from './local';
-import { ENV } from './names';
+import { ENV, LANDING_PREFIX } from './names';
 import { Observer } from './observe';
 import { Dispatcher, Pipeline, type BatchResult } from './pipeline';
 import type { ValidateResult } from './validate';
 import { progressBar } from './progress';
-import { planUpload, upload } from './upload';
+import { planUpload, skippedMessage, upload } from './upload';
 import { Bucket } from './s3store';
 import { makeClients } from './aws';
 import { KpiStore } from './kpistore';
@@ -22,9 +22,12 @@ Starts the embedded stack in the foreground: one endpoint on 127.0.0.1 serving a
 API (s3rver) and a DynamoDB-compatible API (dynalite), the bucket and both KPI tables, and the
 pipeline: every object created under ecommerce-data/ is validated and the KPIs recomputed.
 Prints the variables to export so that the AWS CLI, kpi upload and kpi query reach it.
-State persists in DIR between starts. Ctrl-C stops it.
+State persists in DIR between starts. Ctrl-C stops it. The KPI tables are reconciled at start
+and every --reconcile-seconds (as the schedule rule does on AWS): held items expire, a run killed
+half-way or a deleted table is repaired.
   --dir DIR           state folder (default .kpi-local in the current folder)
-  --port PORT         port of the endpoint (default 4566)`,
+  --port PORT         port of the endpoint, 0-65535 (default 4566)
+  --reconcile-seconds S  interval of the reconciling transform (default $KPI_RECONCILE_SECONDS or 900; 0: only at start)`,
   start: `Usage: kpi start [--dir DIR] [--port PORT] [--data DIR]
 
 The whole job in one command (what 'npm start' runs): starts the embedded stack, uploads the
@@ -59,7 +62,7 @@ Exit codes: 0 done, 1 failed, 3 deadline reached (a rerun finishes the work).`,
 export async function runCommand(cmd: string, argv: string[]): Promise<number> {
   switch (cmd) {
     case 'local':
-      return local(parseArgs(argv, ['dir', 'port'], []));
+      return local(parseArgs(argv, ['dir', 'port', 'reconcile-seconds'], []));
     case 'start':
       return start(parseArgs(argv, ['dir', 'port', 'data'], []));
     case 'upload':
@@ -84,7 +87,7 @@ function exportsOf(stack: LocalStack): string {
 }
 
 /** Pipeline bound to a local stack; JSON logs go to DIR/pipeline.log, a short line to the terminal. */
-async function localPipeline(stack: LocalStack, dir: string, onBatch?: (b: BatchResult) => void) {
+async function localPipeline(stack: LocalStack, dir: string, reconcileSeconds: number, onBatch?: (b: BatchResult) => void) {
   const { appendFileSync } = await import('node:fs');
   const logFile = path.join(dir, 'pipeline.log');
   const cfg = configFromEnv({ bucket: stack.bucket, categoryTable: stack.categoryTable, orderTable: stack.orderTable, region: stack.region, endpoint: stack.endpoint, alertTopicArn: undefined, eventBus: undefined });
@@ -92,8 +95,10 @@ async function localPipeline(stack: LocalStack, dir: string, onBatch?: (b: Batch
   const pipeline = new Pipeline(cfg, { clients: stack.clients, obs });
   const dispatcher = new Dispatcher(pipeline, 150, onBatch);
   stack.onObjectCreated((k) => dispatcher.enqueue(k));
-  // Anything left in the landing zone (uploaded while stopped, or a crash) is processed now.
+  // Anything left in the landing zone (uploaded while stopped, or a crash) is processed now, and
+  // the tables are reconciled at start and then on the same schedule as on AWS.
   for (const o of await pipeline.bucket.list('ecommerce-data/')) dispatcher.enqueue(o.key);
+  dispatcher.schedule(reconcileSeconds);
   return { pipeline, dispatcher, logFile };
 }
 
@@ -108,8 +113,9 @@ function summary(b: BatchResult): string {
 async function local(p: Parsed): Promise<number> {
   if (p.flags.help) return help('local');
   const dir = path.resolve((p.flags.dir as string) ?? '.kpi-local');
-  const stack = await startLocal({ dir, port: intFlag(p, 'port', 4566) });
-  const { logFile } = await localPipeline(stack, dir, (b) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${summary(b)}`));
+  const stack = await startLocal({ dir, port: intFlag(p, 'port', 4566, 0, 65535) });
+  const reconcile = intFlag(p, 'reconcile-seconds', configFromEnv({ bucket: '-' }).reconcileSeconds);
+  const { logFile, dispatcher } = await localPipeline(stack, dir, reconcile, (b) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${summary(b)}`));
   console.log(`Local stack on ${stack.endpoint} (S3 + DynamoDB), state in ${dir}\n`);
   console.log(`Paste into another shell:\n\n${exportsOf(stack)}\n`);
   console.log(`Then: kpi upload data   ·   kpi query date 2025-03-25   ·   aws s3 ls s3://${stack.bucket}/ --recursive`);
@@ -119,6 +125,8 @@ async function local(p: Parsed): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   console.log('\nstopping...');
+  dispatcher.stop();
+  await dispatcher.idle();
   await stack.close();
   return 0;
 }
@@ -128,10 +136,12 @@ async function start(p: Parsed): Promise<number> {
   const dir = path.resolve((p.flags.dir as string) ?? '.kpi-local');
   const data = path.resolve((p.flags.data as string) ?? 'data');
   const t0 = Date.now();
-  const items = planUpload(data);
-  const stack = await startLocal({ dir, port: intFlag(p, 'port', 0) });
+  const skipped: string[] = [];
+  const items = planUpload(data, skipped);
+  if (skipped.length) console.error(skippedMessage(skipped));
+  const stack = await startLocal({ dir, port: intFlag(p, 'port', 0, 0, 65535) });
   try {
-    const { dispatcher, logFile } = await localPipeline(stack, dir);
+    const { dispatcher, logFile } = await localPipeline(stack, dir, 0);
     console.log(`local stack up on ${stack.endpoint}; uploading ${items.length} files from ${path.relative(process.cwd(), data) || '.'}/ ...`);
     await upload(new Bucket(stack.clients.s3, stack.bucket), items, progressBar('uploading', 0));
     await dispatcher.idle();
@@ -169,7 +179,9 @@ async function uploadCmd(p: Parsed): Promise<number> {
   if (p.flags.help) return help('upload');
   if (p.positional.length !== 1) throw new UsageError('upload needs exactly one DIR');
   const cfg = configFromEnv();
-  const items = planUpload(p.positional[0]);
+  const skipped: string[] = [];
+  const items = planUpload(p.positional[0], skipped);
+  if (skipped.length) console.error(skippedMessage(skipped));
   const bucket = new Bucket(makeClients(cfg).s3, cfg.bucket);
   await upload(bucket, items, progressBar(`uploading to s3://${cfg.bucket}`, 0));
   console.log(`uploaded ${items.length} files to s3://${cfg.bucket}/ecommerce-data/`);
@@ -203,19 +215,30 @@ async function run(p: Parsed): Promise<number> {
   const pipeline = new Pipeline(cfg);
   const deadline = new Deadline(cfg.deadlineSeconds);
   const stage = process.env[ENV.stage] || '';
-  const key = process.env[ENV.objectKey] || keyFromEvent(process.env.KPI_EVENT);
+  const event = parseEvent(process.env[ENV.event]);
+  const key = process.env[ENV.objectKey] || event.key;
+  const versionId = process.env[ENV.objectVersion] || event.versionId;
   let failed: ValidateResult[] = [];
   try {
     if (stage && stage !== 'validate' && stage !== 'transform') throw new UsageError(`${ENV.stage} must be validate or transform, got '${stage}'`);
     if (stage === 'transform') {
       await pipeline.transform(deadline);
+      // The hand-off event carries the upload times of its files: upload → KPIs written, on AWS too.
+      const handedOver = Number(process.env[ENV.uploadedAt]);
+      pipeline.latencySince(Number.isFinite(handedOver) && handedOver > 0 ? handedOver : event.uploadedAt);
     } else if (key) {
-      const v = await pipeline.validate([key], deadline);
+      const v = await validateEventKey(pipeline, key, versionId, deadline);
       if (cfg.eventBus) await pipeline.emitValidated(v);
-      else {
+      else if (stage !== 'validate') {
         await pipeline.transform(deadline);
         pipeline.latency(v);
       }
+      failed = v.filter((x) => x.status === 'failed');
+    } else if (stage === 'validate') {
+      // The scheduled sweep: validate whatever is still in the landing zone (a failed validation
+      // heals itself); the transform is left to the hand-off, so this needs no DynamoDB access.
+      const v = await pipeline.validate((await pipeline.bucket.list(LANDING_PREFIX)).map((o) => o.key), deadline);
+      if (cfg.eventBus && v.length) await pipeline.emitValidated(v);
       failed = v.filter((x) => x.status === 'failed');
     } else {
       const b = await pipeline.process(undefined, deadline);
@@ -236,13 +259,55 @@ async function run(p: Parsed): Promise<number> {
   }
 }
 
+/**
+ * Object keys in S3 event notifications are URL-encoded, a space as '+' (AWS Lambda Powertools
+ * decodes detail.object.key with unquote_plus). Tries the decoded key, then the key as given
+ * (a producer that did not encode it, or a literal '+' in a name).
+ */
+async function validateEventKey(pipeline: Pipeline, key: string, versionId: string | undefined, deadline: Deadline): Promise<ValidateResult[]> {
+  const decoded = decodeEventKey(key);
+  if (decoded !== key) {
+    const v = await pipeline.validate([decoded], deadline, versionId ? new Map([[decoded, versionId]]) : undefined);
+    if (v[0]?.status !== 'gone') return v;
+  }
+  return pipeline.validate([key], deadline, versionId ? new Map([[key, versionId]]) : undefined);
+}
+
+/** unquote_plus: '+' is a space, %XX a byte of UTF-8; the raw key when it is not valid encoding. */
+export function decodeEventKey(key: string): string {
+  try {
+    return decodeURIComponent(key.replace(/\+/g, ' '));
+  } catch {
+    return key;
+  }
+}
+
+export interface EventFields {
+  key?: string;
+  versionId?: string;
+  /** earliest upload time of the files a hand-off event names (ms) */
+  uploadedAt?: number;
+}
+
+/** What the pipeline needs from an event passed whole as KPI_EVENT (S3 notification, EventBridge, or our hand-off). */
+export function parseEvent(json: string | undefined): EventFields {
+  if (!json) return {};
+  let ev;
+  try {
+    ev = JSON.parse(json);
+  } catch {
+    throw new UsageError(`${ENV.event} is not valid JSON`);
+  }
+  const obj = ev?.detail?.object ?? ev?.Records?.[0]?.s3?.object;
+  const times = ((ev?.detail?.files ?? []) as { uploaded_at?: number }[]).map((f) => f.uploaded_at).filter((x): x is number => typeof x === 'number');
+  return {
+    key: obj?.key,
+    versionId: obj?.['version-id'] ?? obj?.versionId,
+    uploadedAt: times.length ? times.reduce((a, b) => Math.min(a, b)) : undefined,
+  };
+}
+
 /** The object key of an EventBridge "Object Created" event passed whole as KPI_EVENT. */
 export function keyFromEvent(json: string | undefined): string | undefined {
-  if (!json) return undefined;
-  try {
-    const ev = JSON.parse(json);
-    return ev?.detail?.object?.key ?? ev?.Records?.[0]?.s3?.object?.key;
-  } catch {
-    throw new UsageError('KPI_EVENT is not valid JSON');
-  }
+  return parseEvent(json).key;
 }

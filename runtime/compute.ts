@@ -1,6 +1,6 @@
 // `kpi compute`: the whole contract on local files, no AWS — csv → rules → join → kernel → KPI rows.
 import { readFileChunks } from './csv';
-import { entityFiles, noFilesMessage } from './folder';
+import { entityFiles, isCsvName, noFilesMessage } from './folder';
 import { aggregateWasm } from './kernel';
 import { aggregateReference } from './reference';
 import { materialize, Tables, type FileResult, type RejectedRow, type UnknownMode } from './join';
@@ -40,9 +40,16 @@ export interface ComputeOptions {
 
 /** Lists DIR/{products,orders,order_items}/*.csv in file name order. */
 export function listLocalSources(dir: string): SourceFile[] {
-  const files = entityFiles(dir, (f) => f.toLowerCase().endsWith('.csv'));
+  const files = entityFiles(dir, isCsvName);
   if (!files.length) throw new Error(noFilesMessage(dir, 'no CSV files'));
   return files.map((f) => ({ entity: f.entity, name: `${f.entity}/${f.name}`, size: f.size, open: (reuse?: boolean) => readFileChunks(f.path, reuse) }));
+}
+
+/** Reading one source failed with something other than a verdict on its content (S3, or a bug). */
+export class SourceFailed extends Error {
+  constructor(readonly source: string, readonly cause: unknown) {
+    super(`${source}: ${(cause as Error)?.message ?? cause}`);
+  }
 }
 
 /** Reads and checks every source into accepted state: products, then orders, then items, each in the given version order. */
@@ -60,7 +67,11 @@ export async function loadTables(sources: SourceFile[], opts: ComputeOptions = {
       done += n;
       opts.onProgress?.(done, total);
     });
-    files.push(await tables.readFile(src.entity, src.name, counting));
+    try {
+      files.push(await tables.readFile(src.entity, src.name, counting));
+    } catch (err) {
+      throw new SourceFailed(src.name, err);
+    }
   }
   return { tables, files };
 }

@@ -1,5 +1,5 @@
 // Runtime configuration from the environment, as the AWS SDK and CLI users expect.
-import { CATEGORY_TABLE, DEFAULT_DEADLINE_SECONDS, DEFAULT_HOLD_SECONDS, ENV, ORDER_TABLE } from './names';
+import { CATEGORY_TABLE, DEFAULT_DEADLINE_SECONDS, DEFAULT_HOLD_SECONDS, DEFAULT_RECONCILE_SECONDS, DEFAULT_REJECT_ALERT_SHARE, ENV, ORDER_TABLE } from './names';
 
 export interface Config {
   bucket: string;
@@ -12,6 +12,8 @@ export interface Config {
   holdSeconds: number;
   deadlineSeconds: number;
   rejectAlertShare: number;
+  /** local stack: seconds between reconciling transforms (AWS: the schedule rule) */
+  reconcileSeconds: number;
 }
 
 function num(name: string, def: number): number {
@@ -35,7 +37,8 @@ export function configFromEnv(overrides: Partial<Config> = {}): Config {
     eventBus: process.env[ENV.eventBus] || undefined,
     holdSeconds: num(ENV.holdSeconds, DEFAULT_HOLD_SECONDS),
     deadlineSeconds: num(ENV.deadline, DEFAULT_DEADLINE_SECONDS),
-    rejectAlertShare: num(ENV.rejectAlertShare, 0.05),
+    rejectAlertShare: num(ENV.rejectAlertShare, DEFAULT_REJECT_ALERT_SHARE),
+    reconcileSeconds: num(ENV.reconcileSeconds, DEFAULT_RECONCILE_SECONDS),
     ...overrides,
   };
 }

@@ -1,7 +1,8 @@
 // Stage 1 — bytes → records. A byte-level RFC 4180 scanner is the fast path; csv-parse is the
-// reference and the fallback for input the scanner declines (non-RFC quoting, bare CR line ends).
-import { parse } from 'csv-parse';
+// reference and the fallback for input the scanner declines (non-RFC quoting).
+import { CsvError, parse } from 'csv-parse';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { open } from 'node:fs/promises';
 
 const QUOTE = 34;
@@ -28,46 +29,66 @@ export class Declined extends Error {}
 export class NotCsv extends Error {}
 
 export class FastCsvScanner {
-  private carry: Uint8Array | null = null;
   private first = true;
   private line = 1;
   private rec: CsvRecord = { buf: new Uint8Array(0), starts: new Int32Array(64), ends: new Int32Array(64), count: 0, line: 0 };
   private escaped = new Uint8Array(64);
+  /** Bytes of an incomplete record carried to the next chunk, in a buffer that grows by doubling. */
+  private carry = new Uint8Array(0);
+  private carried = 0;
+  /** An incomplete record is rescanned only once the carry has doubled, so a record of n bytes
+   * split into many small chunks costs O(n), not O(n²) (regression: a 50 MB single-line file). */
+  private rescanAt = 0;
 
   constructor(private readonly onRecord: RecordHandler) {}
 
-  /** Reused for carry + chunk, so a long file does not allocate a buffer per chunk. */
-  private work = new Uint8Array(0);
-
   push(chunk: Uint8Array): void {
-    let buf = chunk;
-    if (this.carry) {
-      const n = this.carry.length + chunk.length;
-      if (this.work.length < n) this.work = new Uint8Array(Math.max(n, this.work.length * 2));
-      this.work.set(this.carry, 0);
-      this.work.set(chunk, this.carry.length);
-      buf = this.work.subarray(0, n);
-      this.carry = null;
+    if (this.carried === 0 && !this.first) {
+      // The common case: scan the chunk where it is, carry only its incomplete tail.
+      const used = this.scan(chunk, false);
+      this.keep(chunk, used);
+      return;
     }
+    this.append(chunk);
+    if (this.carried < this.rescanAt) return;
+    let buf = this.carry.subarray(0, this.carried);
     if (this.first) {
-      if (buf.length < 3) {
-        this.carry = copyOf(buf, 0);
-        return;
-      }
+      if (buf.length < 3) return;
       this.first = false;
       if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
     }
     const used = this.scan(buf, false);
-    if (used < buf.length) this.carry = copyOf(buf, used);
+    const offset = buf.byteOffset - this.carry.byteOffset;
+    this.carry.copyWithin(0, offset + used, this.carried);
+    this.carried -= offset + used;
+    this.rescanAt = used === 0 ? this.carried * 2 : 0;
   }
 
   end(): void {
-    let buf = this.carry;
-    this.carry = null;
-    if (!buf) return;
+    let buf = this.carry.subarray(0, this.carried);
+    this.carried = 0;
+    if (!buf.length) return;
     if (this.first && buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
     this.first = false;
     this.scan(buf, true);
+  }
+
+  /** Appends to the carry (copied: the source may refill the chunk's buffer). */
+  private append(chunk: Uint8Array): void {
+    const n = this.carried + chunk.length;
+    if (this.carry.length < n) {
+      const grown = new Uint8Array(Math.max(n, this.carry.length * 2, 1 << 16));
+      grown.set(this.carry.subarray(0, this.carried));
+      this.carry = grown;
+    }
+    this.carry.set(chunk, this.carried);
+    this.carried = n;
+  }
+
+  private keep(chunk: Uint8Array, used: number): void {
+    if (used >= chunk.length) return;
+    this.append(chunk.subarray(used));
+    this.rescanAt = 0;
   }
 
   private grow(): void {
@@ -156,7 +177,7 @@ export class FastCsvScanner {
           if (c === CR) {
             if (q + 1 < n && buf[q + 1] === LF) break;
             if (q + 1 >= n && !final) return recStart;
-            throw new Declined(`bare carriage return on line ${this.line + newlines}`);
+            // A CR not followed by LF is data (SPEC: lines end in \n or \r\n).
           }
           q++;
         }
@@ -199,14 +220,6 @@ export class FastCsvScanner {
   }
 }
 
-/**
- * A copy of buf from `from` on. Not `buf.slice`: on a Node Buffer that is a view, and the source
- * may refill the same buffer with the next chunk (regression: test/csv.test.ts, reused buffers).
- */
-function copyOf(buf: Uint8Array, from: number): Uint8Array {
-  return Uint8Array.prototype.slice.call(buf, from);
-}
-
 /** Turns doubled quotes into single ones inside [s, e); returns the new end. */
 function unescapeInPlace(buf: Uint8Array, s: number, e: number): number {
   let w = s;
@@ -221,13 +234,12 @@ const encoder = new TextEncoder();
 
 /** csv-parse, feeding the same handler: records are re-encoded to bytes. */
 export async function parseWithCsvParse(source: AsyncIterable<Uint8Array>, onRecord: RecordHandler): Promise<void> {
-  const parser = Readable.from(source).pipe(
-    parse({ bom: true, relax_quotes: true, relax_column_count: true, skip_empty_lines: true, info: true }),
-  );
+  // Line ends are \n or \r\n on any line (not guessed from the first one); a bare CR is data.
+  const parser = parse({ bom: true, relax_quotes: true, relax_column_count: true, skip_empty_lines: true, info: true, record_delimiter: ['\r\n', '\n'] });
   let scratch = new Uint8Array(1 << 16);
   const rec: CsvRecord = { buf: scratch, starts: new Int32Array(64), ends: new Int32Array(64), count: 0, line: 0 };
-  try {
-    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number; raw?: string } }>) {
+  const consume = async (records: AsyncIterable<{ record: string[]; info: { lines: number } }>): Promise<void> => {
+    for await (const item of records) {
       const fields = item.record;
       if (fields.length > rec.starts.length) {
         rec.starts = new Int32Array(fields.length * 2);
@@ -249,8 +261,14 @@ export async function parseWithCsvParse(source: AsyncIterable<Uint8Array>, onRec
       rec.line = item.info.lines - inner;
       onRecord(rec);
     }
+  };
+  try {
+    // stream.pipeline, not .pipe(): an error of the source (an S3 read failing) reaches the caller.
+    await pipeline(Readable.from(source), parser, consume);
   } catch (err) {
-    throw new NotCsv((err as Error).message);
+    // Only csv-parse's own verdict means "not CSV"; anything else (S3, a bug) is the caller's.
+    if (err instanceof CsvError) throw new NotCsv(err.message);
+    throw err;
   }
 }
 
@@ -303,7 +321,8 @@ export async function* readFileChunks(file: string, reuse = false): AsyncIterabl
   }
 }
 
-const decoder = new TextDecoder();
+// ignoreBOM: a U+FEFF inside a value is part of it (SPEC); the default decoder would drop it.
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** The record's fields as strings (for headers and rejected rows, never the hot path). */
 export function fieldsOf(rec: CsvRecord): string[] {

@@ -11,6 +11,9 @@ export interface LocalFile {
   size: number;
 }
 
+/** The files `kpi compute` and `kpi upload` take (DIR/<entity>/*.csv): a folder gives the same KPIs both ways. */
+export const isCsvName = (name: string) => name.toLowerCase().endsWith('.csv');
+
 export function entityFiles(dir: string, keep: (name: string) => boolean): LocalFile[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir}: not a directory`);
   const out: LocalFile[] = [];

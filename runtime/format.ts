@@ -3,10 +3,10 @@ import type { CategoryKpi, OrderKpi } from './kpis';
 
 export function table(rows: Record<string, unknown>[], columns: string[]): string {
   const cells = rows.map((r) => columns.map((c) => formatCell(r[c])));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
+  const widths = columns.map((c, i) => cells.reduce((w, row) => Math.max(w, row[i].length), c.length));
   const line = (vals: string[]) =>
     vals.map((v, i) => (i === 0 || isNaN(Number(v)) ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ').trimEnd();
-  return [line(columns), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+  return [line(columns), widths.map((w) => '-'.repeat(w)).join('  ')].concat(cells.map(line)).join('\n');
 }
 
 function formatCell(v: unknown): string {

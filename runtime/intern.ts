@@ -1,7 +1,8 @@
 // Dictionary encoding straight from bytes: each distinct string gets a dense integer id, with no
 // JS string made on the hot path. Open addressing over typed arrays keeps memory compact.
 
-const decoder = new TextDecoder();
+// ignoreBOM: a U+FEFF inside a value is part of it (SPEC); the default decoder would drop it.
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Largest decimal key addressed directly (64 MiB of Int32 at most). */
 const DIRECT_MAX = 1 << 24;

@@ -232,7 +232,7 @@ export class Tables {
       this.rejectedByReason[r.reason] = (this.rejectedByReason[r.reason] ?? 0) + 1;
       this.onReject(r);
     }
-    this.held.push(...held);
+    for (const h of held) this.held.push(h); // no spread: a file can hold millions of rows
     result.rows = rows;
     result.rejected = rejected.length;
     result.held = held.length;

@@ -32,6 +32,17 @@ function retryable(err: unknown): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** DynamoDB's ResourceNotFoundException does not say which table: this one does. */
+export class MissingTable extends Error {
+  constructor(readonly table: string) {
+    super(`DynamoDB table '${table}' does not exist (deleted, or never created): recreate it (the local stack does at its next start or reconcile), then the next run fills it`);
+  }
+}
+
+function nameMissing(table: string, err: unknown): unknown {
+  return (err as { name?: string })?.name === 'ResourceNotFoundException' ? new MissingTable(table) : err;
+}
+
 export class KpiStore {
   private batchNo = 0;
   constructor(
@@ -42,7 +53,9 @@ export class KpiStore {
   ) {}
 
   /** Creates both tables with the seed's keys if they do not exist (local stack only). */
-  static async ensureTables(raw: DynamoDBClient, categoryTable: string, orderTable: string): Promise<void> {
+  /** Returns the names of the tables it had to create. */
+  static async ensureTables(raw: DynamoDBClient, categoryTable: string, orderTable: string): Promise<string[]> {
+    const created: string[] = [];
     const specs = [
       { name: categoryTable, keys: [[CATEGORY_TABLE.hashKey, 'HASH'], [CATEGORY_TABLE.rangeKey, 'RANGE']] },
       { name: orderTable, keys: [[ORDER_TABLE.hashKey, 'HASH']] },
@@ -62,15 +75,19 @@ export class KpiStore {
           KeySchema: s.keys.map(([n, t]) => ({ AttributeName: n, KeyType: t })),
         }),
       );
+      created.push(s.name);
     }
+    return created;
   }
 
   async scan(table: string): Promise<Row[]> {
     const out: Row[] = [];
     let start: Row | undefined;
     do {
-      const r = await this.ddb.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-      out.push(...((r.Items ?? []) as Row[]));
+      const r = await this.ddb.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start })).catch((err) => {
+        throw nameMissing(table, err);
+      });
+      for (const item of (r.Items ?? []) as Row[]) out.push(item);
       start = r.LastEvaluatedKey as Row | undefined;
     } while (start);
     return out;
@@ -90,7 +107,7 @@ export class KpiStore {
       const r = await this.ddb.send(
         new QueryCommand({ TableName: this.categoryTable, KeyConditionExpression: '#c = :c', ExpressionAttributeNames: { '#c': CATEGORY_TABLE.hashKey }, ExpressionAttributeValues: { ':c': category }, ExclusiveStartKey: start }),
       );
-      out.push(...((r.Items ?? []) as unknown as CategoryKpi[]));
+      for (const item of (r.Items ?? []) as unknown as CategoryKpi[]) out.push(item);
       start = r.LastEvaluatedKey as Row | undefined;
     } while (start);
     return out;
@@ -162,7 +179,7 @@ export class KpiStore {
         if (!left.length) return;
         pending = left;
       } catch (err) {
-        if (!retryable(err)) throw err;
+        if (!retryable(err)) throw nameMissing(table, err);
       }
       if (attempt >= max) throw new Error(`DynamoDB: ${pending.length} writes to ${table} still unprocessed after ${max} attempts`);
       stats.retries++;

@@ -31,7 +31,10 @@ export const ENV = {
   alertTopic: 'KPI_ALERT_TOPIC_ARN',
   stage: 'KPI_STAGE',
   objectKey: 'KPI_S3_KEY',
-  eventTime: 'KPI_EVENT_TIME',
+  objectVersion: 'KPI_S3_VERSION',
+  event: 'KPI_EVENT',
+  uploadedAt: 'KPI_UPLOADED_AT',
+  reconcileSeconds: 'KPI_RECONCILE_SECONDS',
   deadline: 'KPI_DEADLINE_SECONDS',
   holdSeconds: 'KPI_HOLD_SECONDS',
   rejectAlertShare: 'KPI_REJECT_ALERT_SHARE',
@@ -41,6 +44,9 @@ export const ENV = {
 export const METRIC_NAMESPACE = 'EcommerceKpi';
 export const DEFAULT_DEADLINE_SECONDS = 900;
 export const DEFAULT_HOLD_SECONDS = 3600;
+export const DEFAULT_REJECT_ALERT_SHARE = 0.05;
+/** The reconciling transform's interval, on AWS (schedule) and in the local stack alike. */
+export const DEFAULT_RECONCILE_SECONDS = 900;
 
 /** Stage names: the seed's two containers. */
 export const STAGES = ['validate', 'transform'] as const;

@@ -1,5 +1,5 @@
 // Observability: one JSON log line per event, CloudWatch Embedded Metric Format records, SNS alerts.
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { METRIC_NAMESPACE } from './names';
 import type { Config } from './config';
 
@@ -10,6 +10,8 @@ export class Observer {
     private readonly cfg: Pick<Config, 'alertTopicArn' | 'region' | 'endpoint'>,
     private readonly sink: LogSink = (l) => process.stdout.write(l + '\n'),
     private readonly alertSink: LogSink = (l) => process.stderr.write(l + '\n'),
+    /** set by the pipeline from makeClients, so alerts get the same retries and endpoints */
+    public sns?: SNSClient,
   ) {}
 
   log(event: string, fields: Record<string, unknown>): void {
@@ -42,9 +44,9 @@ export class Observer {
       this.alertSink(`ALERT: ${subject}: ${message}`);
       return;
     }
-    const sns = new SNSClient({ region: this.cfg.region, ...(process.env.AWS_ENDPOINT_URL_SNS ? { endpoint: process.env.AWS_ENDPOINT_URL_SNS } : {}) });
     try {
-      await sns.send(new PublishCommand({ TopicArn: this.cfg.alertTopicArn, Subject: subject.slice(0, 99), Message: message }));
+      if (!this.sns) throw new Error('no SNS client');
+      await this.sns.send(new PublishCommand({ TopicArn: this.cfg.alertTopicArn, Subject: subject.slice(0, 99), Message: message }));
     } catch (err) {
       this.error('alert_failed', { subject, error: (err as Error).message });
     }

@@ -1,6 +1,6 @@
 // The event-driven pipeline: validate objects, then transform; used by `kpi run` (one event per
 // container) and by the local dispatcher (S3 server events standing in for EventBridge).
-import { PutEventsCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { makeClients, type Clients } from './aws';
 import type { Config } from './config';
 import { Deadline } from './deadline';
@@ -35,16 +35,18 @@ export class Pipeline {
     this.bucket = new Bucket(this.clients.s3, cfg.bucket);
     this.store = new KpiStore(this.clients.ddb, cfg.categoryTable, cfg.orderTable, opts.store);
     this.obs = opts.obs ?? new Observer(cfg);
+    this.obs.sns ??= this.clients.sns;
   }
 
-  async validate(keys: string[], deadline = Deadline.none()): Promise<ValidateResult[]> {
+  /** versions: the version id of a key when the event named one (a versioned bucket). */
+  async validate(keys: string[], deadline = Deadline.none(), versions: ReadonlyMap<string, string> = new Map()): Promise<ValidateResult[]> {
     const out: ValidateResult[] = [];
     const queue = [...keys].sort();
     const worker = async () => {
       for (let k = queue.shift(); k !== undefined; k = queue.shift()) {
         deadline.check();
         try {
-          out.push(await validateObject({ bucket: this.bucket, obs: this.obs, rejectAlertShare: this.cfg.rejectAlertShare }, k));
+          out.push(await validateObject({ bucket: this.bucket, obs: this.obs, rejectAlertShare: this.cfg.rejectAlertShare }, k, versions.get(k)));
         } catch (err) {
           // One object that cannot be processed now must not hold up the others: it stays in the
           // landing zone and is retried by the next run (or EventBridge's retry of this task).
@@ -55,6 +57,15 @@ export class Pipeline {
     };
     await Promise.all(Array.from({ length: this.opts.concurrency ?? 4 }, worker));
     return out;
+  }
+
+  /** Local stack only: the tables exist (recreated if someone deleted one). */
+  async ensureTables(): Promise<void> {
+    if (!this.cfg.endpoint) return;
+    for (const table of await KpiStore.ensureTables(this.clients.raw, this.cfg.categoryTable, this.cfg.orderTable)) {
+      this.obs.error('table_recreated', { table });
+      await this.obs.alert(`KPI pipeline: DynamoDB table '${table}' was missing`, `The table '${table}' did not exist; it was created empty and is being refilled from archive/.`);
+    }
   }
 
   async transform(deadline = Deadline.none()): Promise<TransformResult> {
@@ -73,24 +84,37 @@ export class Pipeline {
   /** Upload → KPIs written, for the files of this batch (EMF). */
   latency(validated: ValidateResult[]): void {
     const times = validated.map((v) => v.uploadedAt).filter((x): x is number => typeof x === 'number');
-    if (times.length) this.obs.metrics({ Stage: 'transform' }, { UploadToKpiLatencyMs: Date.now() - Math.min(...times) }, { UploadToKpiLatencyMs: 'Milliseconds' });
+    if (times.length) this.latencySince(times.reduce((a, b) => Math.min(a, b)));
+  }
+
+  latencySince(uploadedAt: number | undefined): void {
+    if (uploadedAt !== undefined) this.obs.metrics({ Stage: 'transform' }, { UploadToKpiLatencyMs: Date.now() - uploadedAt }, { UploadToKpiLatencyMs: 'Milliseconds' });
   }
 
   /** The validate → transform hand-off in AWS: an EventBridge event the transform rule matches. */
   async emitValidated(results: ValidateResult[]): Promise<void> {
-    const eb = new EventBridgeClient({ region: this.cfg.region, ...(process.env.AWS_ENDPOINT_URL_EVENTBRIDGE ? { endpoint: process.env.AWS_ENDPOINT_URL_EVENTBRIDGE } : {}) });
-    await eb.send(
+    const r = await this.clients.events.send(
       new PutEventsCommand({
         Entries: [
           {
             Source: EVENT_SOURCE,
             DetailType: EVENT_VALIDATED,
             EventBusName: this.cfg.eventBus,
-            Detail: JSON.stringify({ bucket: this.cfg.bucket, files: results.map((r) => ({ key: r.key, status: r.status, archive: r.archiveKey, uploaded_at: r.uploadedAt })) }),
+            Detail: JSON.stringify({
+              bucket: this.cfg.bucket,
+              // The earliest upload time as a string: the transform rule's input transformer passes it on.
+              uploaded_at: String(results.reduce((m, r) => Math.min(m, r.uploadedAt ?? Infinity), Infinity)),
+              files: results.map((r) => ({ key: r.key, status: r.status, archive: r.archiveKey, uploaded_at: r.uploadedAt })),
+            }),
           },
         ],
       }),
     );
+    // PutEvents reports a rejected entry in its result, not as an error.
+    if (r.FailedEntryCount) {
+      const e = r.Entries?.find((x) => x.ErrorCode);
+      throw new Error(`EventBridge did not accept the hand-off event (${e?.ErrorCode}: ${e?.ErrorMessage})`);
+    }
   }
 }
 
@@ -107,16 +131,60 @@ export class Dispatcher {
 
   constructor(private readonly pipeline: Pipeline, private readonly debounceMs = 150, private readonly onBatch?: (b: BatchResult) => void) {}
 
+  private reconcileDue = false;
+  private timer: NodeJS.Timeout | null = null;
+
   enqueue(key: string): void {
     if (!key.startsWith(LANDING_PREFIX)) return;
     this.pending.add(key);
+    this.kick();
+  }
+
+  /**
+   * The local stand-in for AWS's schedule rule: a transform with no new files (held items expire,
+   * a run killed before its final check, a table deleted and recreated, all reconciled). Runs in
+   * the same loop as the batches, so it never overlaps them.
+   */
+  reconcile(): void {
+    this.reconcileDue = true;
+    this.kick();
+  }
+
+  /** Reconciles now and then every `seconds`; stop() ends it. */
+  schedule(seconds: number): void {
+    this.reconcile();
+    if (seconds > 0) this.timer = setInterval(() => this.reconcile(), seconds * 1000).unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private kick(): void {
     if (!this.running) this.running = this.loop().finally(() => (this.running = null));
   }
 
   private async loop(): Promise<void> {
     await new Promise((r) => setTimeout(r, this.debounceMs));
     let failures = 0;
-    while (this.pending.size) {
+    while (this.pending.size || this.reconcileDue) {
+      if (!this.pending.size) {
+        this.reconcileDue = false;
+        try {
+          await this.pipeline.ensureTables();
+          const t = await this.pipeline.transform();
+          this.batches.push({ validated: [], transform: t });
+          this.onBatch?.({ validated: [], transform: t });
+        } catch (err) {
+          this.errors.push(err as Error);
+          this.pipeline.obs.error('reconcile_failed', { error: (err as Error).message });
+          await this.pipeline.obs.alert('KPI pipeline reconcile failed', (err as Error).message);
+        }
+        continue;
+      }
+      this.reconcileDue = false; // a batch transforms anyway
+      await this.pipeline.ensureTables().catch(() => undefined); // a failure shows in the batch itself
       const keys = [...this.pending];
       this.pending.clear();
       try {

@@ -2,8 +2,10 @@
 import type { Entity } from './names';
 import type { CsvRecord } from './csv';
 import { lastNanos, parseCents, parseNonNegInt, parseTimestamp } from './timestamp';
+import { isValidUtf8 } from './utf8';
 
 export const REASONS = [
+  'bad_encoding',
   'missing_field',
   'bad_price',
   'bad_timestamp',
@@ -71,7 +73,6 @@ export function mapHeader(schema: Schema, header: string[]): Layout {
 
 const SPACE = 32;
 const TAB = 9;
-const CR = 13;
 
 /**
  * Checks one record against the rules that need only the row itself (everything but
@@ -129,15 +130,17 @@ export class RowRules {
       let s = rec.starts[i];
       let e = rec.ends[i];
       while (s < e && (b[s] === SPACE || b[s] === TAB)) s++;
-      while (e > s && (b[e - 1] === SPACE || b[e - 1] === TAB || b[e - 1] === CR)) e--;
+      while (e > s && (b[e - 1] === SPACE || b[e - 1] === TAB)) e--;
       this.s[k] = s;
       this.e[k] = e;
     }
   }
 
   check(rec: CsvRecord): Reason | null {
-    this.locate(rec);
     const b = rec.buf;
+    // Checked first, on every field (extra columns too): text that does not decode is not data.
+    for (let i = 0; i < rec.count; i++) if (!isValidUtf8(b, rec.starts[i], rec.ends[i])) return 'bad_encoding';
+    this.locate(rec);
     const S = this.s;
     const E = this.e;
     for (const k of this.requiredSlots) if (S[k] === E[k]) return 'missing_field';

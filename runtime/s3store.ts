@@ -8,14 +8,30 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 export interface ObjectInfo {
   key: string;
   lastModified: number;
   etag: string;
   size: number;
+  /** set when the bucket has versioning on */
+  versionId?: string;
+  metadata?: Record<string, string>;
 }
+
+/** One version of an object, saved to a local file: exactly the bytes the pipeline then works on. */
+export interface Downloaded extends ObjectInfo {
+  file: string;
+  sha256: string;
+}
+
+/** Files up to this size are sent from memory, so that the SDK can resend them on a retry. */
+const RESENDABLE = 256 << 20;
 
 export class Bucket {
   constructor(readonly s3: S3Client, readonly name: string) {}
@@ -36,7 +52,7 @@ export class Bucket {
   async head(key: string): Promise<ObjectInfo | null> {
     try {
       const r = await this.s3.send(new HeadObjectCommand({ Bucket: this.name, Key: key }));
-      return { key, lastModified: r.LastModified?.getTime() ?? 0, etag: r.ETag ?? '', size: r.ContentLength ?? 0 };
+      return { key, lastModified: r.LastModified?.getTime() ?? 0, etag: r.ETag ?? '', size: r.ContentLength ?? 0, versionId: r.VersionId, metadata: r.Metadata };
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
@@ -47,6 +63,45 @@ export class Bucket {
   async *read(key: string): AsyncIterable<Uint8Array> {
     const r = await this.s3.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
     for await (const chunk of r.Body as Readable) yield chunk as Uint8Array;
+  }
+
+  /**
+   * Saves one version of an object to `file` (the current one, or `versionId`), hashing it on the
+   * way: its LastModified, ETag and VersionId come from the same response as the bytes, so they
+   * describe exactly what was read. Null when the object (or that version) no longer exists.
+   */
+  async download(key: string, file: string, versionId?: string): Promise<Downloaded | null> {
+    let r;
+    try {
+      r = await this.s3.send(new GetObjectCommand({ Bucket: this.name, Key: key, VersionId: versionId }));
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+    const hash = createHash('sha256');
+    let size = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        size += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    await pipeline(r.Body as Readable, tap, createWriteStream(file));
+    if (r.ContentLength !== undefined && size !== r.ContentLength) throw new Error(`short read of ${key}: ${size} of ${r.ContentLength} bytes`);
+    return { key, file, size, sha256: hash.digest('hex'), lastModified: r.LastModified?.getTime() ?? 0, etag: r.ETag ?? '', versionId: r.VersionId, metadata: r.Metadata };
+  }
+
+  /** Uploads a local file's bytes unchanged. */
+  async putFile(key: string, file: string, extra: { contentType?: string; metadata?: Record<string, string> } = {}): Promise<void> {
+    const { size } = await stat(file);
+    const body = size > RESENDABLE ? createReadStream(file) : await readFile(file);
+    await this.put(key, body, { ...extra, length: size });
+  }
+
+  /** Deletes exactly one version: never a newer upload of the same key. */
+  async deleteVersion(key: string, versionId: string): Promise<void> {
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.name, Key: key, VersionId: versionId }));
   }
 
   async put(key: string, body: string | Uint8Array | Readable, extra: { contentType?: string; metadata?: Record<string, string>; length?: number } = {}): Promise<void> {
@@ -83,5 +138,8 @@ export class Bucket {
 
 export function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
+  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.name === 'NoSuchVersion' || e?.$metadata?.httpStatusCode === 404;
 }
+
+/** S3 user metadata travels in HTTP headers, which take ASCII only: values are URI-encoded. */
+export const metaValue = (v: string) => encodeURIComponent(v);

@@ -2,10 +2,10 @@
 // contents. Recomputing (not incrementing) is what makes replays, duplicates, overlapping runs and
 // crashed runs converge: each run ends by checking that archive/ did not change while it worked,
 // and starts over if it did, so the last run to finish always wrote the answer for the last state.
-import { computeSources, type SourceFile } from './compute';
+import { computeSources, SourceFailed, type ComputeResult, type SourceFile } from './compute';
 import type { RejectedRow } from './join';
 import { parseArchive, unmatchedKey, versionOrder, type ArchivedVersion } from './layout';
-import { ARCHIVE_PREFIX } from './names';
+import { ARCHIVE_PREFIX, ERR_PREFIX } from './names';
 import { rejectsToCsv } from './rejects';
 import type { Bucket } from './s3store';
 import type { KpiStore } from './kpistore';
@@ -59,11 +59,24 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
   let latest: OrderKpi | undefined;
   let revenueCents = 0;
   let snapshot = await listArchive(ctx.bucket);
+  const failedOnce = new Set<string>();
   for (;;) {
     ctx.deadline.check();
-    total.rounds++;
+    if (++total.rounds > MAX_ROUNDS + 2) throw new Error('transform: too many restarts');
     const sources: SourceFile[] = snapshot.map((v) => ({ entity: v.entity, name: v.key, size: v.size, open: () => ctx.bucket.read(v.key) }));
-    const res = await computeSources(sources, { unknownMode: 'hold' });
+    let res: ComputeResult;
+    try {
+      res = await computeSources(sources, { unknownMode: 'hold' });
+    } catch (err) {
+      if (!(err instanceof SourceFailed) || isTransient(err.cause)) throw err;
+      // The same archived file failing the same way twice is not S3 having a bad moment: it would
+      // fail every later run too. Quarantine it (with a note and an alert) so everything else proceeds.
+      const sig = `${err.source}\n${(err.cause as Error)?.message}`;
+      if (failedOnce.has(sig)) await quarantine(ctx, err);
+      failedOnce.add(sig);
+      snapshot = await listArchive(ctx.bucket);
+      continue;
+    }
     ctx.deadline.check();
     const stats = await ctx.store.replaceAll(res);
     for (const d of stats.changedDates) changed.add(d);
@@ -98,6 +111,25 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
     );
   }
   return total;
+}
+
+/** Network and service faults (worth a retry), as opposed to a failure the same bytes will repeat. */
+function isTransient(err: unknown): boolean {
+  const e = err as { $metadata?: unknown; code?: string; name?: string; message?: string };
+  if (e?.$metadata) return true;
+  if (['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'ERR_STREAM_PREMATURE_CLOSE'].includes(e?.code ?? '')) return true;
+  return ['TimeoutError', 'AbortError'].includes(e?.name ?? '') || /aborted|socket hang up|short read/i.test(e?.message ?? '');
+}
+
+/** Moves an archived version that cannot be processed to err/files/quarantine/, with a note. */
+async function quarantine(ctx: TransformContext, err: SourceFailed): Promise<void> {
+  const dest = `${ERR_PREFIX}files/quarantine/${err.source}`;
+  const note = `processing this archived file failed twice in the same way, so it was taken out of the KPIs: ${(err.cause as Error)?.stack ?? err.cause}\nTo retry it, copy it back to ${err.source}.`;
+  await ctx.bucket.copy(err.source, dest);
+  await ctx.bucket.put(`${dest}.note.txt`, note + '\n', { contentType: 'text/plain; charset=utf-8' });
+  await ctx.bucket.delete(err.source);
+  ctx.obs.error('file_quarantined', { source: err.source, to: dest, error: (err.cause as Error)?.message });
+  await ctx.obs.alert(`KPI pipeline quarantined ${err.source}`, `${note}\nStored at ${dest}.`);
 }
 
 /**

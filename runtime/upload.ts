@@ -1,7 +1,7 @@
 // `kpi upload DIR`: DIR/{orders,order_items,products}/*.csv → ecommerce-data/<entity>/<file>.
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { entityFiles, noFilesMessage } from './folder';
+import { entityFiles, isCsvName, noFilesMessage } from './folder';
 import { LANDING_PREFIX } from './names';
 import type { Bucket } from './s3store';
 
@@ -11,12 +11,17 @@ export interface UploadItem {
   size: number;
 }
 
-/** Every file of the entity folders (not only *.csv: what is not CSV is rejected to err/, never skipped). */
-export function planUpload(dir: string): UploadItem[] {
+/** The *.csv files of the entity folders; `skipped` gets the others (named, never silently left out). */
+export function planUpload(dir: string, skipped: string[] = []): UploadItem[] {
   const files = entityFiles(dir, (name) => !name.startsWith('.'));
-  if (!files.length) throw new Error(noFilesMessage(dir, 'nothing to upload'));
-  return files.map((f) => ({ file: f.path, key: `${LANDING_PREFIX}${f.entity}/${f.name}`, size: f.size }));
+  for (const f of files) if (!isCsvName(f.name)) skipped.push(`${f.entity}/${f.name}`);
+  const csv = files.filter((f) => isCsvName(f.name));
+  if (!csv.length) throw new Error(noFilesMessage(dir, 'no CSV files to upload'));
+  return csv.map((f) => ({ file: f.path, key: `${LANDING_PREFIX}${f.entity}/${f.name}`, size: f.size }));
 }
+
+export const skippedMessage = (skipped: string[]) =>
+  `kpi: skipped ${skipped.length} file(s) that are not *.csv, as kpi compute does: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', ...' : ''}`;
 
 export async function upload(bucket: Bucket, items: UploadItem[], onProgress?: (done: number, total: number) => void, concurrency = 4): Promise<void> {
   const total = items.reduce((s, i) => s + i.size, 0);

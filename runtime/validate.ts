@@ -1,9 +1,17 @@
 // The validate stage: one landing object → rejected rows to err/, the source to archive/, landing
 // cleared. Idempotent: a replayed event, a second delivery or a rerun after a crash converge.
+//
+// The object is read once, into a local file, and everything after works on that file: the bytes
+// archived (or filed in err/) are exactly the bytes validated, whatever is uploaded under the same
+// key meanwhile (regression: test/regressions/overwrite-during-validation).
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { readFileChunks } from './csv';
 import { Tables, type RejectedRow } from './join';
-import { archiveKey, archivePrefix, errFileKey, errRowsKey, errUnroutedKey, landingKey, parseLanding } from './layout';
+import { archiveKey, archivePrefix, errFileKey, errRowsKey, errUnroutedKey, hasDotOrEmptySegment, landingKey, parseLanding } from './layout';
 import { rejectsToCsv } from './rejects';
-import type { Bucket } from './s3store';
+import { metaValue, type Bucket, type Downloaded } from './s3store';
 import type { Observer } from './observe';
 
 export interface ValidateResult {
@@ -27,54 +35,68 @@ export interface ValidateContext {
   rejectAlertShare: number;
 }
 
-export async function validateObject(ctx: ValidateContext, key: string): Promise<ValidateResult> {
+export async function validateObject(ctx: ValidateContext, key: string, versionId?: string): Promise<ValidateResult> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kpi-validate-'));
+  try {
+    return await validateIn(ctx, key, versionId, path.join(dir, 'object'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function validateIn(ctx: ValidateContext, key: string, versionId: string | undefined, file: string): Promise<ValidateResult> {
   const t0 = Date.now();
   const { bucket, obs } = ctx;
   const base = { key, rows: 0, accepted: 0, rejected: 0, rejectedByReason: {} as Record<string, number> };
-  const head = await bucket.head(key);
-  if (!head) {
-    // Already processed by another run (a duplicate event): nothing to do.
-    const r: ValidateResult = { ...base, status: 'gone', ms: Date.now() - t0 };
+  const got = await bucket.download(key, file, versionId);
+  if (!got) {
+    // Already processed by another run (a duplicate event, or a sweep racing the dispatcher).
     obs.log('file_skipped', { key, reason: 'no longer in the landing zone (already processed)' });
-    return r;
+    return { ...base, status: 'gone', ms: Date.now() - t0 };
   }
   const landing = parseLanding(key);
   if (!landing) {
-    const dest = errUnroutedKey(key, head.lastModified);
-    const note = `not under ecommerce-data/{orders,order_items,products}/: the pipeline does not know what this file holds`;
-    await bucket.copy(key, dest);
-    await bucket.put(`${dest}.note.txt`, note + '\n', { contentType: 'text/plain' });
-    await deleteIfUnchanged(bucket, key, head.etag);
+    const dest = errUnroutedKey(key, got.lastModified);
+    const note = hasDotOrEmptySegment(key)
+      ? `the key has a ".", ".." or empty path segment: it does not name a file of one entity folder (landing key: ${key})`
+      : `not under ecommerce-data/{orders,order_items,products}/: the pipeline does not know what this file holds (landing key: ${key})`;
+    await fileAway(bucket, got, dest, note);
+    await deleteProcessed(bucket, got);
     obs.log('file_rejected', { key, to: dest, note });
     return { ...base, status: 'unrouted', note, ms: Date.now() - t0 };
   }
-  const dest = archiveKey(landing, head.lastModified);
-  // The same bytes again (a replayed event, or a re-upload of an unchanged file): the newest archived
-  // version of this key already says exactly this, so archiving another copy would change nothing.
-  const newest = (await bucket.list(archivePrefix(landing))).sort((a, b) => (a.key < b.key ? -1 : 1)).at(-1);
-  if (newest && newest.etag === head.etag && newest.key <= dest) {
-    await deleteIfUnchanged(bucket, key, head.etag);
-    obs.log('file_duplicate', { key, archive: newest.key });
-    return { ...base, status: 'duplicate', entity: landing.entity, archiveKey: newest.key, uploadedAt: head.lastModified, ms: Date.now() - t0 };
+  const dest = archiveKey(landing, got.lastModified);
+  if (await isArchivedAlready(bucket, archivePrefix(landing), dest, got)) {
+    await deleteProcessed(bucket, got);
+    obs.log('file_duplicate', { key, archive: dest });
+    return { ...base, status: 'duplicate', entity: landing.entity, archiveKey: dest, uploadedAt: got.lastModified, ms: Date.now() - t0 };
   }
   const rejectedRows: RejectedRow[] = [];
   const tables = new Tables('defer', (r) => rejectedRows.push(r));
-  const res = await tables.readFile(landing.entity, key, () => bucket.read(key));
+  let res: Awaited<ReturnType<Tables['readFile']>>;
+  try {
+    res = await tables.readFile(landing.entity, key, (reuse) => readFileChunks(got.file, reuse));
+  } catch (err) {
+    // The bytes are on local disk: a failure here is not S3's and would repeat on every retry.
+    // Quarantine the file with the error, so that it cannot hold up anything else.
+    res = { entity: landing.entity, file: key, status: 'rejected', note: `processing failed: ${(err as Error).message} (quarantined; please report this file)`, rows: 0, accepted: 0, rejected: 0, held: 0 };
+  }
   if (res.status === 'rejected') {
-    const errKey = errFileKey(landing, head.lastModified);
-    await bucket.copy(key, errKey);
-    await bucket.put(`${errKey}.note.txt`, `${res.note}\n`, { contentType: 'text/plain' });
-    await deleteIfUnchanged(bucket, key, head.etag);
+    const errKey = errFileKey(landing, got.lastModified);
+    await fileAway(bucket, got, errKey, res.note ?? 'rejected');
+    await deleteProcessed(bucket, got);
     obs.log('file_rejected', { key, to: errKey, note: res.note });
     await ctx.obs.alert(`KPI pipeline rejected ${key}`, `${key} was rejected whole: ${res.note}. It is stored at ${errKey}.`);
     obs.metrics({ Stage: 'validate' }, { FilesRejected: 1 });
-    return { ...base, status: 'rejected', entity: landing.entity, note: res.note, uploadedAt: head.lastModified, ms: Date.now() - t0 };
+    return { ...base, status: 'rejected', entity: landing.entity, note: res.note, uploadedAt: got.lastModified, ms: Date.now() - t0 };
   }
   const byReason: Record<string, number> = {};
   for (const r of rejectedRows) byReason[r.reason] = (byReason[r.reason] ?? 0) + 1;
-  if (rejectedRows.length) await bucket.put(errRowsKey(landing, head.lastModified), rejectsToCsv(rejectedRows));
-  await bucket.copy(key, dest, { 'landing-key': landingKey(landing), 'uploaded-at': new Date(head.lastModified).toISOString() });
-  await deleteIfUnchanged(bucket, key, head.etag);
+  if (rejectedRows.length) await bucket.put(errRowsKey(landing, got.lastModified), rejectsToCsv(rejectedRows));
+  await bucket.putFile(dest, got.file, {
+    metadata: { 'landing-key': metaValue(landingKey(landing)), 'uploaded-at': new Date(got.lastModified).toISOString(), sha256: got.sha256 },
+  });
+  await deleteProcessed(bucket, got);
   const result: ValidateResult = {
     key,
     status: 'archived',
@@ -84,7 +106,7 @@ export async function validateObject(ctx: ValidateContext, key: string): Promise
     accepted: res.accepted,
     rejected: res.rejected,
     rejectedByReason: byReason,
-    uploadedAt: head.lastModified,
+    uploadedAt: got.lastModified,
     ms: Date.now() - t0,
   };
   obs.log('file_validated', { key, entity: landing.entity, archive: dest, rows: res.rows, accepted: res.accepted, rejected: res.rejected, rejected_by_reason: byReason, parser: res.parser, ms: result.ms });
@@ -95,14 +117,40 @@ export async function validateObject(ctx: ValidateContext, key: string): Promise
   if (res.rows && share > ctx.rejectAlertShare) {
     await obs.alert(
       `KPI pipeline: ${(share * 100).toFixed(1)}% of ${key} rejected`,
-      `${res.rejected} of ${res.rows} rows of ${key} were rejected (${Object.entries(byReason).map(([k, v]) => `${k} ${v}`).join(', ')}); threshold ${(ctx.rejectAlertShare * 100).toFixed(1)}%. Rows: ${errRowsKey(landing, head.lastModified)}`,
+      `${res.rejected} of ${res.rows} rows of ${key} were rejected (${Object.entries(byReason).map(([k, v]) => `${k} ${v}`).join(', ')}); threshold ${(ctx.rejectAlertShare * 100).toFixed(1)}%. Rows: ${errRowsKey(landing, got.lastModified)}`,
     );
   }
   return result;
 }
 
-/** Removes the landing object unless a newer upload replaced it meanwhile (that one has its own event). */
-async function deleteIfUnchanged(bucket: Bucket, key: string, etag: string): Promise<void> {
-  const now = await bucket.head(key);
-  if (now && now.etag === etag) await bucket.delete(key);
+/** The bytes read, and a note saying why, under err/. */
+async function fileAway(bucket: Bucket, got: Downloaded, dest: string, note: string): Promise<void> {
+  await bucket.putFile(dest, got.file, { contentType: 'application/octet-stream', metadata: { sha256: got.sha256 } });
+  await bucket.put(`${dest}.note.txt`, note + '\n', { contentType: 'text/plain; charset=utf-8' });
+}
+
+/**
+ * The same bytes as the newest archived version of this key (a replayed event, or a re-upload of an
+ * unchanged file): archiving another copy would change nothing. Compared by the SHA-256 stored with
+ * each archived version; ETags differ for the same bytes uploaded in parts (`aws s3 cp` over 8 MB).
+ */
+async function isArchivedAlready(bucket: Bucket, prefix: string, dest: string, got: Downloaded): Promise<boolean> {
+  const newest = (await bucket.list(prefix)).sort((a, b) => (a.key < b.key ? -1 : 1)).at(-1);
+  if (!newest || newest.key > dest) return false;
+  const head = await bucket.head(newest.key);
+  const sha = head?.metadata?.sha256;
+  if (sha) return sha === got.sha256;
+  // Archived before hashes were stored: an ETag of a single-part upload is the MD5 of the bytes.
+  return !!head && !head.etag.includes('-') && head.etag === got.etag;
+}
+
+/**
+ * Removes the processed upload from the landing zone, never a newer one under the same key: with
+ * versioning, exactly the version read is deleted; without, only if its ETag is still current
+ * (a newer upload has its own event).
+ */
+async function deleteProcessed(bucket: Bucket, got: Downloaded): Promise<void> {
+  if (got.versionId && got.versionId !== 'null') return bucket.deleteVersion(got.key, got.versionId);
+  const now = await bucket.head(got.key);
+  if (now && now.etag === got.etag) await bucket.delete(got.key);
 }

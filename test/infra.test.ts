@@ -153,10 +153,14 @@ test('trigger: S3 pattern, input transformer, retries and DLQ, private tasks, ha
   t.is(target.rule, 'kpi-object-created-rule');
   t.like(target.ecsTarget, { launchType: 'FARGATE', taskCount: 1, networkConfiguration: { assignPublicIp: false, subnets: ['kpi-isolated-0_id', 'kpi-isolated-1_id'], securityGroups: ['kpi-tasks_id'] } });
   t.is(target.ecsTarget.taskDefinitionArn, 'arn:aws:ecs:us-east-1:123456789012:task-definition/kpi-validate:1');
-  t.deepEqual(target.inputTransformer.inputPaths, { key: '$.detail.object.key', time: '$.time' });
+  t.deepEqual(target.inputTransformer.inputPaths, { key: '$.detail.object.key', version: '$.detail.object.version-id' });
   // With the placeholders filled the way EventBridge does (quoted strings), the template is the override JSON.
-  const filled = json(target.inputTransformer.inputTemplate.replace('<key>', '"ecommerce-data/orders/a.csv"').replace('<time>', '"2025-03-01T00:00:00Z"'));
-  t.deepEqual(filled.containerOverrides[0], { name: 'validate', environment: [{ name: 'KPI_S3_KEY', value: 'ecommerce-data/orders/a.csv' }, { name: 'KPI_EVENT_TIME', value: '2025-03-01T00:00:00Z' }] });
+  const filled = json(target.inputTransformer.inputTemplate.replace('<key>', '"ecommerce-data/orders/a.csv"').replace('<version>', '"3HL4kqtJlcpXroDTDmJ"'));
+  t.deepEqual(filled.containerOverrides[0], { name: 'validate', environment: [{ name: 'KPI_S3_KEY', value: 'ecommerce-data/orders/a.csv' }, { name: 'KPI_S3_VERSION', value: '3HL4kqtJlcpXroDTDmJ' }] });
+  // The hand-off carries the earliest upload time into the transform task (the latency metric on AWS).
+  const handOff = one(rs, 'aws:cloudwatch/eventTarget:EventTarget', (r) => r.name === 'kpi-transform').inputs;
+  t.deepEqual(handOff.inputTransformer.inputPaths, { uploaded: '$.detail.uploaded_at' });
+  t.deepEqual(json(handOff.inputTransformer.inputTemplate.replace('<uploaded>', '"1740823200000"')).containerOverrides[0], { name: 'transform', environment: [{ name: 'KPI_UPLOADED_AT', value: '1740823200000' }] });
   t.like(target, { retryPolicy: { maximumRetryAttempts: 8, maximumEventAgeInSeconds: 3600 }, deadLetterConfig: { arn: 'arn:aws:sqs:us-east-1:123456789012:kpi-dlq' }, roleArn: 'arn:aws:iam::123456789012:role/kpi-events' });
   const handOver = one(rs, 'aws:cloudwatch/eventRule:EventRule', (r) => r.name === 'kpi-validated').inputs;
   t.deepEqual(json(handOver.eventPattern), { source: ['kpi.pipeline'], 'detail-type': ['KPI Files Validated'] });

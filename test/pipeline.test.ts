@@ -201,17 +201,17 @@ test.serial('one object failing does not hold up the batch: it stays in the land
     const plan = planUpload(DATA);
     await upload(pipeline.bucket, plan);
     const stuck = plan.find((p) => p.key.includes('order_items'))!.key;
-    const read = pipeline.bucket.read.bind(pipeline.bucket);
-    pipeline.bucket.read = (key: string) => {
-      if (key === stuck) throw new Error('injected read failure');
-      return read(key);
+    const download = pipeline.bucket.download.bind(pipeline.bucket);
+    pipeline.bucket.download = async (key: string, file: string, v?: string) => {
+      if (key === stuck) throw Object.assign(new Error('injected read failure'), { $metadata: { httpStatusCode: 500 } });
+      return download(key, file, v);
     };
     const first = await pipeline.process();
     t.deepEqual(first.validated.filter((v) => v.status === 'failed').map((v) => v.key), [stuck]);
     t.is(first.validated.filter((v) => v.status === 'archived').length, plan.length - 1);
     t.truthy(logs.find((l) => l.event === 'file_failed' && l.key === stuck));
     t.deepEqual((await pipeline.bucket.list('ecommerce-data/')).map((o) => o.key), [stuck]);
-    pipeline.bucket.read = read;
+    pipeline.bucket.download = download;
     await pipeline.process();
     await expectEqualToCompute(t, s, DATA);
   } finally {
