@@ -77,6 +77,19 @@ function s3Error(res: http.ServerResponse, status: number, code: string, message
   res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message.replace(/[<&>]/g, '')}</Message></Error>`);
 }
 
+/**
+ * s3rver's router drops requests whose key has an empty segment ("a//b", a valid S3 key): spell
+ * the extra slash as %2F, which the router decodes back into the same key.
+ */
+function keepEmptySegments(url: string | undefined): string | undefined {
+  if (!url) return url;
+  const q = url.indexOf('?');
+  const p = q < 0 ? url : url.slice(0, q);
+  const slash = p.indexOf('/', 1);
+  if (slash < 0 || !p.includes('//', slash)) return url;
+  return p.slice(0, slash + 1) + p.slice(slash + 1).replace(/\/\//g, '/%2F').replace(/^\//, '%2F') + (q < 0 ? '' : url.slice(q));
+}
+
 /** The object key of a path-style S3 request (/bucket/key), or null. */
 function requestKey(url: string | undefined): string | null {
   const p = (url ?? '/').split('?')[0];
@@ -134,6 +147,7 @@ async function startLocked(opts: LocalOptions, unlock: () => void): Promise<Loca
       req.resume();
       return s3Error(res, 400, 'KeyTooLongError', `the local stack stores each key segment as a file name, at most ${MAX_LOCAL_SEGMENT_BYTES} bytes; this key has a segment of ${Buffer.byteLength(long)} (AWS S3 accepts it)`);
     }
+    req.url = keepEmptySegments(req.url);
     s3Handler(req, res);
   });
   server.keepAliveTimeout = 5000;
