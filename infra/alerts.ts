@@ -5,12 +5,17 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { Settings } from './settings';
 
+export interface AlertsArgs {
+  settings: Settings;
+}
+
 export class Alerts extends pulumi.ComponentResource {
   readonly topic: aws.sns.Topic;
   readonly key: aws.kms.Key;
 
-  constructor(name: string, s: Settings, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, a: AlertsArgs, opts?: pulumi.ComponentResourceOptions) {
     super('kpi:alerts:Alerts', name, {}, opts);
+    const s = a.settings;
     const parent = { parent: this };
     const account = aws.getCallerIdentityOutput({}, parent).accountId;
     this.key = new aws.kms.Key(
@@ -53,33 +58,8 @@ export class Alerts extends pulumi.ComponentResource {
       },
       parent,
     );
-    s.alertEmails.forEach((email, i) => new aws.sns.TopicSubscription(`${name}-email-${i}`, { topic: this.topic.arn, protocol: 'email', endpoint: email }, parent));
+    // Named by address, not list position: removing one address leaves the others subscribed.
+    for (const email of s.alertEmails) new aws.sns.TopicSubscription(`${name}-email-${email.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`, { topic: this.topic.arn, protocol: 'email', endpoint: email }, parent);
     this.registerOutputs({ topic: this.topic.arn });
-  }
-
-  /** Task stopped with a non-zero exit code → the topic, with a readable message. */
-  watchTasks(clusterArn: pulumi.Input<string>): void {
-    const rule = new aws.cloudwatch.EventRule(
-      'kpi-task-failed',
-      {
-        description: 'KPI pipeline task exited non-zero',
-        eventPattern: pulumi.output(clusterArn).apply((arn) =>
-          JSON.stringify({ source: ['aws.ecs'], 'detail-type': ['ECS Task State Change'], detail: { clusterArn: [arn], lastStatus: ['STOPPED'], containers: { exitCode: [{ 'anything-but': 0 }] } } }),
-        ),
-      },
-      { parent: this },
-    );
-    new aws.cloudwatch.EventTarget(
-      'kpi-task-failed',
-      {
-        rule: rule.name,
-        arn: this.topic.arn,
-        inputTransformer: {
-          inputPaths: { group: '$.detail.group', reason: '$.detail.stoppedReason', task: '$.detail.taskArn' },
-          inputTemplate: '"KPI pipeline task <task> (<group>) stopped with a non-zero exit code: <reason>"',
-        },
-      },
-      { parent: this },
-    );
   }
 }

@@ -4,7 +4,7 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { ENV, STAGES, type Stage } from '../runtime/names';
 import { doc, transformStatements, validateStatements } from './iam';
-import type { Settings } from './settings';
+import { physicalName, type Settings } from './settings';
 
 export interface ComputeArgs {
   settings: Settings;
@@ -12,6 +12,8 @@ export interface ComputeArgs {
   bucket: aws.s3.Bucket;
   tables: aws.dynamodb.Table[];
   topicArn: pulumi.Input<string>;
+  /** the alert topic's KMS key: publishers need it */
+  topicKeyArn: pulumi.Input<string>;
   eventBusArn: pulumi.Input<string>;
   eventBusName: pulumi.Input<string>;
 }
@@ -35,14 +37,14 @@ export class Compute extends pulumi.ComponentResource {
     new aws.iam.RolePolicyAttachment(`${name}-execution`, { role: this.executionRole.name, policyArn: 'arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy' }, parent);
 
     const policies: Record<Stage, pulumi.Output<string>> = {
-      validate: pulumi.all([a.bucket.arn, a.eventBusArn, a.topicArn]).apply(([b, e, t]) => doc(validateStatements(b, e, t))),
-      transform: pulumi.all([a.bucket.arn, ...a.tables.map((t) => t.arn), a.topicArn]).apply(([b, ...rest]) => doc(transformStatements(b, rest.slice(0, -1), rest[rest.length - 1]))),
+      validate: pulumi.all([a.bucket.arn, a.eventBusArn, a.topicArn, a.topicKeyArn]).apply(([b, e, t, k]) => doc(validateStatements(b, e, t, k))),
+      transform: pulumi.all([a.bucket.arn, a.topicArn, a.topicKeyArn, ...a.tables.map((t) => t.arn)]).apply(([b, t, k, ...tables]) => doc(transformStatements(b, tables, t, k))),
     };
     for (const stage of STAGES) {
       const role = new aws.iam.Role(`${name}-${stage}-task`, { assumeRolePolicy: assumeTasks }, parent);
       new aws.iam.RolePolicy(`${name}-${stage}-task`, { role: role.id, policy: policies[stage] }, parent);
       this.taskRoles[stage] = role;
-      const logs = new aws.cloudwatch.LogGroup(`${name}-${stage}-logs`, { name: `/ecs/${stage}-task`, retentionInDays: s.logRetentionDays }, parent);
+      const logs = new aws.cloudwatch.LogGroup(`${name}-${stage}-logs`, { name: physicalName(s, `/ecs/${stage}-task`), retentionInDays: s.logRetentionDays }, parent);
       this.logGroups[stage] = logs;
       const environment = pulumi
         .all([a.bucket.id, a.tables[0].name, a.tables[1].name, a.topicArn, a.eventBusName])
@@ -60,7 +62,7 @@ export class Compute extends pulumi.ComponentResource {
       this.taskDefinitions[stage] = new aws.ecs.TaskDefinition(
         `${name}-${stage}`,
         {
-          family: `kpi-${stage}`,
+          family: physicalName(s, `kpi-${stage}`),
           requiresCompatibilities: ['FARGATE'],
           networkMode: 'awsvpc',
           cpu: String(s.taskCpu),

@@ -11,25 +11,40 @@ export interface Statement {
 
 export const doc = (Statement: Statement[]) => JSON.stringify({ Version: '2012-10-17', Statement });
 
-/** validate: read and clear the landing zone, write archive/ and err/, hand over, alert. */
-export function validateStatements(bucketArn: string, eventBusArn: string, topicArn: string): Statement[] {
+/**
+ * Publishing to an SNS topic encrypted with a customer-managed key needs kms:GenerateDataKey* and
+ * kms:Decrypt on that key (AWS docs, "Encryption at rest" for Amazon SNS: publishers of an encrypted
+ * topic must be allowed to use its key); sns:Publish alone fails and the alert is lost.
+ */
+const alertStatements = (topicArn: string, keyArn: string): Statement[] => [
+  { Sid: 'Alert', Effect: 'Allow', Action: ['sns:Publish'], Resource: [topicArn] },
+  { Sid: 'AlertKey', Effect: 'Allow', Action: ['kms:GenerateDataKey*', 'kms:Decrypt'], Resource: [keyArn] },
+];
+
+/**
+ * validate: read and clear the landing zone (by version: the bucket is versioned, and exactly the
+ * version read is deleted), write archive/ and err/, hand over, alert.
+ */
+export function validateStatements(bucketArn: string, eventBusArn: string, topicArn: string, keyArn: string): Statement[] {
   return [
     { Sid: 'ListOwnPrefixes', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringLike: { 's3:prefix': [`${LANDING_PREFIX}*`, `${ARCHIVE_PREFIX}*`] } } },
-    { Sid: 'Landing', Effect: 'Allow', Action: ['s3:GetObject', 's3:DeleteObject'], Resource: [`${bucketArn}/${LANDING_PREFIX}*`] },
+    { Sid: 'Landing', Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject', 's3:DeleteObjectVersion'], Resource: [`${bucketArn}/${LANDING_PREFIX}*`] },
     { Sid: 'ArchiveAndErrors', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`${bucketArn}/${ARCHIVE_PREFIX}*`, `${bucketArn}/${ERR_PREFIX}*`] },
     { Sid: 'HandOver', Effect: 'Allow', Action: ['events:PutEvents'], Resource: [eventBusArn] },
-    { Sid: 'Alert', Effect: 'Allow', Action: ['sns:Publish'], Resource: [topicArn] },
+    ...alertStatements(topicArn, keyArn),
   ];
 }
 
 /** transform: read archive/, report expired items to err/unmatched/, own the two KPI tables. */
-export function transformStatements(bucketArn: string, tableArns: string[], topicArn: string): Statement[] {
+export function transformStatements(bucketArn: string, tableArns: string[], topicArn: string, keyArn: string): Statement[] {
   return [
     { Sid: 'ListArchive', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringLike: { 's3:prefix': [`${ARCHIVE_PREFIX}*`, `${ERR_PREFIX}unmatched/*`] } } },
-    { Sid: 'ReadArchive', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/${ARCHIVE_PREFIX}*`] },
+    // Delete: an archived file that fails the same way twice is quarantined (moved to err/files/quarantine/).
+    { Sid: 'ReadArchive', Effect: 'Allow', Action: ['s3:GetObject', 's3:DeleteObject'], Resource: [`${bucketArn}/${ARCHIVE_PREFIX}*`] },
     { Sid: 'Unmatched', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`${bucketArn}/${ERR_PREFIX}unmatched/*`] },
+    { Sid: 'Quarantine', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucketArn}/${ERR_PREFIX}files/quarantine/*`] },
     { Sid: 'KpiTables', Effect: 'Allow', Action: ['dynamodb:BatchWriteItem', 'dynamodb:Scan', 'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DescribeTable'], Resource: tableArns },
-    { Sid: 'Alert', Effect: 'Allow', Action: ['sns:Publish'], Resource: [topicArn] },
+    ...alertStatements(topicArn, keyArn),
   ];
 }
 

@@ -17,15 +17,16 @@ const eventBusName = 'default';
 const eventBusArn = pulumi.interpolate`arn:aws:events:${region}:${account}:event-bus/${eventBusName}`;
 
 const network = new Network('kpi');
-const storage = new Storage('kpi', settings);
-const alerts = new Alerts('kpi', settings);
-const images = new Images('kpi', settings);
+const storage = new Storage('kpi', { settings });
+const alerts = new Alerts('kpi', { settings });
+const images = new Images('kpi', { settings });
 const compute = new Compute('kpi', {
   settings,
   images: images.uris,
   bucket: storage.bucket,
   tables: [storage.categoryTable, storage.orderTable],
   topicArn: alerts.topic.arn,
+  topicKeyArn: alerts.key.arn,
   eventBusArn,
   eventBusName,
 });
@@ -39,13 +40,13 @@ const trigger = new Trigger('kpi', {
   securityGroupId: network.taskSecurityGroup.id,
   eventBusName,
 });
-alerts.watchTasks(compute.cluster.arn);
 const monitoring = new Monitoring('kpi', {
   settings,
   topicArn: alerts.topic.arn,
   deadLetterQueueName: trigger.deadLetterQueue.name,
-  ruleNames: trigger.rules.map((r) => r.name),
-  tableNames: [storage.categoryTable.name, storage.orderTable.name],
+  ruleNames: Object.fromEntries(Object.entries(trigger.rules).map(([what, r]) => [what, r.name])),
+  tableNames: { category: storage.categoryTable.name, order: storage.orderTable.name },
+  clusterArn: compute.cluster.arn,
 });
 
 export const bucketName = storage.bucket.id;

@@ -8,8 +8,10 @@ export interface MonitoringArgs {
   settings: Settings;
   topicArn: pulumi.Input<string>;
   deadLetterQueueName: pulumi.Input<string>;
-  ruleNames: pulumi.Input<string>[];
-  tableNames: pulumi.Input<string>[];
+  /** rule names by what each rule is for */
+  ruleNames: Record<string, pulumi.Input<string>>;
+  tableNames: Record<string, pulumi.Input<string>>;
+  clusterArn: pulumi.Input<string>;
 }
 
 export class Monitoring extends pulumi.ComponentResource {
@@ -22,14 +24,18 @@ export class Monitoring extends pulumi.ComponentResource {
     const alarm = (id: string, args: Omit<aws.cloudwatch.MetricAlarmArgs, 'alarmActions' | 'okActions'>) =>
       this.alarms.push(new aws.cloudwatch.MetricAlarm(`${name}-${id}`, { ...args, alarmActions: [a.topicArn], okActions: [a.topicArn] }, parent));
     alarm('dlq-depth', { namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesVisible', dimensions: { QueueName: a.deadLetterQueueName }, statistic: 'Maximum', period: 300, evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching' });
-    a.ruleNames.forEach((rule, i) =>
-      alarm(`rule-${i}-failed`, { namespace: 'AWS/Events', metricName: 'FailedInvocations', dimensions: { RuleName: rule }, statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching' }),
-    );
+    for (const [what, rule] of Object.entries(a.ruleNames)) {
+      alarm(`${what}-rule-failed`, { namespace: 'AWS/Events', metricName: 'FailedInvocations', dimensions: { RuleName: rule }, statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching' });
+      // With a DLQ on the target, a failure to write to the DLQ is counted here, not in FailedInvocations
+      // (EventBridge metrics: InvocationsFailedToBeSentToDlq).
+      alarm(`${what}-rule-dlq-failed`, { namespace: 'AWS/Events', metricName: 'InvocationsFailedToBeSentToDlq', dimensions: { RuleName: rule }, statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching' });
+    }
     alarm('rejected-share', { namespace: METRIC_NAMESPACE, metricName: 'RejectedShare', dimensions: { Stage: 'validate' }, statistic: 'Maximum', period: 300, evaluationPeriods: 1, threshold: a.settings.rejectAlertShare * 100, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching' });
     alarm('latency', { namespace: METRIC_NAMESPACE, metricName: 'UploadToKpiLatencyMs', dimensions: { Stage: 'transform' }, statistic: 'Maximum', period: 300, evaluationPeriods: 1, threshold: a.settings.latencyAlarmSeconds * 1000, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching' });
-    a.tableNames.forEach((table, i) =>
-      alarm(`table-${i}-throttles`, { namespace: 'AWS/DynamoDB', metricName: 'WriteThrottleEvents', dimensions: { TableName: table }, statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching' }),
-    );
+    for (const [what, table] of Object.entries(a.tableNames)) {
+      alarm(`${what}-table-throttles`, { namespace: 'AWS/DynamoDB', metricName: 'WriteThrottleEvents', dimensions: { TableName: table }, statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching' });
+    }
+    this.watchTasks(name, a);
     const region = aws.getRegionOutput({}, parent).region;
     this.dashboard = new aws.cloudwatch.Dashboard(
       `${name}-dashboard`,
@@ -41,6 +47,43 @@ export class Monitoring extends pulumi.ComponentResource {
     );
     this.registerOutputs({ dashboard: this.dashboard.dashboardName });
   }
+
+  /**
+   * A task that stopped with a non-zero exit code, or never started (TaskFailedToStart:
+   * CannotPullContainerError, ResourceInitializationError — what a missing VPC endpoint causes; such
+   * a task has no exit code, and RunTask succeeded, so the DLQ stays empty) → the topic.
+   */
+  private watchTasks(name: string, a: MonitoringArgs): void {
+    const rule = new aws.cloudwatch.EventRule(
+      `${name}-task-failed`,
+      {
+        description: 'KPI pipeline task exited non-zero or failed to start',
+        eventPattern: pulumi.output(a.clusterArn).apply(taskFailedPattern),
+      },
+      { parent: this },
+    );
+    new aws.cloudwatch.EventTarget(
+      `${name}-task-failed`,
+      {
+        rule: rule.name,
+        arn: a.topicArn,
+        inputTransformer: {
+          inputPaths: { group: '$.detail.group', reason: '$.detail.stoppedReason', code: '$.detail.stopCode', task: '$.detail.taskArn' },
+          inputTemplate: '"KPI pipeline task <task> (<group>) stopped (<code>) with a failure: <reason>"',
+        },
+      },
+      { parent: this },
+    );
+  }
+}
+
+/** The task-failed rule's pattern (pure, unit-tested): a non-zero exit, or a task that never started. */
+export function taskFailedPattern(clusterArn: string): string {
+  return JSON.stringify({
+    source: ['aws.ecs'],
+    'detail-type': ['ECS Task State Change'],
+    detail: { clusterArn: [clusterArn], lastStatus: ['STOPPED'], $or: [{ containers: { exitCode: [{ 'anything-but': 0 }] } }, { stopCode: ['TaskFailedToStart'] }] },
+  });
 }
 
 export function dashboardBody(region: string, dlq: string): object {

@@ -5,22 +5,40 @@ import * as pulumi from '@pulumi/pulumi';
 
 export const INTERFACE_SERVICES = ['ecr.api', 'ecr.dkr', 'logs', 'sns', 'events'] as const;
 
+/**
+ * Two AZs where every interface endpoint service is offered (not every AZ has every service: in
+ * us-east-1, use1-az3 lacks some), in the region's order. Pure, unit-tested.
+ */
+export function chooseZones(available: string[], perService: string[][], count = 2): string[] {
+  const ok = available.filter((az) => perService.every((zones) => zones.includes(az)));
+  if (ok.length < count) throw new Error(`only ${ok.length} availability zone(s) offer all of ${INTERFACE_SERVICES.join(', ')}: ${ok.join(', ') || 'none'}`);
+  return ok.slice(0, count);
+}
+
+export interface NetworkArgs {
+  /** the VPC's /16, e.g. 10.42.0.0/16 */
+  cidrPrefix?: string;
+}
+
 export class Network extends pulumi.ComponentResource {
   readonly vpc: aws.ec2.Vpc;
   readonly subnetIds: pulumi.Output<string>[];
   readonly taskSecurityGroup: aws.ec2.SecurityGroup;
 
-  constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, a: NetworkArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super('kpi:network:Network', name, {}, opts);
     const parent = { parent: this };
+    const net = a.cidrPrefix ?? '10.42';
     const region = aws.getRegionOutput({}, parent).region;
-    const azs = aws.getAvailabilityZonesOutput({ state: 'available' }, parent).names;
-    this.vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: '10.42.0.0/16', enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: `${name}-vpc` } }, parent);
+    const available = aws.getAvailabilityZonesOutput({ state: 'available' }, parent).names;
+    const offered = INTERFACE_SERVICES.map((svc) => aws.ec2.getVpcEndpointServiceOutput({ serviceName: pulumi.interpolate`com.amazonaws.${region}.${svc}` }, parent).availabilityZones);
+    const azs = pulumi.all([available, ...offered]).apply(([names, ...zones]) => chooseZones(names, zones));
+    this.vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: `${net}.0.0/16`, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: `${name}-vpc` } }, parent);
     const routes = new aws.ec2.RouteTable(`${name}-isolated`, { vpcId: this.vpc.id }, parent);
     const subnets = [0, 1].map((i) => {
       const subnet = new aws.ec2.Subnet(
         `${name}-isolated-${i}`,
-        { vpcId: this.vpc.id, cidrBlock: `10.42.${i * 16}.0/20`, availabilityZone: azs.apply((a) => a[i]), mapPublicIpOnLaunch: false, tags: { Name: `${name}-isolated-${i}` } },
+        { vpcId: this.vpc.id, cidrBlock: `${net}.${i * 16}.0/20`, availabilityZone: azs.apply((a) => a[i]), mapPublicIpOnLaunch: false, tags: { Name: `${name}-isolated-${i}` } },
         parent,
       );
       new aws.ec2.RouteTableAssociation(`${name}-isolated-${i}`, { subnetId: subnet.id, routeTableId: routes.id }, parent);

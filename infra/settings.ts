@@ -1,6 +1,6 @@
 // Stack configuration with its defaults (every key is documented in the README).
 import * as pulumi from '@pulumi/pulumi';
-import { CATEGORY_TABLE, DEFAULT_DEADLINE_SECONDS, DEFAULT_HOLD_SECONDS, ORDER_TABLE } from '../runtime/names';
+import { CATEGORY_TABLE, DEFAULT_DEADLINE_SECONDS, DEFAULT_HOLD_SECONDS, DEFAULT_RECONCILE_SECONDS, DEFAULT_REJECT_ALERT_SHARE, ORDER_TABLE } from '../runtime/names';
 
 export interface Settings {
   stack: string;
@@ -12,13 +12,22 @@ export interface Settings {
   deadlineSeconds: number;
   categoryTableName: string;
   orderTableName: string;
-  archiveTransitionDays: number;
   errExpirationDays: number;
   imagesToKeep: number;
   rejectAlertShare: number;
   latencyAlarmSeconds: number;
   expirySchedule: string;
+  /** the validate-only sweep of the landing zone (a failed validation heals itself) */
+  sweepSchedule: string;
   protect: boolean;
+}
+
+/**
+ * A physical name that two stacks in one account cannot share: the seed's name on `dev`, the stack
+ * name appended elsewhere (log groups, task families and table defaults are account-wide names).
+ */
+export function physicalName(s: Pick<Settings, 'stack'>, base: string, sep = '-'): string {
+  return s.stack === 'dev' ? base : `${base}${sep}${s.stack}`;
 }
 
 /** Pure: raw config values → settings, so the defaults are unit-tested without a stack. */
@@ -39,14 +48,14 @@ export function resolveSettings(stack: string, get: (key: string) => string | un
     logRetentionDays: num('logRetentionDays', 30),
     holdSeconds: num('holdSeconds', DEFAULT_HOLD_SECONDS),
     deadlineSeconds: num('deadlineSeconds', DEFAULT_DEADLINE_SECONDS),
-    categoryTableName: get('categoryTableName') ?? CATEGORY_TABLE.defaultName,
-    orderTableName: get('orderTableName') ?? ORDER_TABLE.defaultName,
-    archiveTransitionDays: num('archiveTransitionDays', 30),
+    categoryTableName: get('categoryTableName') ?? physicalName({ stack }, CATEGORY_TABLE.defaultName),
+    orderTableName: get('orderTableName') ?? physicalName({ stack }, ORDER_TABLE.defaultName),
     errExpirationDays: num('errExpirationDays', 90),
     imagesToKeep: num('imagesToKeep', 10),
-    rejectAlertShare: num('rejectAlertShare', 0.05),
+    rejectAlertShare: num('rejectAlertShare', DEFAULT_REJECT_ALERT_SHARE),
     latencyAlarmSeconds: num('latencyAlarmSeconds', 900),
-    expirySchedule: get('expirySchedule') ?? 'rate(15 minutes)',
+    expirySchedule: get('expirySchedule') ?? `rate(${DEFAULT_RECONCILE_SECONDS / 60} minutes)`,
+    sweepSchedule: get('sweepSchedule') ?? 'rate(30 minutes)',
     protect: get('protect') !== undefined ? get('protect') === 'true' : stack !== 'dev',
   };
 }

@@ -1,16 +1,21 @@
 // Storage: the bucket (landing, archive, err) and the two KPI tables.
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { ARCHIVE_PREFIX, CATEGORY_TABLE, ERR_PREFIX, ORDER_TABLE } from '../runtime/names';
+import { CATEGORY_TABLE, ERR_PREFIX, ORDER_TABLE } from '../runtime/names';
 import type { Settings } from './settings';
+
+export interface StorageArgs {
+  settings: Settings;
+}
 
 export class Storage extends pulumi.ComponentResource {
   readonly bucket: aws.s3.Bucket;
   readonly categoryTable: aws.dynamodb.Table;
   readonly orderTable: aws.dynamodb.Table;
 
-  constructor(name: string, s: Settings, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, a: StorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super('kpi:storage:Storage', name, {}, opts);
+    const s = a.settings;
     const parent = { parent: this };
     this.bucket = new aws.s3.Bucket(`${name}-data`, { forceDestroy: !s.protect, tags: { purpose: 'ecommerce-kpi' } }, { ...parent, protect: s.protect });
     const bucket = this.bucket.id;
@@ -25,7 +30,8 @@ export class Storage extends pulumi.ComponentResource {
       {
         bucket,
         rules: [
-          { id: 'archive-to-infrequent-access', status: 'Enabled', filter: { prefix: ARCHIVE_PREFIX }, transitions: [{ days: s.archiveTransitionDays, storageClass: 'STANDARD_IA' }] },
+          // No transition of archive/ to STANDARD_IA: the transform reads it on every run, and IA
+          // bills each retrieval and at least 128 KB per object.
           { id: 'expire-errors', status: 'Enabled', filter: { prefix: ERR_PREFIX }, expiration: { days: s.errExpirationDays } },
           { id: 'abort-incomplete-uploads', status: 'Enabled', filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
           { id: 'expire-old-versions', status: 'Enabled', filter: {}, noncurrentVersionExpiration: { noncurrentDays: 30 } },

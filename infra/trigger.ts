@@ -34,7 +34,8 @@ export const TRANSFORM_INPUT_TEMPLATE = JSON.stringify({
 }).replace('"<uploaded>"', '<uploaded>');
 
 export class Trigger extends pulumi.ComponentResource {
-  readonly rules: aws.cloudwatch.EventRule[] = [];
+  /** by what each rule is for: object-created, validated (hand-off), expiry (reconcile), sweep */
+  readonly rules: Record<string, aws.cloudwatch.EventRule>;
   readonly deadLetterQueue: aws.sqs.Queue;
   readonly role: aws.iam.Role;
 
@@ -61,7 +62,10 @@ export class Trigger extends pulumi.ComponentResource {
     const s3Rule = new aws.cloudwatch.EventRule(`${name}-object-created`, { description: 'CSV landed under ecommerce-data/', eventPattern: pulumi.output(a.bucketName).apply(objectCreatedPattern) }, parent);
     const handOver = new aws.cloudwatch.EventRule(`${name}-validated`, { description: 'validate → transform hand-off', eventBusName: a.eventBusName, eventPattern: JSON.stringify({ source: [EVENT_SOURCE], 'detail-type': [EVENT_VALIDATED] }) }, parent);
     const schedule = new aws.cloudwatch.EventRule(`${name}-expiry`, { description: 'expire held items, reconcile the KPI tables', scheduleExpression: a.settings.expirySchedule }, parent);
-    this.rules.push(s3Rule, handOver, schedule);
+    // EventBridge retries a failed RunTask call, not a task that exits 1: this sweep validates
+    // whatever is still in the landing zone, so a transient S3 error heals itself.
+    const sweep = new aws.cloudwatch.EventRule(`${name}-sweep`, { description: 'validate what is left in the landing zone', scheduleExpression: a.settings.sweepSchedule }, parent);
+    this.rules = { 'object-created': s3Rule, validated: handOver, expiry: schedule, sweep };
 
     const ecsTarget = (stage: Stage) => ({
       taskDefinitionArn: a.taskDefinitions[stage].arn,
@@ -81,12 +85,14 @@ export class Trigger extends pulumi.ComponentResource {
       parent,
     );
     new aws.cloudwatch.EventTarget(`${name}-scheduled-transform`, { rule: schedule.name, arn: a.clusterArn, ecsTarget: ecsTarget('transform'), ...common }, parent);
+    // The validate task definition sets KPI_STAGE=validate: with no key it sweeps and hands over.
+    new aws.cloudwatch.EventTarget(`${name}-sweep`, { rule: sweep.name, arn: a.clusterArn, ecsTarget: ecsTarget('validate'), ...common }, parent);
 
     new aws.sqs.QueuePolicy(
       `${name}-dlq`,
       {
         queueUrl: this.deadLetterQueue.url,
-        policy: pulumi.all([this.deadLetterQueue.arn, ...this.rules.map((r) => r.arn)]).apply(([q, ...rules]) =>
+        policy: pulumi.all([this.deadLetterQueue.arn, ...Object.values(this.rules).map((r) => r.arn)]).apply(([q, ...rules]) =>
           JSON.stringify({
             Version: '2012-10-17',
             Statement: [{ Sid: 'RuleDeadLetters', Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: q, Condition: { ArnEquals: { 'aws:SourceArn': rules } } }],

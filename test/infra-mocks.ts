@@ -21,7 +21,10 @@ function arnFor(type: string, name: string, inputs: Record<string, unknown>): st
   return `arn:${pkg}:${mod.split('/')[0]}:${REGION}:${ACCOUNT}:${name}`;
 }
 
-export async function runProgram(config: Record<string, string> = {}): Promise<{ resources: Captured[]; outputs: Record<string, unknown> }> {
+/** AZs where each interface endpoint service is offered (the mock's region lacks 'a' for logs). */
+export const OFFERED_ZONES = [`${REGION}a`, `${REGION}b`, `${REGION}c`];
+
+export async function runProgram(config: Record<string, string> = {}, stack = 'dev'): Promise<{ resources: Captured[]; outputs: Record<string, unknown> }> {
   const resources: Captured[] = [];
   pulumi.runtime.setAllConfig({ 'aws:region': REGION, ...config });
   await pulumi.runtime.setMocks(
@@ -36,7 +39,7 @@ export async function runProgram(config: Record<string, string> = {}): Promise<{
         if (args.type === 'aws:cloudwatch/eventRule:EventRule') state.name = `${args.name}-rule`;
         if (args.type === 'aws:ec2/vpcEndpoint:VpcEndpoint') state.prefixListId = `pl-${args.name}`;
         if (args.type === 'aws:cloudwatch/dashboard:Dashboard') state.dashboardName = args.inputs.dashboardName;
-        resources.push({ type: args.type, name: args.name, urn: `urn:pulumi:dev::ecommerce-kpi-pipeline::${args.type}::${args.name}`, inputs: args.inputs });
+        resources.push({ type: args.type, name: args.name, urn: `urn:pulumi:${stack}::ecommerce-kpi-pipeline::${args.type}::${args.name}`, inputs: args.inputs });
         const id = args.type === 'aws:s3/bucket:Bucket' ? `${args.name}-bucket` : `${args.name}_id`;
         return { id, state };
       },
@@ -47,16 +50,21 @@ export async function runProgram(config: Record<string, string> = {}): Promise<{
           case 'aws:index/getCallerIdentity:getCallerIdentity':
             return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/ci`, userId: 'ci', id: ACCOUNT };
           case 'aws:index/getAvailabilityZones:getAvailabilityZones':
-            return { names: [`${REGION}a`, `${REGION}b`], zoneIds: ['use1-az1', 'use1-az2'], id: REGION };
+            return { names: [`${REGION}a`, `${REGION}b`, `${REGION}c`], zoneIds: ['use1-az1', 'use1-az2', 'use1-az3'], id: REGION };
+          case 'aws:ec2/getVpcEndpointService:getVpcEndpointService':
+            // like use1-az3 in us-east-1: one AZ lacks one of the services
+            return { ...args.inputs, availabilityZones: String(args.inputs.serviceName).endsWith('.logs') ? OFFERED_ZONES.slice(1) : OFFERED_ZONES, id: String(args.inputs.serviceName) };
           default:
             return args.inputs;
         }
       },
     },
     'ecommerce-kpi-pipeline',
-    'dev',
+    stack,
     false,
   );
+  // A fresh copy of the program for each run (a second stack in the same process).
+  for (const k of Object.keys(require.cache)) if (k.includes(`${require('node:path').sep}infra${require('node:path').sep}`)) delete require.cache[k];
   const program = await import('../infra/index');
   const outputs: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(program)) {

@@ -50,9 +50,10 @@ const EXPECTED: Record<string, number> = {
   'aws:ecs/taskDefinition:TaskDefinition': 2,
   'aws:sqs/queue:Queue': 1,
   'aws:sqs/queuePolicy:QueuePolicy': 1,
-  'aws:cloudwatch/eventRule:EventRule': 4, // object created, hand-off, schedule, task failed
-  'aws:cloudwatch/eventTarget:EventTarget': 4,
-  'aws:cloudwatch/metricAlarm:MetricAlarm': 8, // DLQ, 3 rules' failed invocations, rejected share, latency, 2 tables' throttles
+  'aws:cloudwatch/eventRule:EventRule': 5, // object created, hand-off, reconcile schedule, sweep schedule, task failed
+  'aws:cloudwatch/eventTarget:EventTarget': 5,
+  // DLQ, 4 rules × (failed invocations, failed to send to the DLQ), rejected share, latency, 2 tables' throttles
+  'aws:cloudwatch/metricAlarm:MetricAlarm': 13,
   'aws:cloudwatch/dashboard:Dashboard': 1,
   // one component per concern, as index.ts wires them
   'kpi:network:Network': 1,
@@ -79,9 +80,10 @@ test('storage: bucket guards, lifecycle, EventBridge notifications; the seed tab
   t.is(one(rs, 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration').inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm, 'AES256');
   t.is(one(rs, 'aws:s3/bucketVersioning:BucketVersioning').inputs.versioningConfiguration.status, 'Enabled');
   const rules = one(rs, 'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration').inputs.rules;
-  t.deepEqual(rules.map((r: any) => r.id), ['archive-to-infrequent-access', 'expire-errors', 'abort-incomplete-uploads', 'expire-old-versions']);
-  t.like(rules[0], { filter: { prefix: 'archive/' }, transitions: [{ days: 30, storageClass: 'STANDARD_IA' }] });
-  t.like(rules[1], { filter: { prefix: 'err/' }, expiration: { days: 90 } });
+  // archive/ is read by every transform: no transition to STANDARD_IA (retrieval fees, 128 KB minimums)
+  t.deepEqual(rules.map((r: any) => r.id), ['expire-errors', 'abort-incomplete-uploads', 'expire-old-versions']);
+  t.false(rules.some((r: any) => r.transitions));
+  t.like(rules[0], { filter: { prefix: 'err/' }, expiration: { days: 90 } });
   t.is(one(rs, 'aws:s3/bucketNotification:BucketNotification').inputs.eventbridge, true);
   const policy = json(one(rs, 'aws:s3/bucketPolicy:BucketPolicy').inputs.policy);
   t.like(policy.Statement[0], { Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
@@ -124,10 +126,12 @@ test('IAM: exact actions and resources of every policy', async (t) => {
   const bucket = 'arn:aws:s3:::kpi-data-bucket';
   t.deepEqual(byName('kpi-validate-task'), [
     { Sid: 'ListOwnPrefixes', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucket], Condition: { StringLike: { 's3:prefix': ['ecommerce-data/*', 'archive/*'] } } },
-    { Sid: 'Landing', Effect: 'Allow', Action: ['s3:GetObject', 's3:DeleteObject'], Resource: [`${bucket}/ecommerce-data/*`] },
+    { Sid: 'Landing', Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject', 's3:DeleteObjectVersion'], Resource: [`${bucket}/ecommerce-data/*`] },
     { Sid: 'ArchiveAndErrors', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`${bucket}/archive/*`, `${bucket}/err/*`] },
     { Sid: 'HandOver', Effect: 'Allow', Action: ['events:PutEvents'], Resource: ['arn:aws:events:us-east-1:123456789012:event-bus/default'] },
     { Sid: 'Alert', Effect: 'Allow', Action: ['sns:Publish'], Resource: ['arn:aws:sns:us-east-1:123456789012:kpi-topic'] },
+    // the topic is under a customer-managed key: publishing needs the key too
+    { Sid: 'AlertKey', Effect: 'Allow', Action: ['kms:GenerateDataKey*', 'kms:Decrypt'], Resource: ['arn:aws:kms:us-east-1:123456789012:kpi-key'] },
   ]);
   const transform = byName('kpi-transform-task');
   t.deepEqual(transform.find((s: any) => s.Sid === 'KpiTables').Resource, [
@@ -136,7 +140,10 @@ test('IAM: exact actions and resources of every policy', async (t) => {
   ]);
   t.deepEqual(transform.find((s: any) => s.Sid === 'KpiTables').Action, ['dynamodb:BatchWriteItem', 'dynamodb:Scan', 'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DescribeTable']);
   t.deepEqual(transform.find((s: any) => s.Sid === 'Unmatched').Resource, [`${bucket}/err/unmatched/*`]);
-  t.false(transform.some((s: any) => s.Action.includes('s3:DeleteObject')));
+  // the transform deletes only in archive/ (quarantine), and writes err/ only under unmatched/ and quarantine/
+  t.deepEqual(transform.filter((s: any) => s.Action.includes('s3:DeleteObject')).map((s: any) => s.Resource), [[`${bucket}/archive/*`]]);
+  t.deepEqual(transform.find((s: any) => s.Sid === 'Quarantine').Resource, [`${bucket}/err/files/quarantine/*`]);
+  t.deepEqual(transform.find((s: any) => s.Sid === 'AlertKey').Resource, ['arn:aws:kms:us-east-1:123456789012:kpi-key']);
   const events = byName('kpi-events');
   t.deepEqual(events[0].Action, ['ecs:RunTask']);
   t.deepEqual(events[0].Resource, ['arn:aws:ecs:us-east-1:123456789012:task-definition/kpi-validate:*', 'arn:aws:ecs:us-east-1:123456789012:task-definition/kpi-transform:*']);
@@ -168,7 +175,12 @@ test('trigger: S3 pattern, input transformer, retries and DLQ, private tasks, ha
   t.is(one(rs, 'aws:sqs/queue:Queue').inputs.sqsManagedSseEnabled, true);
   const qp = json(one(rs, 'aws:sqs/queuePolicy:QueuePolicy').inputs.policy).Statement[0];
   t.like(qp, { Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage' });
-  t.is(qp.Condition.ArnEquals['aws:SourceArn'].length, 3);
+  t.is(qp.Condition.ArnEquals['aws:SourceArn'].length, 4);
+  // the sweep: validate (KPI_STAGE=validate from its task definition, no key) on a schedule
+  t.is(one(rs, 'aws:cloudwatch/eventRule:EventRule', (r) => r.name === 'kpi-sweep').inputs.scheduleExpression, 'rate(30 minutes)');
+  const sweep = one(rs, 'aws:cloudwatch/eventTarget:EventTarget', (r) => r.name === 'kpi-sweep').inputs;
+  t.is(sweep.ecsTarget.taskDefinitionArn, 'arn:aws:ecs:us-east-1:123456789012:task-definition/kpi-validate:1');
+  t.is(sweep.inputTransformer, undefined);
   for (const tg of of(rs, 'aws:cloudwatch/eventTarget:EventTarget').filter((x) => x.inputs.ecsTarget)) t.is(tg.inputs.ecsTarget.networkConfiguration.assignPublicIp, false);
   t.true(of(rs, 'aws:ec2/subnet:Subnet').every((s) => s.inputs.mapPublicIpOnLaunch === false));
 });
@@ -193,16 +205,22 @@ test('alerts: CMK-encrypted topic CloudWatch and EventBridge can use, emails, al
   const keyPolicy = json(one(rs, 'aws:kms/key:Key').inputs.policy);
   t.deepEqual(keyPolicy.Statement[1].Principal.Service, ['cloudwatch.amazonaws.com', 'events.amazonaws.com']);
   t.true(one(rs, 'aws:kms/key:Key').inputs.enableKeyRotation);
-  t.deepEqual(of(rs, 'aws:sns/topicSubscription:TopicSubscription').map((s) => [s.inputs.protocol, s.inputs.endpoint]), [['email', 'oncall@example.com'], ['email', 'data@example.com']]);
+  t.deepEqual(of(rs, 'aws:sns/topicSubscription:TopicSubscription').map((s) => [s.name, s.inputs.protocol, s.inputs.endpoint]), [['kpi-email-oncall-example-com', 'email', 'oncall@example.com'], ['kpi-email-data-example-com', 'email', 'data@example.com']]);
   const topicArn = 'arn:aws:sns:us-east-1:123456789012:kpi-topic';
   const alarms = of(rs, 'aws:cloudwatch/metricAlarm:MetricAlarm').map((a) => a.inputs);
   t.true(alarms.every((a) => a.alarmActions.length === 1 && a.alarmActions[0] === topicArn));
   t.deepEqual(alarms.map((a) => `${a.namespace}/${a.metricName}`).sort(), [
-    'AWS/DynamoDB/WriteThrottleEvents', 'AWS/DynamoDB/WriteThrottleEvents', 'AWS/Events/FailedInvocations', 'AWS/Events/FailedInvocations', 'AWS/Events/FailedInvocations',
+    'AWS/DynamoDB/WriteThrottleEvents', 'AWS/DynamoDB/WriteThrottleEvents',
+    ...Array(4).fill('AWS/Events/FailedInvocations'), ...Array(4).fill('AWS/Events/InvocationsFailedToBeSentToDlq'),
     'AWS/SQS/ApproximateNumberOfMessagesVisible', 'EcommerceKpi/RejectedShare', 'EcommerceKpi/UploadToKpiLatencyMs',
   ]);
+  // alarms are named by what they watch, not by list position
+  const names = of(rs, 'aws:cloudwatch/metricAlarm:MetricAlarm').map((a) => a.name);
+  for (const n of ['kpi-object-created-rule-failed', 'kpi-sweep-rule-dlq-failed', 'kpi-category-table-throttles', 'kpi-order-table-throttles']) t.true(names.includes(n), n);
+  t.false(names.some((n) => /-\d+-/.test(n)));
   const failed = one(rs, 'aws:cloudwatch/eventRule:EventRule', (r) => r.name === 'kpi-task-failed').inputs;
-  t.deepEqual(json(failed.eventPattern).detail.containers, { exitCode: [{ 'anything-but': 0 }] });
+  // a non-zero exit, or a task that never started (it has no exit code)
+  t.deepEqual(json(failed.eventPattern).detail.$or, [{ containers: { exitCode: [{ 'anything-but': 0 }] } }, { stopCode: ['TaskFailedToStart'] }]);
   t.is(one(rs, 'aws:cloudwatch/eventTarget:EventTarget', (r) => r.name === 'kpi-task-failed').inputs.arn, topicArn);
   const widgets = json(one(rs, 'aws:cloudwatch/dashboard:Dashboard').inputs.dashboardBody).widgets;
   const plotted = widgets.flatMap((w: any) => w.properties.metrics.map((m: unknown[]) => m[1]));
@@ -269,8 +287,9 @@ test('policy pack catches a bucket without encryption or public access block (st
 
 test('pure helpers: settings defaults, family ARNs, S3 pattern, input template', (t) => {
   const s = resolveSettings('prod', () => undefined);
-  t.like(s, { taskCpu: 1024, taskMemory: 3072, deadlineSeconds: 900, categoryTableName: 'category_kpi_table', orderTableName: 'order_kpi_table', protect: true });
-  t.false(resolveSettings('dev', () => undefined).protect);
+  // other stacks than dev get their stack name in account-wide names (two stacks, one account)
+  t.like(s, { taskCpu: 1024, taskMemory: 3072, deadlineSeconds: 900, categoryTableName: 'category_kpi_table-prod', orderTableName: 'order_kpi_table-prod', protect: true, sweepSchedule: 'rate(30 minutes)' });
+  t.like(resolveSettings('dev', () => undefined), { protect: false, categoryTableName: 'category_kpi_table', orderTableName: 'order_kpi_table', expirySchedule: 'rate(15 minutes)' });
   t.throws(() => resolveSettings('dev', (k) => (k === 'taskCpu' ? 'lots' : undefined)), { message: /kpi:taskCpu/ });
   t.is(familyArn('arn:aws:ecs:us-east-1:1:task-definition/kpi-validate:12'), 'arn:aws:ecs:us-east-1:1:task-definition/kpi-validate');
   t.deepEqual(json(objectCreatedPattern('b')).detail.bucket.name, ['b']);
