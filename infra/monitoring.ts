@@ -77,7 +77,11 @@ export class Monitoring extends pulumi.ComponentResource {
   }
 }
 
-/** The task-failed rule's pattern (pure, unit-tested): a non-zero exit, or a task that never started. */
+/**
+ * The task-failed rule's pattern (pure, unit-tested): a non-zero exit, or a task that never started.
+ * `$or` is EventBridge content filtering (user guide: "Content filtering in event patterns", $or
+ * matching); `stopCode` is a field of the ECS Task State Change event.
+ */
 export function taskFailedPattern(clusterArn: string): string {
   return JSON.stringify({
     source: ['aws.ecs'],
