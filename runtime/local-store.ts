@@ -5,8 +5,7 @@
 // - a PUT replaces an object atomically: a GET that has started keeps reading the bytes it
 //   started on, and metadata always belongs to the bytes served (s3rver truncated the file in place);
 // - a failed write is an error response, never an unhandled stream error that kills the process.
-import { randomBytes } from 'node:crypto';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Transform } from 'node:stream';
