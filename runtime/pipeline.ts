@@ -83,8 +83,7 @@ export class Pipeline {
 
   /** Upload → KPIs written, for the files of this batch (EMF). */
   latency(validated: ValidateResult[]): void {
-    const times = validated.map((v) => v.uploadedAt).filter((x): x is number => typeof x === 'number');
-    if (times.length) this.latencySince(times.reduce((a, b) => Math.min(a, b)));
+    this.latencySince(earliestUpload(validated));
   }
 
   latencySince(uploadedAt: number | undefined): void {
@@ -93,6 +92,7 @@ export class Pipeline {
 
   /** The validate → transform hand-off in AWS: an EventBridge event the transform rule matches. */
   async emitValidated(results: ValidateResult[]): Promise<void> {
+    const earliest = earliestUpload(results);
     const r = await this.clients.events.send(
       new PutEventsCommand({
         Entries: [
@@ -103,7 +103,7 @@ export class Pipeline {
             Detail: JSON.stringify({
               bucket: this.cfg.bucket,
               // The earliest upload time as a string: the transform rule's input transformer passes it on.
-              uploaded_at: String(results.reduce((m, r) => Math.min(m, r.uploadedAt ?? Infinity), Infinity)),
+              uploaded_at: earliest === undefined ? '' : String(earliest),
               files: results.map((r) => ({ key: r.key, status: r.status, archive: r.archiveKey, uploaded_at: r.uploadedAt })),
             }),
           },
@@ -116,6 +116,13 @@ export class Pipeline {
       throw new Error(`EventBridge did not accept the hand-off event (${e?.ErrorCode}: ${e?.ErrorMessage})`);
     }
   }
+}
+
+/** The earliest upload time among validated files, if any has one. */
+function earliestUpload(results: ValidateResult[]): number | undefined {
+  let min: number | undefined;
+  for (const r of results) if (r.uploadedAt !== undefined && (min === undefined || r.uploadedAt < min)) min = r.uploadedAt;
+  return min;
 }
 
 /**

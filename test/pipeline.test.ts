@@ -6,7 +6,7 @@ import { rng } from '../runtime/generate';
 import { planUpload, upload, type UploadItem } from '../runtime/upload';
 import { Bucket } from '../runtime/s3store';
 import { ROOT, writeTree, PRODUCTS, ORDERS } from './helpers';
-import { dispatcherFor, inUploadOrder, quietPipeline, sleep, stack, tables } from './stack';
+import { dispatcherFor, expectEqualToCompute, inUploadOrder, quietPipeline, sleep, stack, tables } from './stack';
 import { faultProxy } from './faultproxy';
 
 const DATA = path.join(ROOT, 'data');
@@ -19,14 +19,6 @@ function shuffled<T>(xs: T[], seed: number): T[] {
     [a[i], a[j]] = [a[j], a[i]];
   }
   return a;
-}
-
-async function expectEqualToCompute(t: import('ava').ExecutionContext, s: Awaited<ReturnType<typeof stack>>, dir: string) {
-  const want = await computeDir(dir);
-  const got = await tables(s);
-  t.deepEqual(got.category_kpis, want.category_kpis);
-  t.deepEqual(got.order_kpis, want.order_kpis);
-  return want;
 }
 
 test.serial('random order in several batches, a file delivered twice, an event delivered twice → equals kpi compute', async (t) => {

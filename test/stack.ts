@@ -9,9 +9,30 @@ import { configFromEnv, type Config } from '../runtime/config';
 import { KpiStore } from '../runtime/kpistore';
 import type { UploadItem } from '../runtime/upload';
 import { makeClients } from '../runtime/aws';
+import { computeDir } from '../runtime/compute';
+import type { ExecutionContext } from 'ava';
 
 export async function stack(): Promise<LocalStack> {
   return startLocal({ dir: mkdtempSync(path.join(os.tmpdir(), 'kpi-stack-')), port: 0 });
+}
+
+/** A fresh embedded stack for one test, closed whatever the test does. */
+export async function withStack<T>(fn: (s: LocalStack) => Promise<T>): Promise<T> {
+  const s = await stack();
+  try {
+    return await fn(s);
+  } finally {
+    await s.close();
+  }
+}
+
+/** The tables equal `kpi compute` of a folder (both KPI tables); returns the computed KPIs. */
+export async function expectEqualToCompute(t: ExecutionContext, s: LocalStack, dir: string) {
+  const want = await computeDir(dir);
+  const got = await tables(s);
+  t.deepEqual(got.category_kpis, want.category_kpis);
+  t.deepEqual(got.order_kpis, want.order_kpis);
+  return want;
 }
 
 export function quietPipeline(s: LocalStack, extra: Partial<Config> = {}, opts: PipelineOptions = {}, endpoint?: string) {

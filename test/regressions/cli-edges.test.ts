@@ -7,13 +7,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { computeDir } from '../../runtime/compute';
 import { decodeEventKey, parseEvent } from '../../runtime/commands';
 import { Pipeline } from '../../runtime/pipeline';
 import { configFromEnv } from '../../runtime/config';
 import { planUpload, upload } from '../../runtime/upload';
 import { ORDERS, PRODUCTS, ROOT, writeTree } from '../helpers';
-import { dispatcherFor, quietPipeline, stack, tables } from '../stack';
+import {dispatcherFor, expectEqualToCompute, quietPipeline, tables, withStack } from '../stack';
 
 const KPI = path.join(ROOT, 'bin', 'kpi.js');
 const DATA = path.join(ROOT, 'data');
@@ -66,8 +65,7 @@ test('kpi local start-up errors exit with one line: bad port 2, busy port 1, bus
 });
 
 test('a whole-zone kpi run racing the dispatcher over the same files: no file fails, tables exact', async (t) => {
-  const s = await stack();
-  try {
+  await withStack(async (s) => {
     const a = quietPipeline(s);
     const d = dispatcherFor(s, a.pipeline);
     await upload(a.pipeline.bucket, planUpload(DATA));
@@ -77,10 +75,8 @@ test('a whole-zone kpi run racing the dispatcher over the same files: no file fa
     const failed = [...run.validated, ...d.batches.flatMap((x) => x.validated)].filter((v) => v.status === 'failed');
     t.deepEqual(failed, []);
     await a.pipeline.transform();
-    t.deepEqual((await tables(s)).order_kpis, (await computeDir(DATA)).order_kpis);
-  } finally {
-    await s.close();
-  }
+    await expectEqualToCompute(t, s, DATA);
+  });
 });
 
 test('kpi upload takes the files kpi compute reads (*.csv) and names the ones it skips', async (t) => {
@@ -122,8 +118,7 @@ test('event keys are URL-decoded (space as +), with the raw key as the fallback;
 });
 
 test('kpi run: an encoded key is found; KPI_STAGE=validate sweeps without DynamoDB; the transform emits the upload latency', async (t) => {
-  const s = await stack();
-  try {
+  await withStack(async (s) => {
     const { pipeline } = quietPipeline(s);
     await pipeline.bucket.put('ecommerce-data/orders/orders part 1.csv', ORDERS);
     await pipeline.bucket.put('ecommerce-data/products/p.csv', PRODUCTS);
@@ -142,8 +137,6 @@ test('kpi run: an encoded key is found; KPI_STAGE=validate sweeps without Dynamo
     const metric = tr.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => 'UploadToKpiLatencyMs' in l);
     t.true(metric && metric.UploadToKpiLatencyMs >= 5000, JSON.stringify(metric));
     t.is((await tables(s)).order_kpis.length, 1);
-  } finally {
-    await s.close();
-  }
+  });
 });
 

@@ -4,11 +4,10 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { decodeKeyPath, encodeKeyPath } from '../../runtime/local-store';
 import { archiveKey, errFileKey, errUnroutedKey, MAX_KEY_BYTES, parseArchive, parseLanding, unmatchedKey } from '../../runtime/layout';
 import { ORDERS, PRODUCTS } from '../helpers';
-import { quietPipeline, stack } from '../stack';
+import {quietPipeline, withStack } from '../stack';
 
 test('a non-ASCII file name is processed and archived with its key in the metadata', async (t) => {
-  const s = await stack();
-  try {
+  await withStack(async (s) => {
     const { pipeline } = quietPipeline(s);
     const key = 'ecommerce-data/orders/ünïcødé-日本.csv';
     await pipeline.bucket.put(key, ORDERS);
@@ -18,14 +17,11 @@ test('a non-ASCII file name is processed and archived with its key in the metada
     t.deepEqual(archived.map((k) => parseArchive(k)?.name), ['ünïcødé-日本.csv']);
     const head = await pipeline.bucket.head(archived[0]);
     t.is(decodeURIComponent(head!.metadata!['landing-key']), key);
-  } finally {
-    await s.close();
-  }
+  });
 });
 
 test('keys with ".", ".." or empty segments go to err/files/unrouted/ with a note, never to archive/', async (t) => {
-  const s = await stack();
-  try {
+  await withStack(async (s) => {
     const { pipeline } = quietPipeline(s);
     const keys = ['ecommerce-data/orders/../products/trav2.csv', 'ecommerce-data/orders/../../archive/trav.csv', 'ecommerce-data/orders//x.csv', 'ecommerce-data/orders/./y.csv'];
     for (const k of keys) t.is(parseLanding(k), null, k);
@@ -42,9 +38,7 @@ test('keys with ".", ".." or empty segments go to err/files/unrouted/ with a not
     t.true(notes.every((k) => !k.split('/').some((seg) => seg === '..' || seg === '.' || seg === '')));
     // the real products file under the aliased name is untouched, still waiting in the landing zone
     t.deepEqual((await pipeline.bucket.list('ecommerce-data/')).map((o) => o.key), ['ecommerce-data/products/trav2.csv']);
-  } finally {
-    await s.close();
-  }
+  });
 });
 
 test('local store key encoding round-trips and keeps dot segments apart', (t) => {
@@ -63,15 +57,12 @@ test('a landing key of any valid length has archive and err/ keys within 1,024 b
 });
 
 test('a key too long for the local file store is refused with an S3 error, and the stack keeps serving', async (t) => {
-  const s = await stack();
-  try {
+  await withStack(async (s) => {
     const key = `ecommerce-data/orders/${'L'.repeat(240)}.csv`;
     const err = await t.throwsAsync(s.clients.s3.send(new PutObjectCommand({ Bucket: s.bucket, Key: key, Body: ORDERS })));
     t.is((err as { name?: string }).name, 'KeyTooLongError');
     const { pipeline } = quietPipeline(s);
     await pipeline.bucket.put('ecommerce-data/orders/ok.csv', ORDERS);
     t.is((await pipeline.process()).validated[0].status, 'archived');
-  } finally {
-    await s.close();
-  }
+  });
 });

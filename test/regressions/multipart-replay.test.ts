@@ -3,11 +3,10 @@
 import test from 'ava';
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { quietPipeline, sleep, stack } from '../stack';
+import {quietPipeline, sleep, withStack } from '../stack';
 
 test('the same bytes uploaded in parts twice: the second upload is recognised as a duplicate', async (t) => {
-  const s = await stack();
-  try {
+  await withStack(async (s) => {
     const { pipeline } = quietPipeline(s);
     const key = 'ecommerce-data/orders/parts.csv';
     const rows = ['order_id,user_id,status,created_at'];
@@ -32,7 +31,5 @@ test('the same bytes uploaded in parts twice: the second upload is recognised as
     await multipart();
     t.is((await pipeline.validate([key]))[0].status, 'duplicate');
     t.is((await pipeline.bucket.list('archive/')).length, 1);
-  } finally {
-    await s.close();
-  }
+  });
 });

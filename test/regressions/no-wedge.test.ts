@@ -8,14 +8,13 @@ import { Tables } from '../../runtime/join';
 import { MissingTable } from '../../runtime/kpistore';
 import { planUpload, upload } from '../../runtime/upload';
 import { ROOT } from '../helpers';
-import { dispatcherFor, quietPipeline, sleep, stack, tables } from '../stack';
+import {dispatcherFor, expectEqualToCompute, quietPipeline, sleep, tables, withStack } from '../stack';
 
 const DATA = path.join(ROOT, 'data');
 const ORDER = 'order_id,user_id,status,created_at\no1,u1,Complete,2025-03-01T10:00:00\n';
 
 test('categories that decode alike no longer wedge the tables: later uploads still reach them', async (t) => {
-  const s = await stack();
-  try {
+  await withStack(async (s) => {
     const { pipeline } = quietPipeline(s);
     const products = Buffer.concat([Buffer.from('id,category\n1,Caf'), Buffer.from([0xe9]), Buffer.from('\n2,Caf'), Buffer.from([0xe8]), Buffer.from('\n3,\uFEFFJeans\n4,Jeans\n')]);
     await pipeline.bucket.put('ecommerce-data/products/p.csv', products);
@@ -27,14 +26,11 @@ test('categories that decode alike no longer wedge the tables: later uploads sti
     await pipeline.bucket.put('ecommerce-data/order_items/j.csv', 'id,order_id,product_id,sale_price\nc,o1,4,3.00\n');
     await pipeline.process();
     t.is((await tables(s)).order_kpis[0].total_revenue, 6);
-  } finally {
-    await s.close();
-  }
+  });
 });
 
 test('a file whose processing fails deterministically is quarantined to err/ with a note and an alert; the rest proceeds', async (t) => {
-  const s = await stack();
-  try {
+  await withStack(async (s) => {
     const { pipeline, alerts } = quietPipeline(s);
     const plan = planUpload(DATA);
     await upload(pipeline.bucket, plan);
@@ -59,14 +55,11 @@ test('a file whose processing fails deterministically is quarantined to err/ wit
     t.deepEqual(await pipeline.bucket.list('ecommerce-data/'), []);
     const want = await computeDir(DATA);
     t.deepEqual((await tables(s)).order_kpis, want.order_kpis);
-  } finally {
-    await s.close();
-  }
+  });
 });
 
 test('killed after validation, before the transform: the local reconcile at start brings the tables up to date', async (t) => {
-  const s = await stack();
-  try {
+  await withStack(async (s) => {
     const { pipeline } = quietPipeline(s);
     await upload(pipeline.bucket, planUpload(DATA));
     await pipeline.validate((await pipeline.bucket.list('ecommerce-data/')).map((o) => o.key)); // then "killed"
@@ -75,15 +68,12 @@ test('killed after validation, before the transform: the local reconcile at star
     const d = dispatcherFor(s, pipeline);
     d.schedule(0); // what kpi local does at start
     await d.idle();
-    t.deepEqual((await tables(s)).order_kpis, (await computeDir(DATA)).order_kpis);
-  } finally {
-    await s.close();
-  }
+    await expectEqualToCompute(t, s, DATA);
+  });
 });
 
 test('a table deleted while running: the error names it, the reconcile recreates and refills it, with an alert', async (t) => {
-  const s = await stack();
-  try {
+  await withStack(async (s) => {
     const { pipeline, alerts } = quietPipeline(s);
     await upload(pipeline.bucket, planUpload(DATA));
     await pipeline.process();
@@ -101,14 +91,11 @@ test('a table deleted while running: the error names it, the reconcile recreates
     await d.idle();
     d.stop();
     t.true(d.batches.length > before);
-  } finally {
-    await s.close();
-  }
+  });
 });
 
 test('an archived file the transform fails on twice the same way is quarantined; the KPIs of the rest are written', async (t) => {
-  const s = await stack();
-  try {
+  await withStack(async (s) => {
     const { pipeline, alerts } = quietPipeline(s);
     await upload(pipeline.bucket, planUpload(DATA));
     await pipeline.process();
@@ -128,8 +115,6 @@ test('an archived file the transform fails on twice the same way is quarantined;
     t.deepEqual(await pipeline.bucket.list(poison), []);
     t.is((await pipeline.bucket.list(`err/files/quarantine/${poison}`)).length, 2);
     t.true(alerts.some((a) => a.includes('quarantined')));
-    t.deepEqual((await tables(s)).order_kpis, (await computeDir(DATA)).order_kpis);
-  } finally {
-    await s.close();
-  }
+    await expectEqualToCompute(t, s, DATA);
+  });
 });

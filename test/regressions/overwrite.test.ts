@@ -4,7 +4,7 @@ import test from 'ava';
 import { createHash } from 'node:crypto';
 import { computeFiles } from '../helpers';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { quietPipeline, sleep, stack, tables } from '../stack';
+import {quietPipeline, sleep, tables, withStack } from '../stack';
 
 const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -18,8 +18,7 @@ const PRODUCTS = 'id,category\np1,Jeans\n';
 const items = (n: number) => ['id,order_id,product_id,sale_price', ...Array.from({ length: n }, (_, i) => `i${i},o${i},p1,1.50`)].join('\n') + '\n';
 
 test('an overwrite landing after validate read the object and before it archived it: the validated bytes are archived, the newer file gets its own verdict', async (t) => {
-  const s = await stack();
-  try {
+  await withStack(async (s) => {
     const { pipeline } = quietPipeline(s);
     const key = 'ecommerce-data/orders/big.csv';
     const good = ordersFile(60_000);
@@ -50,14 +49,11 @@ test('an overwrite landing after validate read the object and before it archived
     t.is((await pipeline.bucket.list('err/files/orders/')).filter((o) => !o.key.endsWith('.note.txt')).length, 1);
     const want = await computeFiles({ 'products/p.csv': PRODUCTS, 'orders/o.csv': good, 'order_items/i.csv': items(500) });
     t.deepEqual((await tables(s)).order_kpis, want.order_kpis);
-  } finally {
-    await s.close();
-  }
+  });
 });
 
 test('an overwrite while the older upload is being read, a second later: the read finishes with the older bytes, both uploads end in archive/', async (t) => {
-  const s = await stack();
-  try {
+  await withStack(async (s) => {
     const { pipeline } = quietPipeline(s);
     const key = 'ecommerce-data/orders/race.csv';
     const older = ordersFile(400_000); // ~18 MB
@@ -80,7 +76,5 @@ test('an overwrite while the older upload is being read, a second later: the rea
     const v = await pipeline.validate([key]);
     t.is(v[0].status, 'archived');
     t.is((await pipeline.bucket.head(v[0].archiveKey!))?.metadata?.sha256, sha(newer));
-  } finally {
-    await s.close();
-  }
+  });
 });
