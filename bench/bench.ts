@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { generate } from '../runtime/generate';
+import { generate } from '../runtime/cli/generate';
 
 const ROOT = path.join(__dirname, '..', '..');
 const CACHE = path.join(ROOT, '.bench');

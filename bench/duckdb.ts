@@ -2,9 +2,9 @@
 // test oracle for `kpi compute`. Reads the same files, applies the same rules, joins, aggregates.
 import { openSync, readSync, closeSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { listLocalSources } from '../runtime/compute';
-import type { KpiTables } from '../runtime/kpis';
-import { SCHEMAS } from '../runtime/rules';
+import { listLocalSources } from '../runtime/core/compute';
+import type { KpiTables } from '../runtime/core/kpis';
+import { SCHEMAS } from '../runtime/core/rules';
 import path from 'node:path';
 
 

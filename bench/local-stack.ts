@@ -4,15 +4,15 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { computeDir } from '../runtime/compute';
-import { configFromEnv } from '../runtime/config';
-import { generate } from '../runtime/generate';
-import { KpiStore } from '../runtime/kpistore';
-import { startLocal } from '../runtime/local';
-import { Observer } from '../runtime/observe';
-import { Dispatcher, Pipeline } from '../runtime/pipeline';
-import { Bucket } from '../runtime/s3store';
-import { planUpload, upload } from '../runtime/upload';
+import { computeDir } from '../runtime/core/compute';
+import { configFromEnv } from '../runtime/aws/config';
+import { generate } from '../runtime/cli/generate';
+import { KpiStore } from '../runtime/aws/kpistore';
+import { startLocal } from '../runtime/local/stack';
+import { Observer } from '../runtime/aws/observe';
+import { Dispatcher, Pipeline } from '../runtime/stages/pipeline';
+import { Bucket } from '../runtime/aws/s3store';
+import { planUpload, upload } from '../runtime/cli/upload';
 
 async function main(): Promise<void> {
   const i = process.argv.indexOf('--items');

@@ -1,14 +1,14 @@
 // One timed run in a fresh process, so each engine's peak RSS is its own.
 // argv: kpi DIR | duckdb DIR THREADS | stages DIR. KPI JSON on stdout, {"rssMiB"} as the last stderr line.
-import { main } from '../runtime/cli';
-import { listLocalSources, loadTables } from '../runtime/compute';
-import { toKpis } from '../runtime/kpis';
-import { FastCsvScanner } from '../runtime/csv';
-import { aggregateWasm } from '../runtime/kernel';
-import { aggregateReference } from '../runtime/reference';
-import { sortAggregates } from '../runtime/aggregates';
+import { main } from '../runtime/cli/cli';
+import { listLocalSources, loadTables } from '../runtime/core/compute';
+import { toKpis } from '../runtime/core/kpis';
+import { FastCsvScanner } from '../runtime/core/csv';
+import { aggregateWasm } from '../runtime/core/kernel';
+import { aggregateReference } from '../runtime/core/reference';
+import { sortAggregates } from '../runtime/core/aggregates';
 import { isDeepStrictEqual } from 'node:util';
-import { materialize } from '../runtime/join';
+import { materialize } from '../runtime/core/join';
 import { duckCompute } from './duckdb';
 
 async function stages(dir: string): Promise<Record<string, unknown>> {

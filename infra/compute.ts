@@ -2,7 +2,7 @@
 // least-privilege task role and log group.
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { ENV, STAGES, type Stage } from '../runtime/names';
+import { ENV, STAGES, type Stage } from '../runtime/core/names';
 import { doc, transformStatements, validateStatements } from './iam';
 import { physicalName, type Settings } from './settings';
 

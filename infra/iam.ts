@@ -1,5 +1,5 @@
 // Least-privilege policy documents, as pure functions of ARNs (unit-tested beside the program).
-import { ARCHIVE_PREFIX, ERR_PREFIX, LANDING_PREFIX } from '../runtime/names';
+import { ARCHIVE_PREFIX, ERR_PREFIX, LANDING_PREFIX } from '../runtime/core/names';
 
 export interface Statement {
   Sid?: string;

@@ -5,7 +5,7 @@ import * as awsx from '@pulumi/awsx';
 import * as pulumi from '@pulumi/pulumi';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { STAGES, type Stage } from '../runtime/names';
+import { STAGES, type Stage } from '../runtime/core/names';
 import type { Settings } from './settings';
 
 /**

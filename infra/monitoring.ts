@@ -1,7 +1,7 @@
 // Monitoring: alarms wired to the alert topic, and a dashboard of the pipeline and the KPI trend.
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { METRIC_NAMESPACE } from '../runtime/names';
+import { METRIC_NAMESPACE } from '../runtime/core/names';
 import type { Settings } from './settings';
 
 export interface MonitoringArgs {

@@ -1,6 +1,6 @@
 // Stack configuration with its defaults (every key is documented in the README).
 import * as pulumi from '@pulumi/pulumi';
-import { CATEGORY_TABLE, DEFAULT_DEADLINE_SECONDS, DEFAULT_HOLD_SECONDS, DEFAULT_RECONCILE_SECONDS, DEFAULT_REJECT_ALERT_SHARE, ORDER_TABLE } from '../runtime/names';
+import { CATEGORY_TABLE, DEFAULT_DEADLINE_SECONDS, DEFAULT_HOLD_SECONDS, DEFAULT_RECONCILE_SECONDS, DEFAULT_REJECT_ALERT_SHARE, ORDER_TABLE } from '../runtime/core/names';
 
 export interface Settings {
   stack: string;

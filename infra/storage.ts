@@ -1,7 +1,7 @@
 // Storage: the bucket (landing, archive, err) and the two KPI tables.
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { CATEGORY_TABLE, ERR_PREFIX, ORDER_TABLE } from '../runtime/names';
+import { CATEGORY_TABLE, ERR_PREFIX, ORDER_TABLE } from '../runtime/core/names';
 import type { Settings } from './settings';
 
 export interface StorageArgs {

@@ -3,7 +3,7 @@
 // items expire, and any run killed mid-write is reconciled). Retries, then a dead-letter queue.
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { ENV, EVENT_SOURCE, EVENT_VALIDATED, LANDING_PREFIX, type Stage } from '../runtime/names';
+import { ENV, EVENT_SOURCE, EVENT_VALIDATED, LANDING_PREFIX, type Stage } from '../runtime/core/names';
 import { doc, eventsStatements, familyArn } from './iam';
 import type { Settings } from './settings';
 

@@ -2,7 +2,7 @@
 // throttling, 500s, dropped connections and (on BatchWriteItem) UnprocessedItems.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { rng } from '../runtime/generate';
+import { rng } from '../runtime/cli/generate';
 
 export interface FaultCounts {
   throttle: number;

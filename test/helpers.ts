@@ -2,7 +2,7 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { computeDir, type ComputeOptions, type ComputeResult } from '../runtime/compute';
+import { computeDir, type ComputeOptions, type ComputeResult } from '../runtime/core/compute';
 
 export const ROOT = path.join(__dirname, '..', '..');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');

@@ -2,14 +2,14 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startLocal, type LocalStack } from '../runtime/local';
-import { Pipeline, Dispatcher, type PipelineOptions } from '../runtime/pipeline';
-import { Observer } from '../runtime/observe';
-import { configFromEnv, type Config } from '../runtime/config';
-import { KpiStore } from '../runtime/kpistore';
-import type { UploadItem } from '../runtime/upload';
-import { makeClients } from '../runtime/aws';
-import { computeDir } from '../runtime/compute';
+import { startLocal, type LocalStack } from '../runtime/local/stack';
+import { Pipeline, Dispatcher, type PipelineOptions } from '../runtime/stages/pipeline';
+import { Observer } from '../runtime/aws/observe';
+import { configFromEnv, type Config } from '../runtime/aws/config';
+import { KpiStore } from '../runtime/aws/kpistore';
+import type { UploadItem } from '../runtime/cli/upload';
+import { makeClients } from '../runtime/aws/clients';
+import { computeDir } from '../runtime/core/compute';
 import type { ExecutionContext } from 'ava';
 
 export async function stack(): Promise<LocalStack> {

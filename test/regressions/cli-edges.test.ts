@@ -7,10 +7,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { decodeEventKey, parseEvent } from '../../runtime/commands';
-import { Pipeline } from '../../runtime/pipeline';
-import { configFromEnv } from '../../runtime/config';
-import { planUpload, upload } from '../../runtime/upload';
+import { decodeEventKey, parseEvent } from '../../runtime/cli/commands';
+import { Pipeline } from '../../runtime/stages/pipeline';
+import { configFromEnv } from '../../runtime/aws/config';
+import { planUpload, upload } from '../../runtime/cli/upload';
 import { ORDERS, PRODUCTS, ROOT, writeTree } from '../helpers';
 import {dispatcherFor, expectEqualToCompute, quietPipeline, tables, withStack } from '../stack';
 

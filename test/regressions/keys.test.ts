@@ -1,8 +1,8 @@
 // Regressions of odd keys (issue 8, items 5, 6, 9): non-ASCII names, dot segments, long keys.
 import test from 'ava';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { decodeKeyPath, encodeKeyPath } from '../../runtime/local-store';
-import { archiveKey, errFileKey, errUnroutedKey, MAX_KEY_BYTES, parseArchive, parseLanding, unmatchedKey } from '../../runtime/layout';
+import { decodeKeyPath, encodeKeyPath } from '../../runtime/local/store';
+import { archiveKey, errFileKey, errUnroutedKey, MAX_KEY_BYTES, parseArchive, parseLanding, unmatchedKey } from '../../runtime/stages/layout';
 import { ORDERS, PRODUCTS } from '../helpers';
 import {quietPipeline, withStack } from '../stack';
 

@@ -3,10 +3,10 @@
 import test from 'ava';
 import path from 'node:path';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { computeDir } from '../../runtime/compute';
-import { Tables } from '../../runtime/join';
-import { MissingTable } from '../../runtime/kpistore';
-import { planUpload, upload } from '../../runtime/upload';
+import { computeDir } from '../../runtime/core/compute';
+import { Tables } from '../../runtime/core/join';
+import { MissingTable } from '../../runtime/aws/kpistore';
+import { planUpload, upload } from '../../runtime/cli/upload';
 import { ROOT } from '../helpers';
 import {dispatcherFor, expectEqualToCompute, quietPipeline, sleep, tables, withStack } from '../stack';
 

@@ -1,7 +1,7 @@
 // Regressions of the CSV and row stages (issue 8, items 3, 4, 7, 8, 11): one test per reported bug.
 import test from 'ava';
 import { Readable } from 'node:stream';
-import { FastCsvScanner, NotCsv, parseWithCsvParse, readCsv } from '../../runtime/csv';
+import { FastCsvScanner, NotCsv, parseWithCsvParse, readCsv } from '../../runtime/core/csv';
 import { computeFiles } from '../helpers';
 
 const ITEMS_16_19 = 'id,order_id,product_id,sale_price\ni16,o1,16,1.00\ni17,o1,17,2.00\ni18,o1,18,3.00\ni19,o1,19,4.00\n';

@@ -1,0 +1,229 @@
+// The event-driven pipeline: validate objects, then transform; used by `kpi run` (one event per
+// container) and by the local dispatcher (S3 server events standing in for EventBridge).
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { makeClients, type Clients } from '../aws/clients';
+import type { Config } from '../aws/config';
+import { Deadline } from '../aws/deadline';
+import { KpiStore, type KpiStoreOptions } from '../aws/kpistore';
+import { EVENT_SOURCE, EVENT_VALIDATED, LANDING_PREFIX } from '../core/names';
+import { Observer } from '../aws/observe';
+import { Bucket } from '../aws/s3store';
+import { transform, type TransformResult } from './transform';
+import { validateObject, type ValidateResult } from './validate';
+
+export interface PipelineOptions {
+  clients?: Clients;
+  obs?: Observer;
+  store?: KpiStoreOptions;
+  /** objects validated at once */
+  concurrency?: number;
+}
+
+export interface BatchResult {
+  validated: ValidateResult[];
+  transform: TransformResult;
+}
+
+export class Pipeline {
+  readonly bucket: Bucket;
+  readonly store: KpiStore;
+  readonly obs: Observer;
+  readonly clients: Clients;
+
+  constructor(readonly cfg: Config, private readonly opts: PipelineOptions = {}) {
+    this.clients = opts.clients ?? makeClients(cfg);
+    this.bucket = new Bucket(this.clients.s3, cfg.bucket);
+    this.store = new KpiStore(this.clients.ddb, cfg.categoryTable, cfg.orderTable, opts.store);
+    this.obs = opts.obs ?? new Observer(cfg);
+    this.obs.sns ??= this.clients.sns;
+  }
+
+  /** versions: the version id of a key when the event named one (a versioned bucket). */
+  async validate(keys: string[], deadline = Deadline.none(), versions: ReadonlyMap<string, string> = new Map()): Promise<ValidateResult[]> {
+    const out: ValidateResult[] = [];
+    const queue = [...keys].sort();
+    const worker = async () => {
+      for (let k = queue.shift(); k !== undefined; k = queue.shift()) {
+        deadline.check();
+        try {
+          out.push(await validateObject({ bucket: this.bucket, obs: this.obs, rejectAlertShare: this.cfg.rejectAlertShare }, k, versions.get(k)));
+        } catch (err) {
+          // One object that cannot be processed now must not hold up the others: it stays in the
+          // landing zone and is retried by the next run (or EventBridge's retry of this task).
+          this.obs.error('file_failed', { key: k, error: (err as Error).message });
+          out.push({ key: k, status: 'failed', note: (err as Error).message, rows: 0, accepted: 0, rejected: 0, rejectedByReason: {}, ms: 0 });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: this.opts.concurrency ?? 4 }, worker));
+    return out;
+  }
+
+  /** Local stack only: the tables exist (recreated if someone deleted one). */
+  async ensureTables(): Promise<void> {
+    if (!this.cfg.endpoint) return;
+    for (const table of await KpiStore.ensureTables(this.clients.raw, this.cfg.categoryTable, this.cfg.orderTable)) {
+      this.obs.error('table_recreated', { table });
+      await this.obs.alert(`KPI pipeline: DynamoDB table '${table}' was missing`, `The table '${table}' did not exist; it was created empty and is being refilled from archive/.`);
+    }
+  }
+
+  async transform(deadline = Deadline.none()): Promise<TransformResult> {
+    return transform({ bucket: this.bucket, store: this.store, obs: this.obs, holdSeconds: this.cfg.holdSeconds, deadline });
+  }
+
+  /** Validates the given objects (or the whole landing zone), then brings the tables up to date. */
+  async process(keys?: string[], deadline = Deadline.none()): Promise<BatchResult> {
+    const todo = keys ?? (await this.bucket.list(LANDING_PREFIX)).map((o) => o.key);
+    const validated = await this.validate(todo, deadline);
+    const t = await this.transform(deadline);
+    this.latency(validated);
+    return { validated, transform: t };
+  }
+
+  /** Upload → KPIs written, for the files of this batch (EMF). */
+  latency(validated: ValidateResult[]): void {
+    this.latencySince(earliestUpload(validated));
+  }
+
+  latencySince(uploadedAt: number | undefined): void {
+    if (uploadedAt !== undefined) this.obs.metrics({ Stage: 'transform' }, { UploadToKpiLatencyMs: Date.now() - uploadedAt }, { UploadToKpiLatencyMs: 'Milliseconds' });
+  }
+
+  /** The validate → transform hand-off in AWS: an EventBridge event the transform rule matches. */
+  async emitValidated(results: ValidateResult[]): Promise<void> {
+    const earliest = earliestUpload(results);
+    const r = await this.clients.events.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            Source: EVENT_SOURCE,
+            DetailType: EVENT_VALIDATED,
+            EventBusName: this.cfg.eventBus,
+            Detail: JSON.stringify({
+              bucket: this.cfg.bucket,
+              // The earliest upload time as a string: the transform rule's input transformer passes it on.
+              uploaded_at: earliest === undefined ? '' : String(earliest),
+              files: results.map((r) => ({ key: r.key, status: r.status, archive: r.archiveKey, uploaded_at: r.uploadedAt })),
+            }),
+          },
+        ],
+      }),
+    );
+    // PutEvents reports a rejected entry in its result, not as an error.
+    if (r.FailedEntryCount) {
+      const e = r.Entries?.find((x) => x.ErrorCode);
+      throw new Error(`EventBridge did not accept the hand-off event (${e?.ErrorCode}: ${e?.ErrorMessage})`);
+    }
+  }
+}
+
+/** The earliest upload time among validated files, if any has one. */
+function earliestUpload(results: ValidateResult[]): number | undefined {
+  let min: number | undefined;
+  for (const r of results) if (r.uploadedAt !== undefined && (min === undefined || r.uploadedAt < min)) min = r.uploadedAt;
+  return min;
+}
+
+/**
+ * Local stand-in for EventBridge: object-created events are queued; a single worker validates
+ * everything queued, then transforms once, and repeats while events keep coming.
+ */
+export class Dispatcher {
+  private readonly pending = new Set<string>();
+  private running: Promise<void> | null = null;
+  readonly batches: BatchResult[] = [];
+  readonly errors: Error[] = [];
+  private readonly attempts = new Map<string, number>();
+
+  constructor(private readonly pipeline: Pipeline, private readonly debounceMs = 150, private readonly onBatch?: (b: BatchResult) => void) {}
+
+  private reconcileDue = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  enqueue(key: string): void {
+    if (!key.startsWith(LANDING_PREFIX)) return;
+    this.pending.add(key);
+    this.kick();
+  }
+
+  /**
+   * The local stand-in for AWS's schedule rule: a transform with no new files (held items expire,
+   * a run killed before its final check, a table deleted and recreated, all reconciled). Runs in
+   * the same loop as the batches, so it never overlaps them.
+   */
+  reconcile(): void {
+    this.reconcileDue = true;
+    this.kick();
+  }
+
+  /** Reconciles now and then every `seconds`; stop() ends it. */
+  schedule(seconds: number): void {
+    this.reconcile();
+    if (seconds > 0) this.timer = setInterval(() => this.reconcile(), seconds * 1000).unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private kick(): void {
+    if (!this.running) this.running = this.loop().finally(() => (this.running = null));
+  }
+
+  private async loop(): Promise<void> {
+    await new Promise((r) => setTimeout(r, this.debounceMs));
+    let failures = 0;
+    while (this.pending.size || this.reconcileDue) {
+      if (!this.pending.size) {
+        this.reconcileDue = false;
+        try {
+          await this.pipeline.ensureTables();
+          const t = await this.pipeline.transform();
+          this.batches.push({ validated: [], transform: t });
+          this.onBatch?.({ validated: [], transform: t });
+        } catch (err) {
+          this.errors.push(err as Error);
+          this.pipeline.obs.error('reconcile_failed', { error: (err as Error).message });
+          await this.pipeline.obs.alert('KPI pipeline reconcile failed', (err as Error).message);
+        }
+        continue;
+      }
+      this.reconcileDue = false; // a batch transforms anyway
+      await this.pipeline.ensureTables().catch(() => undefined); // a failure shows in the batch itself
+      const keys = [...this.pending];
+      this.pending.clear();
+      try {
+        const b = await this.pipeline.process(keys);
+        this.batches.push(b);
+        this.onBatch?.(b);
+        failures = 0;
+        for (const v of b.validated) {
+          if (v.status !== 'failed') continue;
+          const n = (this.attempts.get(v.key) ?? 0) + 1;
+          this.attempts.set(v.key, n);
+          if (n < 3) this.pending.add(v.key);
+          else this.errors.push(new Error(`${v.key}: ${v.note}`));
+        }
+      } catch (err) {
+        this.errors.push(err as Error);
+        this.pipeline.obs.error('batch_failed', { error: (err as Error).message, keys: keys.length });
+        await this.pipeline.obs.alert('KPI pipeline batch failed', `${(err as Error).stack ?? err}`);
+        // Unprocessed objects stay in the landing zone; retry a few times, then wait for the next event or start.
+        if (++failures < 3) {
+          for (const k of keys) this.pending.add(k);
+          await new Promise((r) => setTimeout(r, 500 * failures));
+        }
+      }
+    }
+  }
+
+  /** Resolves when nothing is queued or running. */
+  async idle(): Promise<void> {
+    while (this.running || this.pending.size) {
+      if (this.running) await this.running;
+      else await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}

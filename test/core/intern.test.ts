@@ -1,0 +1,43 @@
+// The dictionary: every distinct key gets one dense id, whichever table (direct, hashed, bytes) holds it.
+import test from 'ava';
+import fc from 'fast-check';
+import { Interner } from '../../runtime/core/intern';
+
+const key = fc.oneof(
+  fc.nat(5000).map(String), // dense decimal ids: the direct array
+  fc.integer({ min: 16_000_000, max: 999_999_999 }).map(String), // too big to address directly: hashed
+  fc.nat(99).map((n) => `0${n}`), // leading zero: not canonical, kept as bytes
+  fc.string({ maxLength: 6 }), // anything else (including '')
+);
+
+test('property: intern/lookup/str agree with a Map for any mix of keys and any size hint', (t) => {
+  fc.assert(
+    fc.property(fc.array(key, { maxLength: 3000 }), fc.nat(5000), (keys, hint) => {
+      const d = new Interner(hint);
+      const ref = new Map<string, number>();
+      for (const k of keys) {
+        const id = d.internString(k);
+        if (!ref.has(k)) ref.set(k, ref.size);
+        if (id !== ref.get(k)) return false;
+      }
+      t.is(d.size, ref.size);
+      for (const [k, id] of ref) {
+        if (d.lookupString(k) !== id || d.str(id) !== k) return false;
+      }
+      return d.lookupString('never-seen') === -1 && d.lookupString('123456789012') === -1;
+    }),
+    { numRuns: 300 },
+  );
+  t.pass();
+});
+
+test('a value first kept in the hash table is still found once the direct array grows over it', (t) => {
+  const d = new Interner();
+  const far = d.internString('3000000'); // too far ahead of the few keys seen: hashed
+  for (let i = 0; i < 400000; i++) d.internString(String(i)); // the direct array grows past 3,000,000's bound
+  d.internString('3000001'); // now addressed directly
+  t.is(d.internString('3000000'), far);
+  t.is(d.lookupString('3000000'), far);
+  t.is(d.str(far), '3000000');
+  t.is(d.size, 400002);
+});
