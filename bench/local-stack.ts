@@ -10,7 +10,8 @@ import { generate } from '../runtime/cli/generate';
 import { KpiStore } from '../runtime/aws/kpistore';
 import { startLocal } from '../runtime/local/stack';
 import { Observer } from '../runtime/aws/observe';
-import { Dispatcher, Pipeline } from '../runtime/stages/pipeline';
+import { Pipeline } from '../runtime/stages/pipeline';
+import { Dispatcher } from '../runtime/local/dispatcher';
 import { Bucket } from '../runtime/aws/s3store';
 import { planUpload, upload } from '../runtime/cli/upload';
 

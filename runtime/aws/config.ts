@@ -1,4 +1,5 @@
-// Runtime configuration from the environment, as the AWS SDK and CLI users expect.
+// Runtime configuration from the environment, as the AWS SDK and CLI users expect. The one module
+// that reads process.env: everything else gets a Config (or a RunRequest) passed in.
 import { CATEGORY_TABLE, DEFAULT_DEADLINE_SECONDS, DEFAULT_HOLD_SECONDS, DEFAULT_RECONCILE_SECONDS, DEFAULT_REJECT_ALERT_SHARE, ENV, ORDER_TABLE } from '../core/names';
 
 export interface Config {
@@ -14,6 +15,38 @@ export interface Config {
   rejectAlertShare: number;
   /** local stack: seconds between reconciling transforms (AWS: the schedule rule) */
   reconcileSeconds: number;
+  /** per-service endpoints (AWS_ENDPOINT_URL_<SERVICE>), as the SDK and CLI take them */
+  serviceEndpoints: ServiceEndpoints;
+}
+
+export interface ServiceEndpoints {
+  s3?: string;
+  dynamodb?: string;
+  events?: string;
+  sns?: string;
+}
+
+/** What `kpi run` was asked to do (set by the task definition and the rules' input transformers). */
+export interface RunRequest {
+  stage: string;
+  key?: string;
+  versionId?: string;
+  /** a whole event as JSON (KPI_EVENT) */
+  event?: string;
+  /** the hand-off's earliest upload time, ms */
+  uploadedAt?: number;
+}
+
+export function runRequestFromEnv(): RunRequest {
+  const env = process.env;
+  const uploaded = Number(env[ENV.uploadedAt]);
+  return {
+    stage: env[ENV.stage] || '',
+    key: env[ENV.objectKey] || undefined,
+    versionId: env[ENV.objectVersion] || undefined,
+    event: env[ENV.event] || undefined,
+    uploadedAt: Number.isFinite(uploaded) && uploaded > 0 ? uploaded : undefined,
+  };
 }
 
 function num(name: string, def: number): number {
@@ -24,8 +57,9 @@ function num(name: string, def: number): number {
   return n;
 }
 
-export function configFromEnv(overrides: Partial<Config> = {}): Config {
-  const bucket = overrides.bucket ?? process.env[ENV.bucket];
+/** requireBucket false: commands that only read the tables (kpi query, kpi local's defaults). */
+export function configFromEnv(overrides: Partial<Config> = {}, { requireBucket = true } = {}): Config {
+  const bucket = overrides.bucket ?? process.env[ENV.bucket] ?? (requireBucket ? undefined : '-');
   if (!bucket) throw new Error(`${ENV.bucket} is not set: name the bucket (for the local stack, run 'kpi local' and paste its export lines)`);
   return {
     bucket,
@@ -39,6 +73,12 @@ export function configFromEnv(overrides: Partial<Config> = {}): Config {
     deadlineSeconds: num(ENV.deadline, DEFAULT_DEADLINE_SECONDS),
     rejectAlertShare: num(ENV.rejectAlertShare, DEFAULT_REJECT_ALERT_SHARE),
     reconcileSeconds: num(ENV.reconcileSeconds, DEFAULT_RECONCILE_SECONDS),
+    serviceEndpoints: {
+      s3: process.env.AWS_ENDPOINT_URL_S3 || undefined,
+      dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB || undefined,
+      events: process.env.AWS_ENDPOINT_URL_EVENTBRIDGE || undefined,
+      sns: process.env.AWS_ENDPOINT_URL_SNS || undefined,
+    },
     ...overrides,
   };
 }

@@ -4,42 +4,7 @@ import { computeDir } from '../core/compute';
 import { CATEGORY_COLUMNS, ORDER_COLUMNS, pretty, table } from './format';
 import { generate } from './generate';
 import { progressBar } from './progress';
-
-const USAGE = `kpi — exact e-commerce KPIs from CSV drops (S3 + DynamoDB, or local)
-
-Usage: kpi <command> [options]
-
-Commands:
-  compute DIR [--json]        KPIs of DIR/{orders,order_items,products}/*.csv, no AWS
-  generate DIR --items N      write deterministic TheLook-shaped CSVs (--seed S, --dirty RATE)
-  local                       run the embedded S3 + DynamoDB stack and the event-driven pipeline
-  start                       local stack + upload data/ + print KPIs, then stop (what npm start runs)
-  upload DIR                  upload a folder into the landing zone of the configured bucket
-  query category NAME         KPIs of one category, from the configured table
-  query date YYYY-MM-DD       KPIs of one day, from both tables
-  run                         container entry point: process the triggering event (or the landing zone)
-
-Run 'kpi <command> --help' for a command's options.
-Configuration comes from the environment: AWS_ENDPOINT_URL, AWS_REGION, KPI_BUCKET,
-KPI_CATEGORY_TABLE (default category_kpi_table), KPI_ORDER_TABLE (default order_kpi_table).`;
-
-const HELP: Record<string, string> = {
-  compute: `Usage: kpi compute DIR [--json] [--engine wasm|reference] [--rejected FILE]
-
-Reads DIR/products/*.csv, DIR/orders/*.csv and DIR/order_items/*.csv (each in file name order,
-later files upserting earlier ones), applies every row rule, joins, and prints both KPI tables.
-  --json              one JSON object {category_kpis, order_kpis, rejected}
-  --engine NAME       wasm (default) or reference (the plain TypeScript aggregation)
-  --rejected FILE     also write every rejected row (original columns + reason, file, line) as CSV`,
-  generate: `Usage: kpi generate DIR --items N [--seed S] [--dirty RATE] [--part-rows R]
-
-Writes DIR/{products,orders,order_items}/*.csv: deterministic for a given seed, TheLook-shaped,
-items referring to orders in other part files, a late corrections file that upserts some orders.
-  --items N           number of order items (required)
-  --seed S            random seed (default 1)
-  --dirty RATE        share of rows given a defect of some SPEC reason, 0..1 (default 0)
-  --part-rows R       rows per order/item part file (default items/8)`,
-};
+import { HELP, help, USAGE } from './help';
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -80,7 +45,7 @@ async function compute(p: Parsed): Promise<number> {
   const engine = (p.flags.engine ?? 'wasm') as string;
   if (engine !== 'wasm' && engine !== 'reference') throw new UsageError(`--engine must be wasm or reference`);
   const rejectedFile = p.flags.rejected as string | undefined;
-  const sink = rejectedFile ? (await import('../core/rejects')).rejectsCsvFile(rejectedFile) : undefined;
+  const sink = rejectedFile ? (await import('./rejects-file')).rejectsCsvFile(rejectedFile) : undefined;
   const res = await computeDir(p.positional[0], {
     engine,
     onReject: sink?.write,
@@ -119,10 +84,3 @@ function gen(p: Parsed): number {
   if (d.length) console.log(`defects injected: ${d.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   return 0;
 }
-
-export function help(cmd: string): number {
-  console.log(HELP[cmd]);
-  return 0;
-}
-
-export { HELP };

@@ -2,7 +2,9 @@
 // Every row version is appended to typed columns; a file's versions become the winners for their
 // keys only when the whole file has been read, so a file rejected whole changes nothing.
 import { readCsv, fieldsOf, NotCsv, type CsvRecord } from './csv';
-import { Column, IdMap, Interner } from './intern';
+import { Column, IdMap } from './column';
+import { Interner } from './intern';
+import { groupItemsByOrder, sortOrdersByDay } from './sorts';
 import type { Entity } from './names';
 import { HeaderError, mapHeader, RowRules, SCHEMAS, type Layout, type Reason } from './rules';
 
@@ -42,6 +44,22 @@ const ITEM_STATUS_RETURNED = 1;
 const ITEM_STATUS_OTHER = 2;
 
 class FileRejected extends Error {}
+
+/** Rule slots of the columns each entity reads: key, then a/b/c by entity (see slotsOf). */
+interface Slots {
+  key: number;
+  a: number;
+  b: number;
+  c: number;
+}
+
+/** products: a = category; orders: a = user_id, b = status; items: a = order_id, b = product_id, c = status. */
+function slotsOf(entity: Entity, rules: RowRules): Slots {
+  const key = rules.slot(SCHEMAS[entity].key);
+  if (entity === 'products') return { key, a: rules.slot('category'), b: 0, c: 0 };
+  if (entity === 'orders') return { key, a: rules.slot('user_id'), b: rules.slot('status'), c: 0 };
+  return { key, a: rules.slot('order_id'), b: rules.slot('product_id'), c: rules.slot('status') };
+}
 
 /** Winner-slot mark of a key already met in the file being read. */
 const SEEN = -2;
@@ -131,8 +149,7 @@ export class Tables {
     let rejected: RejectedRow[] = [];
     let held: RejectedRow[] = [];
     let rows = 0;
-    const keyCol = schema.key;
-    const slots = { key: 0, a: 0, b: 0, c: 0 };
+    let slots: Slots = { key: 0, a: 0, b: 0, c: 0 };
 
     const truncate = (): void => {
       this.pCat.length = mark.p;
@@ -166,10 +183,7 @@ export class Tables {
           throw err;
         }
         rules = new RowRules(schema, layout);
-        slots.key = rules.slot(keyCol);
-        if (entity === 'products') slots.a = rules.slot('category');
-        if (entity === 'orders') (slots.a = rules.slot('user_id')), (slots.b = rules.slot('status'));
-        if (entity === 'order_items') (slots.a = rules.slot('order_id')), (slots.b = rules.slot('product_id')), (slots.c = rules.slot('status'));
+        slots = slotsOf(entity, rules);
         return;
       }
       rows++;
@@ -190,30 +204,10 @@ export class Tables {
       }
       if (reason0) return reject(rec, reason0, rejected);
       if (dup) return reject(rec, 'duplicate_key', rejected);
-      if (entity === 'products') {
-        staged.push(keyId);
-        this.pCat.push(this.categories.intern(b, r.s[slots.a], r.e[slots.a]));
-      } else if (entity === 'orders') {
-        staged.push(keyId);
-        this.oDay.push(Math.floor(r.createdSec / 86400));
-        this.oUser.push(this.users.intern(b, r.s[slots.a], r.e[slots.a]));
-        this.oRet.push(r.is(rec, slots.b, 'returned') ? 1 : 0);
-      } else {
-        const defer = this.unknownMode === 'defer';
-        const orderId = defer ? this.orderKeys.intern(b, r.s[slots.a], r.e[slots.a]) : this.orderKeys.lookup(b, r.s[slots.a], r.e[slots.a]);
-        if (!defer && (orderId < 0 || this.oWin.get(orderId) < 0)) {
-          return reject(rec, 'unknown_order', this.unknownMode === 'hold' ? held : rejected);
-        }
-        const productId = defer ? this.productKeys.intern(b, r.s[slots.b], r.e[slots.b]) : this.productKeys.lookup(b, r.s[slots.b], r.e[slots.b]);
-        if (!defer && (productId < 0 || this.pWin.get(productId) < 0)) {
-          return reject(rec, 'unknown_product', this.unknownMode === 'hold' ? held : rejected);
-        }
-        staged.push(keyId);
-        this.iOrder.push(orderId);
-        this.iProduct.push(productId);
-        this.iCents.push(r.cents);
-        this.iStatus.push(!r.present(slots.c) ? ITEM_STATUS_NONE : r.is(rec, slots.c, 'returned') ? ITEM_STATUS_RETURNED : ITEM_STATUS_OTHER);
-      }
+      // The version is valid: append it (an item may still not join: unknown order or product).
+      const unknown = entity === 'products' ? this.appendProduct(r, b, slots) : entity === 'orders' ? this.appendOrder(r, rec, slots) : this.appendItem(r, rec, slots);
+      if (unknown) return reject(rec, unknown, this.unknownMode === 'hold' ? held : rejected);
+      staged.push(keyId);
     };
 
     const result: FileResult = { entity, file, status: 'accepted', rows: 0, accepted: 0, rejected: 0, held: 0 };
@@ -240,6 +234,33 @@ export class Tables {
     return result;
   }
 
+  private appendProduct(r: RowRules, b: Uint8Array, slots: Slots): null {
+    this.pCat.push(this.categories.intern(b, r.s[slots.a], r.e[slots.a]));
+    return null;
+  }
+
+  private appendOrder(r: RowRules, rec: CsvRecord, slots: Slots): null {
+    this.oDay.push(Math.floor(r.createdSec / 86400));
+    this.oUser.push(this.users.intern(rec.buf, r.s[slots.a], r.e[slots.a]));
+    this.oRet.push(r.is(rec, slots.b, 'returned') ? 1 : 0);
+    return null;
+  }
+
+  /** Appends a joining item; returns the reason when its order or product is not (yet) known. */
+  private appendItem(r: RowRules, rec: CsvRecord, slots: Slots): 'unknown_order' | 'unknown_product' | null {
+    const b = rec.buf;
+    const defer = this.unknownMode === 'defer';
+    const orderId = defer ? this.orderKeys.intern(b, r.s[slots.a], r.e[slots.a]) : this.orderKeys.lookup(b, r.s[slots.a], r.e[slots.a]);
+    if (!defer && (orderId < 0 || this.oWin.get(orderId) < 0)) return 'unknown_order';
+    const productId = defer ? this.productKeys.intern(b, r.s[slots.b], r.e[slots.b]) : this.productKeys.lookup(b, r.s[slots.b], r.e[slots.b]);
+    if (!defer && (productId < 0 || this.pWin.get(productId) < 0)) return 'unknown_product';
+    this.iOrder.push(orderId);
+    this.iProduct.push(productId);
+    this.iCents.push(r.cents);
+    this.iStatus.push(!r.present(slots.c) ? ITEM_STATUS_NONE : r.is(rec, slots.c, 'returned') ? ITEM_STATUS_RETURNED : ITEM_STATUS_OTHER);
+    return null;
+  }
+
   /**
    * Every winning item joined with its winning order and product, ordered by (day, order), as a
    * stream of chunks written into the caller's arrays: the joined items never exist all at once.
@@ -254,48 +275,8 @@ export class Tables {
     const pWin = this.pWin.data;
     const iOrder = this.iOrder.data;
     const oDay = this.oDay.data;
-    // Items grouped by order (counting sort on the dense order id)...
-    const perOrder = new Int32Array(nOrders + 1);
-    let n = 0;
-    for (let k = 0; k < nKeys; k++) {
-      const v = iWin[k];
-      if (v < 0) continue;
-      perOrder[iOrder[v] + 1]++;
-      n++;
-    }
-    for (let o = 0; o < nOrders; o++) perOrder[o + 1] += perOrder[o];
-    // perOrder[o] (the start of order o) is the cursor; it ends at the end of o, so shifting the
-    // array right by one restores the starts without a second array.
-    const byOrder = new Int32Array(n);
-    for (let k = 0; k < nKeys; k++) {
-      const v = iWin[k];
-      if (v >= 0) byOrder[perOrder[iOrder[v]]++] = v;
-    }
-    for (let o = nOrders; o > 0; o--) perOrder[o] = perOrder[o - 1];
-    perOrder[0] = 0;
-    // ...and orders with items counting-sorted by their day.
-    let minDay = Infinity;
-    let maxDay = -Infinity;
-    for (let o = 0; o < nOrders; o++) {
-      if (perOrder[o + 1] === perOrder[o]) continue;
-      const d = oDay[oWin[o]];
-      if (d < minDay) minDay = d;
-      if (d > maxDay) maxDay = d;
-    }
-    const span = n ? maxDay - minDay + 1 : 0;
-    const perDay = new Int32Array(span + 1);
-    for (let o = 0; o < nOrders; o++) {
-      if (perOrder[o + 1] !== perOrder[o]) perDay[oDay[oWin[o]] - minDay + 1]++;
-    }
-    let days = 0;
-    for (let d = 0; d < span; d++) {
-      if (perDay[d + 1] > 0) days++;
-      perDay[d + 1] += perDay[d];
-    }
-    const ordersByDay = new Int32Array(perDay[span] ?? 0);
-    for (let o = 0; o < nOrders; o++) {
-      if (perOrder[o + 1] !== perOrder[o]) ordersByDay[perDay[oDay[oWin[o]] - minDay]++] = o;
-    }
+    const { byOrder, perOrder, n } = groupItemsByOrder(iWin, iOrder, nKeys, nOrders);
+    const { ordersByDay, days } = sortOrdersByDay(perOrder, oDay, oWin, nOrders, n);
     const oUser = this.oUser.data, oRet = this.oRet.data, iStatus = this.iStatus.data, pCat = this.pCat.data, iProduct = this.iProduct.data, iCents = this.iCents.data;
     return {
       n,

@@ -3,7 +3,6 @@
 export const LANDING_PREFIX = 'ecommerce-data/';
 export const ARCHIVE_PREFIX = 'archive/';
 export const ERR_PREFIX = 'err/';
-export const STATE_PREFIX = 'state/';
 
 export const ENTITIES = ['products', 'orders', 'order_items'] as const;
 export type Entity = (typeof ENTITIES)[number];

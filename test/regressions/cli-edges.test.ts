@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { decodeEventKey, parseEvent } from '../../runtime/cli/commands';
+import { decodeEventKey, parseEvent } from '../../runtime/stages/events';
 import { Pipeline } from '../../runtime/stages/pipeline';
 import { configFromEnv } from '../../runtime/aws/config';
 import { planUpload, upload } from '../../runtime/cli/upload';

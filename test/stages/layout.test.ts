@@ -1,7 +1,7 @@
 // Bucket keys and version order (pure functions), and reading the key out of an event.
 import test from 'ava';
 import { archiveKey, errRowsKey, parseArchive, parseLanding, unmatchedKey, versionOrder, type ArchivedVersion } from '../../runtime/stages/layout';
-import { keyFromEvent } from '../../runtime/cli/commands';
+import { BadEvent, keyFromEvent } from '../../runtime/stages/events';
 
 test('landing keys: entity and name, or null outside the three entity folders', (t) => {
   t.deepEqual(parseLanding('ecommerce-data/orders/orders_part1.csv'), { entity: 'orders', name: 'orders_part1.csv' });
@@ -30,5 +30,5 @@ test('the object key from an EventBridge or S3 notification event', (t) => {
   t.is(keyFromEvent(JSON.stringify({ detail: { object: { key: 'ecommerce-data/orders/a.csv' } } })), 'ecommerce-data/orders/a.csv');
   t.is(keyFromEvent(JSON.stringify({ Records: [{ s3: { object: { key: 'ecommerce-data/products/p.csv' } } }] })), 'ecommerce-data/products/p.csv');
   t.is(keyFromEvent(undefined), undefined);
-  t.throws(() => keyFromEvent('{not json'), { message: /KPI_EVENT is not valid JSON/ });
+  t.throws(() => keyFromEvent('{not json'), { instanceOf: BadEvent, message: /KPI_EVENT is not valid JSON/ });
 });
