@@ -79,9 +79,17 @@ async function main(): Promise<void> {
       }
     }
     const stages = JSON.parse((await once(['stages', dir])).out);
-    const equal = isDeepStrictEqual(canonical(runs['kpi compute'][0].out), canonical(runs['duckdb 1 thread'][0].out)) &&
+    const equal =
+      isDeepStrictEqual(canonical(runs['kpi compute'][0].out), canonical(runs['duckdb 1 thread'][0].out)) &&
       isDeepStrictEqual(canonical(runs['kpi compute'][0].out), canonical(runs[engines[2][0]][0].out));
-    const row: Record<string, unknown> = { items, rounds, equalKpis: equal, engines: {} as Record<string, unknown>, stagesMs: stages.stages, kernelVsReference: stages.kernelVsReference };
+    const row: Record<string, unknown> = {
+      items,
+      rounds,
+      equalKpis: equal,
+      engines: {} as Record<string, unknown>,
+      stagesMs: stages.stages,
+      kernelVsReference: stages.kernelVsReference,
+    };
     const ours = median(runs['kpi compute'].map((x) => x.ms));
     for (const [name] of engines) {
       const ms = median(runs[name].map((x) => x.ms));
@@ -104,10 +112,16 @@ function print(row: Record<string, unknown>): void {
   console.log(`\n${(row.items as number).toLocaleString()} order items — KPIs equal across engines: ${row.equalKpis ? 'yes' : 'NO'}`);
   console.log('engine                 wall s   peak RSS MiB   items/s      kpi/engine');
   for (const [name, e] of Object.entries(engines)) {
-    console.log(`${name.padEnd(22)} ${e.wallS.toFixed(2).padStart(6)}   ${String(e.peakRssMiB).padStart(12)}   ${String(e.itemsPerS).padStart(9)}   ${e.oursOverThis.toFixed(2).padStart(10)}x`);
+    console.log(
+      `${name.padEnd(22)} ${e.wallS.toFixed(2).padStart(6)}   ${String(e.peakRssMiB).padStart(12)}   ${String(e.itemsPerS).padStart(9)}   ${e.oursOverThis.toFixed(2).padStart(10)}x`,
+    );
   }
   const st = row.stagesMs as Record<string, number>;
-  console.log(`kpi stages (ms): ${Object.entries(st).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
+  console.log(
+    `kpi stages (ms): ${Object.entries(st)
+      .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+      .join(', ')}`,
+  );
   const kv = row.kernelVsReference as { wasmMs: number; referenceMs: number; equal: boolean };
   console.log(`kernel: wasm ${kv.wasmMs.toFixed(0)} ms vs TypeScript reference ${kv.referenceMs.toFixed(0)} ms, equal: ${kv.equal ? 'yes' : 'NO'}`);
 }

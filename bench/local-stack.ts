@@ -25,8 +25,23 @@ async function main(): Promise<void> {
   }
   const plan = planUpload(dir);
   const stack = await startLocal({ dir: mkdtempSync(path.join(os.tmpdir(), 'kpi-bench-')), port: 0 });
-  const cfg = configFromEnv({ bucket: stack.bucket, categoryTable: stack.categoryTable, orderTable: stack.orderTable, region: stack.region, endpoint: stack.endpoint, alertTopicArn: undefined, eventBus: undefined });
-  const pipeline = new Pipeline(cfg, { clients: stack.clients, obs: new Observer(cfg, () => {}, () => {}) });
+  const cfg = configFromEnv({
+    bucket: stack.bucket,
+    categoryTable: stack.categoryTable,
+    orderTable: stack.orderTable,
+    region: stack.region,
+    endpoint: stack.endpoint,
+    alertTopicArn: undefined,
+    eventBus: undefined,
+  });
+  const pipeline = new Pipeline(cfg, {
+    clients: stack.clients,
+    obs: new Observer(
+      cfg,
+      () => {},
+      () => {},
+    ),
+  });
   const d = new Dispatcher(pipeline, 100);
   stack.onObjectCreated((k) => d.enqueue(k));
   const t0 = performance.now();
@@ -39,7 +54,9 @@ async function main(): Promise<void> {
   const equal = isDeepStrictEqual(got.category_kpis, want.category_kpis) && isDeepStrictEqual(got.order_kpis, want.order_kpis);
   await stack.close();
   const mb = plan.reduce((s, p) => s + p.size, 0) / 1e6;
-  console.log(`${items.toLocaleString()} items, ${plan.length} files, ${mb.toFixed(1)} MB: upload ${((tUp - t0) / 1000).toFixed(2)} s, all KPIs queryable after ${((t1 - t0) / 1000).toFixed(2)} s (${d.batches.length} batches), tables equal kpi compute: ${equal ? 'yes' : 'NO'}`);
+  console.log(
+    `${items.toLocaleString()} items, ${plan.length} files, ${mb.toFixed(1)} MB: upload ${((tUp - t0) / 1000).toFixed(2)} s, all KPIs queryable after ${((t1 - t0) / 1000).toFixed(2)} s (${d.batches.length} batches), tables equal kpi compute: ${equal ? 'yes' : 'NO'}`,
+  );
   if (!equal || d.errors.length) process.exitCode = 1;
 }
 

@@ -51,7 +51,14 @@ export class Alerts extends pulumi.ComponentResource {
           JSON.stringify({
             Version: '2012-10-17',
             Statement: [
-              { Sid: 'AlarmsAndRules', Effect: 'Allow', Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] }, Action: 'sns:Publish', Resource: arn, Condition: { StringEquals: { 'aws:SourceAccount': acct } } },
+              {
+                Sid: 'AlarmsAndRules',
+                Effect: 'Allow',
+                Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
+                Action: 'sns:Publish',
+                Resource: arn,
+                Condition: { StringEquals: { 'aws:SourceAccount': acct } },
+              },
             ],
           }),
         ),
@@ -59,7 +66,8 @@ export class Alerts extends pulumi.ComponentResource {
       parent,
     );
     // Named by address, not list position: removing one address leaves the others subscribed.
-    for (const email of s.alertEmails) new aws.sns.TopicSubscription(`${name}-email-${email.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`, { topic: this.topic.arn, protocol: 'email', endpoint: email }, parent);
+    for (const email of s.alertEmails)
+      new aws.sns.TopicSubscription(`${name}-email-${email.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`, { topic: this.topic.arn, protocol: 'email', endpoint: email }, parent);
     this.registerOutputs({ topic: this.topic.arn });
   }
 }

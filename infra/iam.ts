@@ -27,8 +27,19 @@ const alertStatements = (topicArn: string, keyArn: string): Statement[] => [
  */
 export function validateStatements(bucketArn: string, eventBusArn: string, topicArn: string, keyArn: string): Statement[] {
   return [
-    { Sid: 'ListOwnPrefixes', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringLike: { 's3:prefix': [`${LANDING_PREFIX}*`, `${ARCHIVE_PREFIX}*`] } } },
-    { Sid: 'Landing', Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject', 's3:DeleteObjectVersion'], Resource: [`${bucketArn}/${LANDING_PREFIX}*`] },
+    {
+      Sid: 'ListOwnPrefixes',
+      Effect: 'Allow',
+      Action: ['s3:ListBucket'],
+      Resource: [bucketArn],
+      Condition: { StringLike: { 's3:prefix': [`${LANDING_PREFIX}*`, `${ARCHIVE_PREFIX}*`] } },
+    },
+    {
+      Sid: 'Landing',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject', 's3:DeleteObjectVersion'],
+      Resource: [`${bucketArn}/${LANDING_PREFIX}*`],
+    },
     { Sid: 'ArchiveAndErrors', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`${bucketArn}/${ARCHIVE_PREFIX}*`, `${bucketArn}/${ERR_PREFIX}*`] },
     { Sid: 'HandOver', Effect: 'Allow', Action: ['events:PutEvents'], Resource: [eventBusArn] },
     ...alertStatements(topicArn, keyArn),
@@ -38,12 +49,23 @@ export function validateStatements(bucketArn: string, eventBusArn: string, topic
 /** transform: read archive/, report expired items to err/unmatched/, own the two KPI tables. */
 export function transformStatements(bucketArn: string, tableArns: string[], topicArn: string, keyArn: string): Statement[] {
   return [
-    { Sid: 'ListArchive', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringLike: { 's3:prefix': [`${ARCHIVE_PREFIX}*`, `${ERR_PREFIX}unmatched/*`] } } },
+    {
+      Sid: 'ListArchive',
+      Effect: 'Allow',
+      Action: ['s3:ListBucket'],
+      Resource: [bucketArn],
+      Condition: { StringLike: { 's3:prefix': [`${ARCHIVE_PREFIX}*`, `${ERR_PREFIX}unmatched/*`] } },
+    },
     // Delete: an archived file that fails the same way twice is quarantined (moved to err/files/quarantine/).
     { Sid: 'ReadArchive', Effect: 'Allow', Action: ['s3:GetObject', 's3:DeleteObject'], Resource: [`${bucketArn}/${ARCHIVE_PREFIX}*`] },
     { Sid: 'Unmatched', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`${bucketArn}/${ERR_PREFIX}unmatched/*`] },
     { Sid: 'Quarantine', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucketArn}/${ERR_PREFIX}files/quarantine/*`] },
-    { Sid: 'KpiTables', Effect: 'Allow', Action: ['dynamodb:BatchWriteItem', 'dynamodb:Scan', 'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DescribeTable'], Resource: tableArns },
+    {
+      Sid: 'KpiTables',
+      Effect: 'Allow',
+      Action: ['dynamodb:BatchWriteItem', 'dynamodb:Scan', 'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DescribeTable'],
+      Resource: tableArns,
+    },
     ...alertStatements(topicArn, keyArn),
   ];
 }
@@ -51,8 +73,20 @@ export function transformStatements(bucketArn: string, tableArns: string[], topi
 /** EventBridge may start only these task families and pass only these roles. */
 export function eventsStatements(taskDefinitionFamilyArns: string[], passRoleArns: string[], clusterArn: string): Statement[] {
   return [
-    { Sid: 'RunPipelineTasks', Effect: 'Allow', Action: ['ecs:RunTask'], Resource: taskDefinitionFamilyArns.map((a) => `${a}:*`), Condition: { ArnEquals: { 'ecs:cluster': clusterArn } } },
-    { Sid: 'PassPipelineRoles', Effect: 'Allow', Action: ['iam:PassRole'], Resource: passRoleArns, Condition: { StringLike: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } } },
+    {
+      Sid: 'RunPipelineTasks',
+      Effect: 'Allow',
+      Action: ['ecs:RunTask'],
+      Resource: taskDefinitionFamilyArns.map((a) => `${a}:*`),
+      Condition: { ArnEquals: { 'ecs:cluster': clusterArn } },
+    },
+    {
+      Sid: 'PassPipelineRoles',
+      Effect: 'Allow',
+      Action: ['iam:PassRole'],
+      Resource: passRoleArns,
+      Condition: { StringLike: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+    },
   ];
 }
 

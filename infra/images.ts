@@ -32,19 +32,36 @@ export class Images extends pulumi.ComponentResource {
     super('kpi:images:Images', name, {}, opts);
     const s = a.settings;
     const parent = { parent: this };
-    this.repository = new aws.ecr.Repository(`${name}-repo`, { imageScanningConfiguration: { scanOnPush: true }, imageTagMutability: 'MUTABLE', forceDelete: !s.protect, encryptionConfigurations: [{ encryptionType: 'AES256' }] }, parent);
+    this.repository = new aws.ecr.Repository(
+      `${name}-repo`,
+      { imageScanningConfiguration: { scanOnPush: true }, imageTagMutability: 'MUTABLE', forceDelete: !s.protect, encryptionConfigurations: [{ encryptionType: 'AES256' }] },
+      parent,
+    );
     new aws.ecr.LifecyclePolicy(
       `${name}-keep-last`,
       {
         repository: this.repository.name,
-        policy: JSON.stringify({ rules: [{ rulePriority: 1, description: `keep the last ${s.imagesToKeep} images`, selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: s.imagesToKeep }, action: { type: 'expire' } }] }),
+        policy: JSON.stringify({
+          rules: [
+            {
+              rulePriority: 1,
+              description: `keep the last ${s.imagesToKeep} images`,
+              selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: s.imagesToKeep },
+              action: { type: 'expire' },
+            },
+          ],
+        }),
       },
       parent,
     );
     const context = repoRoot(__dirname);
     const uris = {} as Record<Stage, pulumi.Output<string>>;
     for (const stage of STAGES) {
-      const image = new awsx.ecr.Image(`${name}-${stage}`, { repositoryUrl: this.repository.repositoryUrl, context, dockerfile: path.join(context, 'Dockerfile'), target: stage, platform: 'linux/amd64', imageTag: stage }, parent);
+      const image = new awsx.ecr.Image(
+        `${name}-${stage}`,
+        { repositoryUrl: this.repository.repositoryUrl, context, dockerfile: path.join(context, 'Dockerfile'), target: stage, platform: 'linux/amd64', imageTag: stage },
+        parent,
+      );
       uris[stage] = image.imageUri;
     }
     this.uris = uris;

@@ -24,7 +24,7 @@ const compute = new Compute('kpi', {
   settings,
   images: images.uris,
   bucket: storage.bucket,
-  tables: [storage.categoryTable, storage.orderTable],
+  tables: { category: storage.categoryTable, order: storage.orderTable },
   topicArn: alerts.topic.arn,
   topicKeyArn: alerts.key.arn,
   eventBusArn,

@@ -23,17 +23,77 @@ export class Monitoring extends pulumi.ComponentResource {
     const parent = { parent: this };
     const alarm = (id: string, args: Omit<aws.cloudwatch.MetricAlarmArgs, 'alarmActions' | 'okActions'>) =>
       this.alarms.push(new aws.cloudwatch.MetricAlarm(`${name}-${id}`, { ...args, alarmActions: [a.topicArn], okActions: [a.topicArn] }, parent));
-    alarm('dlq-depth', { namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesVisible', dimensions: { QueueName: a.deadLetterQueueName }, statistic: 'Maximum', period: 300, evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching' });
+    alarm('dlq-depth', {
+      namespace: 'AWS/SQS',
+      metricName: 'ApproximateNumberOfMessagesVisible',
+      dimensions: { QueueName: a.deadLetterQueueName },
+      statistic: 'Maximum',
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 0,
+      comparisonOperator: 'GreaterThanThreshold',
+      treatMissingData: 'notBreaching',
+    });
     for (const [what, rule] of Object.entries(a.ruleNames)) {
-      alarm(`${what}-rule-failed`, { namespace: 'AWS/Events', metricName: 'FailedInvocations', dimensions: { RuleName: rule }, statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching' });
+      alarm(`${what}-rule-failed`, {
+        namespace: 'AWS/Events',
+        metricName: 'FailedInvocations',
+        dimensions: { RuleName: rule },
+        statistic: 'Sum',
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 0,
+        comparisonOperator: 'GreaterThanThreshold',
+        treatMissingData: 'notBreaching',
+      });
       // With a DLQ on the target, a failure to write to the DLQ is counted here, not in FailedInvocations
       // (EventBridge metrics: InvocationsFailedToBeSentToDlq).
-      alarm(`${what}-rule-dlq-failed`, { namespace: 'AWS/Events', metricName: 'InvocationsFailedToBeSentToDlq', dimensions: { RuleName: rule }, statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching' });
+      alarm(`${what}-rule-dlq-failed`, {
+        namespace: 'AWS/Events',
+        metricName: 'InvocationsFailedToBeSentToDlq',
+        dimensions: { RuleName: rule },
+        statistic: 'Sum',
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 0,
+        comparisonOperator: 'GreaterThanThreshold',
+        treatMissingData: 'notBreaching',
+      });
     }
-    alarm('rejected-share', { namespace: METRIC_NAMESPACE, metricName: 'RejectedShare', dimensions: { Stage: 'validate' }, statistic: 'Maximum', period: 300, evaluationPeriods: 1, threshold: a.settings.rejectAlertShare * 100, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching' });
-    alarm('latency', { namespace: METRIC_NAMESPACE, metricName: 'UploadToKpiLatencyMs', dimensions: { Stage: 'transform' }, statistic: 'Maximum', period: 300, evaluationPeriods: 1, threshold: a.settings.latencyAlarmSeconds * 1000, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching' });
+    alarm('rejected-share', {
+      namespace: METRIC_NAMESPACE,
+      metricName: 'RejectedShare',
+      dimensions: { Stage: 'validate' },
+      statistic: 'Maximum',
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: a.settings.rejectAlertShare * 100,
+      comparisonOperator: 'GreaterThanThreshold',
+      treatMissingData: 'notBreaching',
+    });
+    alarm('latency', {
+      namespace: METRIC_NAMESPACE,
+      metricName: 'UploadToKpiLatencyMs',
+      dimensions: { Stage: 'transform' },
+      statistic: 'Maximum',
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: a.settings.latencyAlarmSeconds * 1000,
+      comparisonOperator: 'GreaterThanThreshold',
+      treatMissingData: 'notBreaching',
+    });
     for (const [what, table] of Object.entries(a.tableNames)) {
-      alarm(`${what}-table-throttles`, { namespace: 'AWS/DynamoDB', metricName: 'WriteThrottleEvents', dimensions: { TableName: table }, statistic: 'Sum', period: 300, evaluationPeriods: 1, threshold: 0, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching' });
+      alarm(`${what}-table-throttles`, {
+        namespace: 'AWS/DynamoDB',
+        metricName: 'WriteThrottleEvents',
+        dimensions: { TableName: table },
+        statistic: 'Sum',
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 0,
+        comparisonOperator: 'GreaterThanThreshold',
+        treatMissingData: 'notBreaching',
+      });
     }
     this.watchTasks(name, a);
     const region = aws.getRegionOutput({}, parent).region;
@@ -101,14 +161,57 @@ export function dashboardBody(region: string, dlq: string): object {
   });
   return {
     widgets: [
-      m('Files processed / rejected', [[METRIC_NAMESPACE, 'FilesProcessed', 'Stage', 'validate'], [METRIC_NAMESPACE, 'FilesRejected', 'Stage', 'validate']], 0, 0),
-      m('Rows accepted / rejected / held', [[METRIC_NAMESPACE, 'RowsAccepted', 'Stage', 'validate'], [METRIC_NAMESPACE, 'RowsRejected', 'Stage', 'validate'], [METRIC_NAMESPACE, 'RowsHeld', 'Stage', 'transform', { stat: 'Maximum' }]], 12, 0),
+      m(
+        'Files processed / rejected',
+        [
+          [METRIC_NAMESPACE, 'FilesProcessed', 'Stage', 'validate'],
+          [METRIC_NAMESPACE, 'FilesRejected', 'Stage', 'validate'],
+        ],
+        0,
+        0,
+      ),
+      m(
+        'Rows accepted / rejected / held',
+        [
+          [METRIC_NAMESPACE, 'RowsAccepted', 'Stage', 'validate'],
+          [METRIC_NAMESPACE, 'RowsRejected', 'Stage', 'validate'],
+          [METRIC_NAMESPACE, 'RowsHeld', 'Stage', 'transform', { stat: 'Maximum' }],
+        ],
+        12,
+        0,
+      ),
       m('Upload → KPIs written (ms)', [[METRIC_NAMESPACE, 'UploadToKpiLatencyMs', 'Stage', 'transform']], 0, 6, 'Maximum'),
-      m('KPI rows written, DynamoDB retries', [[METRIC_NAMESPACE, 'KpiRowsWritten', 'Stage', 'transform'], [METRIC_NAMESPACE, 'DynamoRetries', 'Stage', 'transform']], 12, 6),
+      m(
+        'KPI rows written, DynamoDB retries',
+        [
+          [METRIC_NAMESPACE, 'KpiRowsWritten', 'Stage', 'transform'],
+          [METRIC_NAMESPACE, 'DynamoRetries', 'Stage', 'transform'],
+        ],
+        12,
+        6,
+      ),
       m('Dead letters', [['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', dlq]], 0, 12, 'Maximum'),
       m('Rejected share (%)', [[METRIC_NAMESPACE, 'RejectedShare', 'Stage', 'validate']], 12, 12, 'Maximum'),
-      m('KPI trend: revenue (all time, newest day)', [[METRIC_NAMESPACE, 'RevenueAllTime', 'Stage', 'transform'], [METRIC_NAMESPACE, 'RevenueLatestDay', 'Stage', 'transform', { yAxis: 'right' }]], 0, 18, 'Maximum'),
-      m('KPI trend: orders and return rate (newest day)', [[METRIC_NAMESPACE, 'OrdersLatestDay', 'Stage', 'transform'], [METRIC_NAMESPACE, 'ReturnRateLatestDay', 'Stage', 'transform', { yAxis: 'right' }]], 12, 18, 'Maximum'),
+      m(
+        'KPI trend: revenue (all time, newest day)',
+        [
+          [METRIC_NAMESPACE, 'RevenueAllTime', 'Stage', 'transform'],
+          [METRIC_NAMESPACE, 'RevenueLatestDay', 'Stage', 'transform', { yAxis: 'right' }],
+        ],
+        0,
+        18,
+        'Maximum',
+      ),
+      m(
+        'KPI trend: orders and return rate (newest day)',
+        [
+          [METRIC_NAMESPACE, 'OrdersLatestDay', 'Stage', 'transform'],
+          [METRIC_NAMESPACE, 'ReturnRateLatestDay', 'Stage', 'transform', { yAxis: 'right' }],
+        ],
+        12,
+        18,
+        'Maximum',
+      ),
     ],
   };
 }

@@ -31,8 +31,10 @@ export class Network extends pulumi.ComponentResource {
     const net = a.cidrPrefix ?? '10.42';
     const region = aws.getRegionOutput({}, parent).region;
     const available = aws.getAvailabilityZonesOutput({ state: 'available' }, parent).names;
-    const offered = INTERFACE_SERVICES.map((svc) => aws.ec2.getVpcEndpointServiceOutput({ serviceName: pulumi.interpolate`com.amazonaws.${region}.${svc}` }, parent).availabilityZones);
-    const azs = pulumi.all([available, ...offered]).apply(([names, ...zones]) => chooseZones(names, zones));
+    const offered = INTERFACE_SERVICES.map(
+      (svc) => aws.ec2.getVpcEndpointServiceOutput({ serviceName: pulumi.interpolate`com.amazonaws.${region}.${svc}` }, parent).availabilityZones,
+    );
+    const azs = pulumi.all([available, pulumi.all(offered)]).apply(([names, zones]) => chooseZones(names, zones));
     this.vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: `${net}.0.0/16`, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: `${name}-vpc` } }, parent);
     const routes = new aws.ec2.RouteTable(`${name}-isolated`, { vpcId: this.vpc.id }, parent);
     const subnets = [0, 1].map((i) => {
@@ -48,17 +50,40 @@ export class Network extends pulumi.ComponentResource {
 
     const endpointSg = new aws.ec2.SecurityGroup(`${name}-endpoints`, { vpcId: this.vpc.id, description: 'Interface endpoints: HTTPS from the pipeline tasks only' }, parent);
     this.taskSecurityGroup = new aws.ec2.SecurityGroup(`${name}-tasks`, { vpcId: this.vpc.id, description: 'Pipeline tasks: no ingress, HTTPS egress to endpoints only' }, parent);
-    new aws.vpc.SecurityGroupIngressRule(`${name}-endpoints-from-tasks`, { securityGroupId: endpointSg.id, referencedSecurityGroupId: this.taskSecurityGroup.id, ipProtocol: 'tcp', fromPort: 443, toPort: 443 }, parent);
-    new aws.vpc.SecurityGroupEgressRule(`${name}-tasks-to-endpoints`, { securityGroupId: this.taskSecurityGroup.id, referencedSecurityGroupId: endpointSg.id, ipProtocol: 'tcp', fromPort: 443, toPort: 443 }, parent);
+    new aws.vpc.SecurityGroupIngressRule(
+      `${name}-endpoints-from-tasks`,
+      { securityGroupId: endpointSg.id, referencedSecurityGroupId: this.taskSecurityGroup.id, ipProtocol: 'tcp', fromPort: 443, toPort: 443 },
+      parent,
+    );
+    new aws.vpc.SecurityGroupEgressRule(
+      `${name}-tasks-to-endpoints`,
+      { securityGroupId: this.taskSecurityGroup.id, referencedSecurityGroupId: endpointSg.id, ipProtocol: 'tcp', fromPort: 443, toPort: 443 },
+      parent,
+    );
 
     for (const svc of ['s3', 'dynamodb']) {
-      const gw = new aws.ec2.VpcEndpoint(`${name}-${svc}`, { vpcId: this.vpc.id, serviceName: pulumi.interpolate`com.amazonaws.${region}.${svc}`, vpcEndpointType: 'Gateway', routeTableIds: [routes.id] }, parent);
-      new aws.vpc.SecurityGroupEgressRule(`${name}-tasks-to-${svc}`, { securityGroupId: this.taskSecurityGroup.id, prefixListId: gw.prefixListId, ipProtocol: 'tcp', fromPort: 443, toPort: 443 }, parent);
+      const gw = new aws.ec2.VpcEndpoint(
+        `${name}-${svc}`,
+        { vpcId: this.vpc.id, serviceName: pulumi.interpolate`com.amazonaws.${region}.${svc}`, vpcEndpointType: 'Gateway', routeTableIds: [routes.id] },
+        parent,
+      );
+      new aws.vpc.SecurityGroupEgressRule(
+        `${name}-tasks-to-${svc}`,
+        { securityGroupId: this.taskSecurityGroup.id, prefixListId: gw.prefixListId, ipProtocol: 'tcp', fromPort: 443, toPort: 443 },
+        parent,
+      );
     }
     for (const svc of INTERFACE_SERVICES) {
       new aws.ec2.VpcEndpoint(
         `${name}-${svc.replace('.', '-')}`,
-        { vpcId: this.vpc.id, serviceName: pulumi.interpolate`com.amazonaws.${region}.${svc}`, vpcEndpointType: 'Interface', privateDnsEnabled: true, subnetIds: this.subnetIds, securityGroupIds: [endpointSg.id] },
+        {
+          vpcId: this.vpc.id,
+          serviceName: pulumi.interpolate`com.amazonaws.${region}.${svc}`,
+          vpcEndpointType: 'Interface',
+          privateDnsEnabled: true,
+          subnetIds: this.subnetIds,
+          securityGroupIds: [endpointSg.id],
+        },
         parent,
       );
     }

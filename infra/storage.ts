@@ -20,7 +20,11 @@ export class Storage extends pulumi.ComponentResource {
     this.bucket = new aws.s3.Bucket(`${name}-data`, { forceDestroy: !s.protect, tags: { purpose: 'ecommerce-kpi' } }, { ...parent, protect: s.protect });
     const bucket = this.bucket.id;
     new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket, rule: { objectOwnership: 'BucketOwnerEnforced' } }, parent);
-    new aws.s3.BucketPublicAccessBlock(`${name}-public-access`, { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, parent);
+    new aws.s3.BucketPublicAccessBlock(
+      `${name}-public-access`,
+      { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+      parent,
+    );
     // SSE-S3: encrypted at rest with no key policy to keep in step with every task and service role;
     // a customer-managed key would add kms:Decrypt grants to tasks, EventBridge and Athena readers.
     new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }] }, parent);
@@ -46,7 +50,16 @@ export class Storage extends pulumi.ComponentResource {
         policy: this.bucket.arn.apply((arn) =>
           JSON.stringify({
             Version: '2012-10-17',
-            Statement: [{ Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [arn, `${arn}/*`], Condition: { Bool: { 'aws:SecureTransport': 'false' } } }],
+            Statement: [
+              {
+                Sid: 'DenyInsecureTransport',
+                Effect: 'Deny',
+                Principal: '*',
+                Action: 's3:*',
+                Resource: [arn, `${arn}/*`],
+                Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+              },
+            ],
           }),
         ),
       },

@@ -25,8 +25,18 @@ export function objectCreatedPattern(bucket: string): string {
 
 /** Container overrides carrying the object key into the validate task's environment. */
 export const VALIDATE_INPUT_TEMPLATE = JSON.stringify({
-  containerOverrides: [{ name: 'validate', environment: [{ name: ENV.objectKey, value: '<key>' }, { name: ENV.objectVersion, value: '<version>' }] }],
-}).replace('"<key>"', '<key>').replace('"<version>"', '<version>');
+  containerOverrides: [
+    {
+      name: 'validate',
+      environment: [
+        { name: ENV.objectKey, value: '<key>' },
+        { name: ENV.objectVersion, value: '<version>' },
+      ],
+    },
+  ],
+})
+  .replace('"<key>"', '<key>')
+  .replace('"<version>"', '<version>');
 
 /** The hand-off's earliest upload time (a string in the event) into the transform task, for the latency metric. */
 export const TRANSFORM_INPUT_TEMPLATE = JSON.stringify({
@@ -53,15 +63,27 @@ export class Trigger extends pulumi.ComponentResource {
       {
         role: this.role.id,
         policy: pulumi
-          .all([a.taskDefinitions.validate.arn, a.taskDefinitions.transform.arn, a.clusterArn, ...a.passRoles])
-          .apply(([v, t, cluster, ...roles]) => doc(eventsStatements([familyArn(v), familyArn(t)], roles, cluster))),
+          .all([a.taskDefinitions.validate.arn, a.taskDefinitions.transform.arn, a.clusterArn, pulumi.all(a.passRoles)])
+          .apply(([v, t, cluster, roles]) => doc(eventsStatements([familyArn(v), familyArn(t)], roles, cluster))),
       },
       parent,
     );
 
-    const s3Rule = new aws.cloudwatch.EventRule(`${name}-object-created`, { description: 'CSV landed under ecommerce-data/', eventPattern: pulumi.output(a.bucketName).apply(objectCreatedPattern) }, parent);
-    const handOver = new aws.cloudwatch.EventRule(`${name}-validated`, { description: 'validate → transform hand-off', eventBusName: a.eventBusName, eventPattern: JSON.stringify({ source: [EVENT_SOURCE], 'detail-type': [EVENT_VALIDATED] }) }, parent);
-    const schedule = new aws.cloudwatch.EventRule(`${name}-expiry`, { description: 'expire held items, reconcile the KPI tables', scheduleExpression: a.settings.expirySchedule }, parent);
+    const s3Rule = new aws.cloudwatch.EventRule(
+      `${name}-object-created`,
+      { description: 'CSV landed under ecommerce-data/', eventPattern: pulumi.output(a.bucketName).apply(objectCreatedPattern) },
+      parent,
+    );
+    const handOver = new aws.cloudwatch.EventRule(
+      `${name}-validated`,
+      { description: 'validate → transform hand-off', eventBusName: a.eventBusName, eventPattern: JSON.stringify({ source: [EVENT_SOURCE], 'detail-type': [EVENT_VALIDATED] }) },
+      parent,
+    );
+    const schedule = new aws.cloudwatch.EventRule(
+      `${name}-expiry`,
+      { description: 'expire held items, reconcile the KPI tables', scheduleExpression: a.settings.expirySchedule },
+      parent,
+    );
     // EventBridge retries a failed RunTask call, not a task that exits 1: this sweep validates
     // whatever is still in the landing zone, so a transient S3 error heals itself.
     const sweep = new aws.cloudwatch.EventRule(`${name}-sweep`, { description: 'validate what is left in the landing zone', scheduleExpression: a.settings.sweepSchedule }, parent);
@@ -76,12 +98,25 @@ export class Trigger extends pulumi.ComponentResource {
     const common = { roleArn: this.role.arn, deadLetterConfig: { arn: this.deadLetterQueue.arn }, retryPolicy: { maximumRetryAttempts: 8, maximumEventAgeInSeconds: 3600 } };
     new aws.cloudwatch.EventTarget(
       `${name}-validate`,
-      { rule: s3Rule.name, arn: a.clusterArn, ecsTarget: ecsTarget('validate'), inputTransformer: { inputPaths: { key: '$.detail.object.key', version: '$.detail.object.version-id' }, inputTemplate: VALIDATE_INPUT_TEMPLATE }, ...common },
+      {
+        rule: s3Rule.name,
+        arn: a.clusterArn,
+        ecsTarget: ecsTarget('validate'),
+        inputTransformer: { inputPaths: { key: '$.detail.object.key', version: '$.detail.object.version-id' }, inputTemplate: VALIDATE_INPUT_TEMPLATE },
+        ...common,
+      },
       parent,
     );
     new aws.cloudwatch.EventTarget(
       `${name}-transform`,
-      { rule: handOver.name, eventBusName: a.eventBusName, arn: a.clusterArn, ecsTarget: ecsTarget('transform'), inputTransformer: { inputPaths: { uploaded: '$.detail.uploaded_at' }, inputTemplate: TRANSFORM_INPUT_TEMPLATE }, ...common },
+      {
+        rule: handOver.name,
+        eventBusName: a.eventBusName,
+        arn: a.clusterArn,
+        ecsTarget: ecsTarget('transform'),
+        inputTransformer: { inputPaths: { uploaded: '$.detail.uploaded_at' }, inputTemplate: TRANSFORM_INPUT_TEMPLATE },
+        ...common,
+      },
       parent,
     );
     new aws.cloudwatch.EventTarget(`${name}-scheduled-transform`, { rule: schedule.name, arn: a.clusterArn, ecsTarget: ecsTarget('transform'), ...common }, parent);
@@ -95,7 +130,16 @@ export class Trigger extends pulumi.ComponentResource {
         policy: pulumi.all([this.deadLetterQueue.arn, ...Object.values(this.rules).map((r) => r.arn)]).apply(([q, ...rules]) =>
           JSON.stringify({
             Version: '2012-10-17',
-            Statement: [{ Sid: 'RuleDeadLetters', Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: q, Condition: { ArnEquals: { 'aws:SourceArn': rules } } }],
+            Statement: [
+              {
+                Sid: 'RuleDeadLetters',
+                Effect: 'Allow',
+                Principal: { Service: 'events.amazonaws.com' },
+                Action: 'sqs:SendMessage',
+                Resource: q,
+                Condition: { ArnEquals: { 'aws:SourceArn': rules } },
+              },
+            ],
           }),
         ),
       },

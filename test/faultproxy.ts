@@ -42,7 +42,11 @@ export async function faultProxy(target: string, seed: number, rate = 0.12): Pro
     if (roll < rate * 0.25) {
       counts.throttle++;
       return dynamo
-        ? send(400, JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', message: 'injected throttle' }), 'application/x-amz-json-1.0')
+        ? send(
+            400,
+            JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', message: 'injected throttle' }),
+            'application/x-amz-json-1.0',
+          )
         : send(503, '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>injected</Message></Error>', 'application/xml');
     }
     if (roll < rate * 0.5) {
@@ -92,9 +96,10 @@ export async function faultProxy(target: string, seed: number, rate = 0.12): Pro
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     counts,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections?.();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections?.();
+        server.close(() => r());
+      }),
   };
 }

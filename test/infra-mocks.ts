@@ -6,7 +6,7 @@ export interface Captured {
   type: string;
   name: string;
   urn: string;
-  inputs: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  inputs: Record<string, any>;
 }
 
 const ACCOUNT = '123456789012';
@@ -53,7 +53,11 @@ export async function runProgram(config: Record<string, string> = {}, stack = 'd
             return { names: [`${REGION}a`, `${REGION}b`, `${REGION}c`], zoneIds: ['use1-az1', 'use1-az2', 'use1-az3'], id: REGION };
           case 'aws:ec2/getVpcEndpointService:getVpcEndpointService':
             // like use1-az3 in us-east-1: one AZ lacks one of the services
-            return { ...args.inputs, availabilityZones: String(args.inputs.serviceName).endsWith('.logs') ? OFFERED_ZONES.slice(1) : OFFERED_ZONES, id: String(args.inputs.serviceName) };
+            return {
+              ...args.inputs,
+              availabilityZones: String(args.inputs.serviceName).endsWith('.logs') ? OFFERED_ZONES.slice(1) : OFFERED_ZONES,
+              id: String(args.inputs.serviceName),
+            };
           default:
             return args.inputs;
         }

@@ -39,8 +39,21 @@ export async function expectEqualToCompute(t: ExecutionContext, s: LocalStack, d
 export function quietPipeline(s: LocalStack, extra: Partial<Config> = {}, opts: PipelineOptions = {}, endpoint?: string) {
   const logs: Record<string, unknown>[] = [];
   const alerts: string[] = [];
-  const cfg = configFromEnv({ bucket: s.bucket, categoryTable: s.categoryTable, orderTable: s.orderTable, region: s.region, endpoint: endpoint ?? s.endpoint, alertTopicArn: undefined, eventBus: undefined, ...extra });
-  const obs = new Observer(cfg, (l) => logs.push(JSON.parse(l)), (l) => alerts.push(l));
+  const cfg = configFromEnv({
+    bucket: s.bucket,
+    categoryTable: s.categoryTable,
+    orderTable: s.orderTable,
+    region: s.region,
+    endpoint: endpoint ?? s.endpoint,
+    alertTopicArn: undefined,
+    eventBus: undefined,
+    ...extra,
+  });
+  const obs = new Observer(
+    cfg,
+    (l) => logs.push(JSON.parse(l)),
+    (l) => alerts.push(l),
+  );
   const clients = endpoint ? makeClients(cfg, { s3: endpoint, dynamodb: endpoint, local: true }) : s.clients;
   const pipeline = new Pipeline(cfg, { clients, obs, ...opts });
   return { pipeline, logs, alerts };

@@ -15,7 +15,10 @@ export interface Clients {
 }
 
 /** Generous retries: the SDK's own backoff handles throttling, 5xx and dropped connections. */
-export function makeClients(cfg: Pick<Config, 'region' | 'endpoint'> & { serviceEndpoints?: ServiceEndpoints }, endpoints?: { s3?: string; dynamodb?: string; local?: boolean }): Clients {
+export function makeClients(
+  cfg: Pick<Config, 'region' | 'endpoint'> & { serviceEndpoints?: ServiceEndpoints },
+  endpoints?: { s3?: string; dynamodb?: string; local?: boolean },
+): Clients {
   const per = cfg.serviceEndpoints ?? {};
   // The local stack accepts any signature; fixed keys keep it working with no AWS profile at all.
   const credentials = endpoints?.local ? { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } : undefined;

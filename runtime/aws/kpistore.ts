@@ -57,7 +57,13 @@ export class KpiStore {
   static async ensureTables(raw: DynamoDBClient, categoryTable: string, orderTable: string): Promise<string[]> {
     const created: string[] = [];
     const specs = [
-      { name: categoryTable, keys: [[CATEGORY_TABLE.hashKey, 'HASH'], [CATEGORY_TABLE.rangeKey, 'RANGE']] },
+      {
+        name: categoryTable,
+        keys: [
+          [CATEGORY_TABLE.hashKey, 'HASH'],
+          [CATEGORY_TABLE.rangeKey, 'RANGE'],
+        ],
+      },
       { name: orderTable, keys: [[ORDER_TABLE.hashKey, 'HASH']] },
     ] as const;
     for (const s of specs) {
@@ -105,7 +111,13 @@ export class KpiStore {
     let start: Row | undefined;
     do {
       const r = await this.ddb.send(
-        new QueryCommand({ TableName: this.categoryTable, KeyConditionExpression: '#c = :c', ExpressionAttributeNames: { '#c': CATEGORY_TABLE.hashKey }, ExpressionAttributeValues: { ':c': category }, ExclusiveStartKey: start }),
+        new QueryCommand({
+          TableName: this.categoryTable,
+          KeyConditionExpression: '#c = :c',
+          ExpressionAttributeNames: { '#c': CATEGORY_TABLE.hashKey },
+          ExpressionAttributeValues: { ':c': category },
+          ExclusiveStartKey: start,
+        }),
       );
       for (const item of (r.Items ?? []) as unknown as CategoryKpi[]) out.push(item);
       start = r.LastEvaluatedKey as Row | undefined;
@@ -157,8 +169,7 @@ export class KpiStore {
     for (let i = 0; i < reqs.length; i += 25) batches.push(reqs.slice(i, i + 25));
     let next = 0;
     const worker = async () => {
-      while (next < batches.length) {
-        const b = batches[next++];
+      for (let b = batches[next++]; b; b = batches[next++]) {
         this.opts.beforeBatch?.(++this.batchNo);
         await this.writeBatch(table, b, stats);
       }

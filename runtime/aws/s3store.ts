@@ -1,13 +1,5 @@
 // Stores, S3 side: streaming reads into the parser, puts, copies and deletes, all paginated and idempotent.
-import {
-  CopyObjectCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
@@ -34,7 +26,10 @@ export interface Downloaded extends ObjectInfo {
 const RESENDABLE = 256 << 20;
 
 export class Bucket {
-  constructor(readonly s3: S3Client, readonly name: string) {}
+  constructor(
+    readonly s3: S3Client,
+    readonly name: string,
+  ) {}
 
   async list(prefix: string): Promise<ObjectInfo[]> {
     const out: ObjectInfo[] = [];

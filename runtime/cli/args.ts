@@ -10,7 +10,7 @@ export class UsageError extends Error {}
 export function parseArgs(argv: string[], valued: string[], booleans: string[]): Parsed {
   const out: Parsed = { positional: [], flags: {} };
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
+    const a = argv[i] as string;
     if (a === '-h') {
       out.flags.help = true;
       continue;
@@ -32,6 +32,13 @@ export function parseArgs(argv: string[], valued: string[], booleans: string[]):
     }
   }
   return out;
+}
+
+/** The one positional argument a command takes (a usage error otherwise). */
+export function onePositional(p: Parsed, message: string): string {
+  const [only] = p.positional;
+  if (p.positional.length !== 1 || only === undefined) throw new UsageError(message);
+  return only;
 }
 
 export function intFlag(p: Parsed, name: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {

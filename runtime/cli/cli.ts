@@ -1,5 +1,5 @@
 // The `kpi` command line (SPEC.md, "Command line"). Each command lives in its own module.
-import { parseArgs, intFlag, numFlag, UsageError, type Parsed } from './args';
+import { parseArgs, intFlag, numFlag, onePositional, UsageError, type Parsed } from './args';
 import { computeDir } from '../core/compute';
 import { CATEGORY_COLUMNS, ORDER_COLUMNS, pretty, table } from './format';
 import { generate } from './generate';
@@ -41,12 +41,12 @@ export async function main(argv: string[]): Promise<number> {
 
 async function compute(p: Parsed): Promise<number> {
   if (p.flags.help) return help('compute');
-  if (p.positional.length !== 1) throw new UsageError('compute needs exactly one DIR');
+  const dir = onePositional(p, 'compute needs exactly one DIR');
   const engine = (p.flags.engine ?? 'wasm') as string;
   if (engine !== 'wasm' && engine !== 'reference') throw new UsageError(`--engine must be wasm or reference`);
   const rejectedFile = p.flags.rejected as string | undefined;
   const sink = rejectedFile ? (await import('./rejects-file')).rejectsCsvFile(rejectedFile) : undefined;
-  const res = await computeDir(p.positional[0], {
+  const res = await computeDir(dir, {
     engine,
     onReject: sink?.write,
     onProgress: progressBar('reading'),
@@ -69,17 +69,17 @@ async function compute(p: Parsed): Promise<number> {
 
 function gen(p: Parsed): number {
   if (p.flags.help) return help('generate');
-  if (p.positional.length !== 1) throw new UsageError('generate needs exactly one DIR');
+  const dir = onePositional(p, 'generate needs exactly one DIR');
   if (p.flags.items === undefined) throw new UsageError('generate needs --items N');
   const items = intFlag(p, 'items', 0, 1);
-  const summary = generate(p.positional[0], {
+  const summary = generate(dir, {
     items,
     seed: intFlag(p, 'seed', 1),
     dirty: numFlag(p, 'dirty', 0, 0, 1),
     partRows: p.flags['part-rows'] ? intFlag(p, 'part-rows', 0, 1) : undefined,
     onProgress: progressBar('generating', 0),
   });
-  console.log(`wrote ${summary.files.length} files to ${p.positional[0]}: ${summary.products} products, ${summary.orders} orders, ${summary.items} items`);
+  console.log(`wrote ${summary.files.length} files to ${dir}: ${summary.products} products, ${summary.orders} orders, ${summary.items} items`);
   const d = Object.entries(summary.defects);
   if (d.length) console.log(`defects injected: ${d.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   return 0;

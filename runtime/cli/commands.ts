@@ -1,6 +1,6 @@
 // The AWS-facing commands' dispatch, and the two small ones (upload, query); local and start are in
 // local-commands.ts, run in run.ts.
-import { parseArgs, UsageError, type Parsed } from './args';
+import { onePositional, parseArgs, UsageError, type Parsed } from './args';
 import { configFromEnv } from '../aws/config';
 import { CATEGORY_COLUMNS, ORDER_COLUMNS, pretty, table } from './format';
 import { help } from './help';
@@ -30,10 +30,10 @@ export async function runCommand(cmd: string, argv: string[]): Promise<number> {
 
 async function uploadCmd(p: Parsed): Promise<number> {
   if (p.flags.help) return help('upload');
-  if (p.positional.length !== 1) throw new UsageError('upload needs exactly one DIR');
+  const dir = onePositional(p, 'upload needs exactly one DIR');
   const cfg = configFromEnv();
   const skipped: string[] = [];
-  const items = planUpload(p.positional[0], skipped);
+  const items = planUpload(dir, skipped);
   if (skipped.length) console.error(skippedMessage(skipped));
   const bucket = new Bucket(makeClients(cfg).s3, cfg.bucket);
   await upload(bucket, items, progressBar(`uploading to s3://${cfg.bucket}`, 0));
@@ -43,7 +43,7 @@ async function uploadCmd(p: Parsed): Promise<number> {
 
 async function query(p: Parsed): Promise<number> {
   if (p.flags.help) return help('query');
-  const [kind, value] = p.positional;
+  const [kind, value = ''] = p.positional;
   if (p.positional.length !== 2 || (kind !== 'category' && kind !== 'date')) throw new UsageError('query needs: category NAME | date YYYY-MM-DD');
   if (kind === 'date' && !/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new UsageError(`date must be YYYY-MM-DD, got '${value}'`);
   const cfg = configFromEnv({}, { requireBucket: false });
@@ -61,4 +61,3 @@ async function query(p: Parsed): Promise<number> {
   else console.log(table(pretty([row]), ORDER_COLUMNS));
   return row ? 0 : 4;
 }
-

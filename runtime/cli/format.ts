@@ -3,9 +3,12 @@ import type { CategoryKpi, OrderKpi } from '../core/kpis';
 
 export function table(rows: Record<string, unknown>[], columns: string[]): string {
   const cells = rows.map((r) => columns.map((c) => formatCell(r[c])));
-  const widths = columns.map((c, i) => cells.reduce((w, row) => Math.max(w, row[i].length), c.length));
+  const widths = columns.map((c, i) => cells.reduce((w, row) => Math.max(w, row[i]?.length ?? 0), c.length));
   const line = (vals: string[]) =>
-    vals.map((v, i) => (i === 0 || isNaN(Number(v)) ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ').trimEnd();
+    vals
+      .map((v, i) => (i === 0 || isNaN(Number(v)) ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   return [line(columns), widths.map((w) => '-'.repeat(w)).join('  ')].concat(cells.map(line)).join('\n');
 }
 
@@ -15,11 +18,17 @@ function formatCell(v: unknown): string {
 }
 
 export const CATEGORY_COLUMNS: (keyof CategoryKpi)[] = [
-  'category', 'order_date', 'daily_revenue', 'avg_order_value', 'return_rate', 'revenue_per_order', 'items', 'orders', 'returned_items',
+  'category',
+  'order_date',
+  'daily_revenue',
+  'avg_order_value',
+  'return_rate',
+  'revenue_per_order',
+  'items',
+  'orders',
+  'returned_items',
 ];
-export const ORDER_COLUMNS: (keyof OrderKpi)[] = [
-  'order_date', 'total_orders', 'total_revenue', 'total_items_sold', 'unique_customers', 'revenue_per_order', 'return_rate',
-];
+export const ORDER_COLUMNS: (keyof OrderKpi)[] = ['order_date', 'total_orders', 'total_revenue', 'total_items_sold', 'unique_customers', 'revenue_per_order', 'return_rate'];
 
 /** Money columns print with two decimals, rates with four, so columns line up. */
 export function pretty<T extends object>(rows: T[]): Record<string, unknown>[] {

@@ -23,10 +23,32 @@ export interface GenerateSummary {
 }
 
 const CATEGORIES = [
-  'Accessories', 'Active', 'Blazers & Jackets', 'Clothing Sets', 'Dresses', 'Fashion Hoodies & Sweatshirts',
-  'Intimates', 'Jeans', 'Jumpsuits & Rompers', 'Leggings', 'Maternity', 'Outerwear & Coats', 'Pants',
-  'Pants & Capris', 'Plus', 'Shorts', 'Skirts', 'Sleep & Lounge', 'Socks', 'Socks & Hosiery', 'Suits',
-  'Suits & Sport Coats', 'Sweaters', 'Swim', 'Tops & Tees', 'Underwear',
+  'Accessories',
+  'Active',
+  'Blazers & Jackets',
+  'Clothing Sets',
+  'Dresses',
+  'Fashion Hoodies & Sweatshirts',
+  'Intimates',
+  'Jeans',
+  'Jumpsuits & Rompers',
+  'Leggings',
+  'Maternity',
+  'Outerwear & Coats',
+  'Pants',
+  'Pants & Capris',
+  'Plus',
+  'Shorts',
+  'Skirts',
+  'Sleep & Lounge',
+  'Socks',
+  'Socks & Hosiery',
+  'Suits',
+  'Suits & Sport Coats',
+  'Sweaters',
+  'Swim',
+  'Tops & Tees',
+  'Underwear',
 ];
 const BRANDS = ['Calvin Klein', 'Carhartt', "Levi's", 'Columbia', 'Hanes', 'Nike', 'Allegra K', 'Tommy Hilfiger', 'Quiksilver', 'Dockers'];
 const ADJECTIVES = ['Classic', 'Slim', 'Relaxed', 'Organic', 'Stretch', 'Vintage', 'Essential', 'Premium'];
@@ -81,7 +103,12 @@ class PartWriter {
   private rowsInPart = 0;
   private part = 0;
   readonly files: string[] = [];
-  constructor(private readonly dir: string, private readonly base: string, private readonly header: string, private readonly partRows: number) {
+  constructor(
+    private readonly dir: string,
+    private readonly base: string,
+    private readonly header: string,
+    private readonly partRows: number,
+  ) {
     mkdirSync(dir, { recursive: true });
   }
   private open(): void {
@@ -121,7 +148,7 @@ export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
   const rand = rng(opts.seed ?? 1);
   const dirty = opts.dirty ?? 0;
   const partRows = opts.partRows ?? Math.max(1000, Math.ceil(opts.items / 8));
-  const pick = <T>(a: readonly T[]) => a[Math.floor(rand() * a.length)];
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(rand() * a.length)] as T; // a is never empty
   const defects: Record<string, number> = {};
   const defect = (kinds: string[]): string | null => {
     if (dirty <= 0 || rand() >= dirty) return null;
@@ -156,7 +183,12 @@ export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
   const firstDay = daysFromCivil(2025, 1, 1);
   const spanDays = 181;
   const orders = new PartWriter(path.join(dir, 'orders'), 'orders', 'order_id,user_id,status,created_at,returned_at,shipped_at,delivered_at,num_of_item', partRows);
-  const items = new PartWriter(path.join(dir, 'order_items'), 'order_items', 'id,order_id,user_id,product_id,status,created_at,shipped_at,delivered_at,returned_at,sale_price', partRows);
+  const items = new PartWriter(
+    path.join(dir, 'order_items'),
+    'order_items',
+    'id,order_id,user_id,product_id,status,created_at,shipped_at,delivered_at,returned_at,sale_price',
+    partRows,
+  );
   // Items are written with a lag so an item file refers to orders of earlier and later order files.
   const pending: string[] = [];
   const lag = Math.max(1, Math.floor(partRows / 3));
@@ -175,12 +207,25 @@ export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
     const ts = (v: number) => (Number.isNaN(v) ? '' : stamp(v, style));
     let cols = [String(o), String(user), status, ts(created), ts(returned), ts(shipped), ts(delivered), String(count)];
     switch (defect(['missing_field', 'bad_timestamp', 'bad_integer', 'shipped_before_created', 'delivered_before_shipped', 'duplicate_key'])) {
-      case 'missing_field': cols[1] = ''; break;
-      case 'bad_timestamp': cols[3] = `${civilFromDays(firstDay + 58)}`.replace(/-\d\d$/, '-30') + 'T10:00:00'; break;
-      case 'bad_integer': cols[7] = pick(['two', '-1', '1.5']); break;
-      case 'shipped_before_created': cols[5] = stamp(created - 7200, 1); break;
-      case 'delivered_before_shipped': cols[5] = stamp(created + 3600, 1); cols[6] = stamp(created + 1800, 1); break;
-      case 'duplicate_key': if (o > 1) cols = [String(o - 1), ...cols.slice(1)]; break;
+      case 'missing_field':
+        cols[1] = '';
+        break;
+      case 'bad_timestamp':
+        cols[3] = `${civilFromDays(firstDay + 58)}`.replace(/-\d\d$/, '-30') + 'T10:00:00';
+        break;
+      case 'bad_integer':
+        cols[7] = pick(['two', '-1', '1.5']);
+        break;
+      case 'shipped_before_created':
+        cols[5] = stamp(created - 7200, 1);
+        break;
+      case 'delivered_before_shipped':
+        cols[5] = stamp(created + 3600, 1);
+        cols[6] = stamp(created + 1800, 1);
+        break;
+      case 'duplicate_key':
+        if (o > 1) cols = [String(o - 1), ...cols.slice(1)];
+        break;
     }
     orders.row(cols.join(','));
     ordersWritten++;
@@ -188,18 +233,38 @@ export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
       itemId++;
       const product = 1 + Math.floor(rand() * nProducts);
       const noise = rand() < 0.2 ? 0.0000016784668 : 0;
-      const sale = (price[product] + noise).toString();
+      const sale = ((price[product] ?? 0) + noise).toString();
       const itemStatus = status === 'Returned' && rand() < 0.3 ? 'Complete' : status;
-      let c = [String(itemId), String(o), String(user), String(product), itemStatus, ts(created), ts(shipped), ts(delivered), ts(returned), sale];
+      const c = [String(itemId), String(o), String(user), String(product), itemStatus, ts(created), ts(shipped), ts(delivered), ts(returned), sale];
       switch (defect(['missing_field', 'bad_price', 'bad_timestamp', 'shipped_before_created', 'delivered_before_shipped', 'duplicate_key', 'unknown_order', 'unknown_product'])) {
-        case 'missing_field': c[3] = ''; break;
-        case 'bad_price': c[9] = pick(['12,50', '-3.00', 'abc', '']); if (c[9] === '') c[9] = 'N/A'; break;
-        case 'bad_timestamp': c[6] = pick(['2025-02-30T10:00:00', '2025-13-01 00:00:00', 'yesterday']); break;
-        case 'shipped_before_created': c[5] = stamp(created + 86400 * 3, 1); c[6] = stamp(created, 1); c[7] = ''; break;
-        case 'delivered_before_shipped': c[6] = stamp(created + 7200, 1); c[7] = stamp(created + 3600, 1); break;
-        case 'duplicate_key': if (itemId > 1) c[0] = String(itemId - 1); break;
-        case 'unknown_order': c[1] = String(900000000 + Math.floor(rand() * 1000)); break;
-        case 'unknown_product': c[3] = String(900000000 + Math.floor(rand() * 1000)); break;
+        case 'missing_field':
+          c[3] = '';
+          break;
+        case 'bad_price':
+          c[9] = pick(['12,50', '-3.00', 'abc', '']);
+          if (c[9] === '') c[9] = 'N/A';
+          break;
+        case 'bad_timestamp':
+          c[6] = pick(['2025-02-30T10:00:00', '2025-13-01 00:00:00', 'yesterday']);
+          break;
+        case 'shipped_before_created':
+          c[5] = stamp(created + 86400 * 3, 1);
+          c[6] = stamp(created, 1);
+          c[7] = '';
+          break;
+        case 'delivered_before_shipped':
+          c[6] = stamp(created + 7200, 1);
+          c[7] = stamp(created + 3600, 1);
+          break;
+        case 'duplicate_key':
+          if (itemId > 1) c[0] = String(itemId - 1);
+          break;
+        case 'unknown_order':
+          c[1] = String(900000000 + Math.floor(rand() * 1000));
+          break;
+        case 'unknown_product':
+          c[3] = String(900000000 + Math.floor(rand() * 1000));
+          break;
       }
       pending.push(c.map(csvCell).join(','));
     }

@@ -23,7 +23,15 @@ function exportsOf(stack: LocalStack): string {
 async function localPipeline(stack: LocalStack, dir: string, reconcileSeconds: number, onBatch?: (b: BatchResult) => void) {
   const { appendFileSync } = await import('node:fs');
   const logFile = path.join(dir, 'pipeline.log');
-  const cfg = configFromEnv({ bucket: stack.bucket, categoryTable: stack.categoryTable, orderTable: stack.orderTable, region: stack.region, endpoint: stack.endpoint, alertTopicArn: undefined, eventBus: undefined });
+  const cfg = configFromEnv({
+    bucket: stack.bucket,
+    categoryTable: stack.categoryTable,
+    orderTable: stack.orderTable,
+    region: stack.region,
+    endpoint: stack.endpoint,
+    alertTopicArn: undefined,
+    eventBus: undefined,
+  });
   const obs = new Observer(cfg, (line) => appendFileSync(logFile, line + '\n'));
   const pipeline = new Pipeline(cfg, { clients: stack.clients, obs });
   const dispatcher = new Dispatcher(pipeline, 150, onBatch);
@@ -79,7 +87,9 @@ export async function start(p: Parsed): Promise<number> {
     await upload(new Bucket(stack.clients.s3, stack.bucket), items, progressBar('uploading', 0));
     await dispatcher.idle();
     if (dispatcher.errors.length) {
-      console.error(`kpi: the pipeline failed: ${dispatcher.errors.at(-1)!.message} (details in ${path.relative(process.cwd(), logFile)}); unprocessed files stay in the landing zone for the next start`);
+      console.error(
+        `kpi: the pipeline failed: ${dispatcher.errors.at(-1)!.message} (details in ${path.relative(process.cwd(), logFile)}); unprocessed files stay in the landing zone for the next start`,
+      );
       return 1;
     }
     const kpis = await new KpiStore(stack.clients.ddb, stack.categoryTable, stack.orderTable).readAll();
@@ -107,4 +117,3 @@ export async function start(p: Parsed): Promise<number> {
     await stack.close();
   }
 }
-

@@ -36,7 +36,10 @@ export async function run(p: Parsed): Promise<number> {
     } else if (stage === 'validate') {
       // The scheduled sweep: validate whatever is still in the landing zone (a failed validation
       // heals itself); the transform is left to the hand-off, so this needs no DynamoDB access.
-      const v = await pipeline.validate((await pipeline.bucket.list(LANDING_PREFIX)).map((o) => o.key), deadline);
+      const v = await pipeline.validate(
+        (await pipeline.bucket.list(LANDING_PREFIX)).map((o) => o.key),
+        deadline,
+      );
       if (cfg.eventBus && v.length) await pipeline.emitValidated(v);
       failed = v.filter((x) => x.status === 'failed');
     } else {

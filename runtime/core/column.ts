@@ -4,7 +4,10 @@
 /** An append-only typed column that can be truncated back (to undo a file rejected whole). */
 export class Column<T extends Int32Array | Float64Array | Uint8Array> {
   length = 0;
-  constructor(public data: T, private readonly make: (n: number) => T) {}
+  constructor(
+    public data: T,
+    private readonly make: (n: number) => T,
+  ) {}
 
   static int32(capacity = 1024): Column<Int32Array> {
     return new Column(new Int32Array(Math.max(1024, capacity)), (n) => new Int32Array(n));
@@ -30,7 +33,10 @@ export class Column<T extends Int32Array | Float64Array | Uint8Array> {
 /** An int array indexed by id that grows on demand, filled with `fill`. */
 export class IdMap {
   data: Int32Array;
-  constructor(private readonly fillValue: number, capacity = 1024) {
+  constructor(
+    private readonly fillValue: number,
+    capacity = 1024,
+  ) {
     this.data = new Int32Array(Math.max(1024, capacity)).fill(fillValue);
   }
   ensure(id: number): void {

@@ -47,7 +47,10 @@ export function listLocalSources(dir: string): SourceFile[] {
 
 /** Reading one source failed with something other than a verdict on its content (S3, or a bug). */
 export class SourceFailed extends Error {
-  constructor(readonly source: string, readonly cause: unknown) {
+  constructor(
+    readonly source: string,
+    readonly cause: unknown,
+  ) {
     super(`${source}: ${(cause as Error)?.message ?? cause}`);
   }
 }
@@ -63,10 +66,11 @@ export async function loadTables(sources: SourceFile[], opts: ComputeOptions = {
   let done = 0;
   const ordered = [...sources].sort((a, b) => ENTITIES.indexOf(a.entity) - ENTITIES.indexOf(b.entity));
   for (const src of ordered) {
-    const counting = (reuse?: boolean) => counted(src.open(reuse), (n) => {
-      done += n;
-      opts.onProgress?.(done, total);
-    });
+    const counting = (reuse?: boolean) =>
+      counted(src.open(reuse), (n) => {
+        done += n;
+        opts.onProgress?.(done, total);
+      });
     try {
       files.push(await tables.readFile(src.entity, src.name, counting));
     } catch (err) {

@@ -279,11 +279,7 @@ export async function parseWithCsvParse(source: AsyncIterable<Uint8Array>, onRec
  * Reads one CSV source: the fast scanner first; if it declines, `restart` is called and the whole
  * source is read again with csv-parse. Returns which parser produced the records.
  */
-export async function readCsv(
-  open: (reuse?: boolean) => AsyncIterable<Uint8Array>,
-  onRecord: RecordHandler,
-  restart: () => void,
-): Promise<'fast' | 'csv-parse'> {
+export async function readCsv(open: (reuse?: boolean) => AsyncIterable<Uint8Array>, onRecord: RecordHandler, restart: () => void): Promise<'fast' | 'csv-parse'> {
   try {
     const scanner = new FastCsvScanner(onRecord);
     // The scanner is done with each chunk before asking for the next: the source may reuse it.

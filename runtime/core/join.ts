@@ -91,7 +91,6 @@ export class Tables {
   private readonly oWin: IdMap;
   private readonly iWin: IdMap;
 
-
   readonly rejectedByReason: Partial<Record<Reason, number>> = {};
   readonly held: RejectedRow[] = [];
 
@@ -104,7 +103,9 @@ export class Tables {
     this.productKeys = new Interner(hint.products);
     this.itemKeys = new Interner(hint.items);
     this.users = new Interner(hint.orders);
-    const p = hint.products ?? 0, o = hint.orders ?? 0, i = hint.items ?? 0;
+    const p = hint.products ?? 0,
+      o = hint.orders ?? 0,
+      i = hint.items ?? 0;
     this.pCat = Column.int32(p);
     this.oDay = Column.int32(o);
     this.oUser = Column.int32(o);
@@ -277,7 +278,12 @@ export class Tables {
     const oDay = this.oDay.data;
     const { byOrder, perOrder, n } = groupItemsByOrder(iWin, iOrder, nKeys, nOrders);
     const { ordersByDay, days } = sortOrdersByDay(perOrder, oDay, oWin, nOrders, n);
-    const oUser = this.oUser.data, oRet = this.oRet.data, iStatus = this.iStatus.data, pCat = this.pCat.data, iProduct = this.iProduct.data, iCents = this.iCents.data;
+    const oUser = this.oUser.data,
+      oRet = this.oRet.data,
+      iStatus = this.iStatus.data,
+      pCat = this.pCat.data,
+      iProduct = this.iProduct.data,
+      iCents = this.iCents.data;
     return {
       n,
       nCats: this.categories.size,
@@ -342,7 +348,14 @@ export interface JoinSource {
 
 export function materialize(src: JoinSource): Joined {
   const n = src.n;
-  const all: ChunkColumns = { cat: new Int32Array(n), day: new Int32Array(n), order: new Int32Array(n), user: new Int32Array(n), cents: new Float64Array(n), flags: new Uint8Array(n) };
+  const all: ChunkColumns = {
+    cat: new Int32Array(n),
+    day: new Int32Array(n),
+    order: new Int32Array(n),
+    user: new Int32Array(n),
+    cents: new Float64Array(n),
+    flags: new Uint8Array(n),
+  };
   if (n) src.forEachChunk(all, () => {});
   return { n, ...all, categories: src.categories };
 }

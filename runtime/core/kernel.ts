@@ -50,10 +50,18 @@ export function aggregateWasm(input: JoinSource | Pick<Joined, 'n' | 'cat' | 'da
   if (src.n) src.forEachChunk(input_, (count) => k.process(count));
   const g = k.groupCount();
   const d = k.dayCount();
-  const gCat = i32(6, g), gDay = i32(7, g), gCents = new BigInt64Array(buf, k.layout(8), g);
-  const gItems = i32(9, g), gRet = i32(10, g), gOrders = i32(11, g);
-  const dDay = i32(12, d), dCents = new BigInt64Array(buf, k.layout(13), d);
-  const dItems = i32(14, d), dOrders = i32(15, d), dUsers = i32(16, d), dRet = i32(17, d);
+  const gCat = i32(6, g),
+    gDay = i32(7, g),
+    gCents = new BigInt64Array(buf, k.layout(8), g);
+  const gItems = i32(9, g),
+    gRet = i32(10, g),
+    gOrders = i32(11, g);
+  const dDay = i32(12, d),
+    dCents = new BigInt64Array(buf, k.layout(13), d);
+  const dItems = i32(14, d),
+    dOrders = i32(15, d),
+    dUsers = i32(16, d),
+    dRet = i32(17, d);
   const out: Aggregates = { groups: [], days: [] };
   for (let x = 0; x < g; x++) {
     out.groups.push({ cat: gCat[x], day: gDay[x], cents: Number(gCents[x]), items: gItems[x], returnedItems: gRet[x], orders: gOrders[x] });

@@ -158,9 +158,16 @@ export class RowRules {
       if (S[k] === E[k]) continue;
       const v = parseTimestamp(b, S[k], E[k]);
       if (Number.isNaN(v)) return 'bad_timestamp';
-      if (k === this.createdSlot) (created = v), (createdNs = lastNanos);
-      else if (k === this.shippedSlot) (shipped = v), (shippedNs = lastNanos);
-      else if (k === this.deliveredSlot) (delivered = v), (deliveredNs = lastNanos);
+      if (k === this.createdSlot) {
+        created = v;
+        createdNs = lastNanos;
+      } else if (k === this.shippedSlot) {
+        shipped = v;
+        shippedNs = lastNanos;
+      } else if (k === this.deliveredSlot) {
+        delivered = v;
+        deliveredNs = lastNanos;
+      }
     }
     this.createdSec = created;
     const n = this.intSlot;

@@ -14,7 +14,11 @@ export class Dispatcher {
   readonly errors: Error[] = [];
   private readonly attempts = new Map<string, number>();
 
-  constructor(private readonly pipeline: Pipeline, private readonly debounceMs = 150, private readonly onBatch?: (b: BatchResult) => void) {}
+  constructor(
+    private readonly pipeline: Pipeline,
+    private readonly debounceMs = 150,
+    private readonly onBatch?: (b: BatchResult) => void,
+  ) {}
 
   private reconcileDue = false;
   private timer: NodeJS.Timeout | null = null;

@@ -87,7 +87,14 @@ function keepEmptySegments(url: string | undefined): string | undefined {
   const p = q < 0 ? url : url.slice(0, q);
   const slash = p.indexOf('/', 1);
   if (slash < 0 || !p.includes('//', slash)) return url;
-  return p.slice(0, slash + 1) + p.slice(slash + 1).replace(/\/\//g, '/%2F').replace(/^\//, '%2F') + (q < 0 ? '' : url.slice(q));
+  return (
+    p.slice(0, slash + 1) +
+    p
+      .slice(slash + 1)
+      .replace(/\/\//g, '/%2F')
+      .replace(/^\//, '%2F') +
+    (q < 0 ? '' : url.slice(q))
+  );
 }
 
 /** The object key of a path-style S3 request (/bucket/key), or null. */
@@ -124,7 +131,13 @@ async function startLocked(opts: LocalOptions, unlock: () => void): Promise<Loca
 
   const S3rver = loadOptional<new (o: object) => { configureBuckets(): Promise<void>; callback(): Handler; on(e: string, l: (ev: unknown) => void): void }>('s3rver');
   const dynalite = loadOptional<(o: object) => http.Server>('dynalite');
-  const s3 = new S3rver({ directory: path.join(opts.dir, 's3'), silent: true, configureBuckets: [{ name: bucket }], allowMismatchedSignatures: true, vhostBuckets: false }) as unknown as {
+  const s3 = new S3rver({
+    directory: path.join(opts.dir, 's3'),
+    silent: true,
+    configureBuckets: [{ name: bucket }],
+    allowMismatchedSignatures: true,
+    vhostBuckets: false,
+  }) as unknown as {
     configureBuckets(): Promise<void>;
     callback(): Handler;
     on(e: string, l: (ev: unknown) => void): void;
@@ -145,7 +158,12 @@ async function startLocked(opts: LocalOptions, unlock: () => void): Promise<Loca
     if (long) {
       // S3 takes keys up to 1,024 bytes; the local file store cannot name a file after a longer segment.
       req.resume();
-      return s3Error(res, 400, 'KeyTooLongError', `the local stack stores each key segment as a file name, at most ${MAX_LOCAL_SEGMENT_BYTES} bytes; this key has a segment of ${Buffer.byteLength(long)} (AWS S3 accepts it)`);
+      return s3Error(
+        res,
+        400,
+        'KeyTooLongError',
+        `the local stack stores each key segment as a file name, at most ${MAX_LOCAL_SEGMENT_BYTES} bytes; this key has a segment of ${Buffer.byteLength(long)} (AWS S3 accepts it)`,
+      );
     }
     req.url = keepEmptySegments(req.url);
     s3Handler(req, res);

@@ -30,7 +30,10 @@ export class Pipeline {
   readonly obs: Observer;
   readonly clients: Clients;
 
-  constructor(readonly cfg: Config, private readonly opts: PipelineOptions = {}) {
+  constructor(
+    readonly cfg: Config,
+    private readonly opts: PipelineOptions = {},
+  ) {
     this.clients = opts.clients ?? makeClients(cfg);
     this.bucket = new Bucket(this.clients.s3, cfg.bucket);
     this.store = new KpiStore(this.clients.ddb, cfg.categoryTable, cfg.orderTable, opts.store);

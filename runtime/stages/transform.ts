@@ -101,7 +101,11 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
   total.ms = Date.now() - t0;
   for (const date of total.changedDates) ctx.obs.log('date_recomputed', { order_date: date });
   ctx.obs.log('transform_done', { ...total, changedDates: undefined, changed_dates: total.changedDates.length });
-  ctx.obs.metrics({ Stage: 'transform' }, { RowsHeld: total.held, RowsExpired: total.expired, DynamoRetries: total.retries, KpiRowsWritten: total.puts + total.deletes, TransformMs: total.ms }, { TransformMs: 'Milliseconds' });
+  ctx.obs.metrics(
+    { Stage: 'transform' },
+    { RowsHeld: total.held, RowsExpired: total.expired, DynamoRetries: total.retries, KpiRowsWritten: total.puts + total.deletes, TransformMs: total.ms },
+    { TransformMs: 'Milliseconds' },
+  );
   // The KPI trend for the dashboard: all-time revenue, and the newest order day's figures.
   if (latest) {
     ctx.obs.metrics(

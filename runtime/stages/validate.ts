@@ -79,7 +79,16 @@ async function validateIn(ctx: ValidateContext, key: string, versionId: string |
   } catch (err) {
     // The bytes are on local disk: a failure here is not S3's and would repeat on every retry.
     // Quarantine the file with the error, so that it cannot hold up anything else.
-    res = { entity: landing.entity, file: key, status: 'rejected', note: `processing failed: ${(err as Error).message} (quarantined; please report this file)`, rows: 0, accepted: 0, rejected: 0, held: 0 };
+    res = {
+      entity: landing.entity,
+      file: key,
+      status: 'rejected',
+      note: `processing failed: ${(err as Error).message} (quarantined; please report this file)`,
+      rows: 0,
+      accepted: 0,
+      rejected: 0,
+      held: 0,
+    };
   }
   if (res.status === 'rejected') {
     const errKey = errFileKey(landing, got.lastModified);
@@ -109,7 +118,17 @@ async function validateIn(ctx: ValidateContext, key: string, versionId: string |
     uploadedAt: got.lastModified,
     ms: Date.now() - t0,
   };
-  obs.log('file_validated', { key, entity: landing.entity, archive: dest, rows: res.rows, accepted: res.accepted, rejected: res.rejected, rejected_by_reason: byReason, parser: res.parser, ms: result.ms });
+  obs.log('file_validated', {
+    key,
+    entity: landing.entity,
+    archive: dest,
+    rows: res.rows,
+    accepted: res.accepted,
+    rejected: res.rejected,
+    rejected_by_reason: byReason,
+    parser: res.parser,
+    ms: result.ms,
+  });
   obs.metrics({ Stage: 'validate' }, { FilesProcessed: 1, RowsAccepted: res.accepted, RowsRejected: res.rejected });
   for (const [reason, n] of Object.entries(byReason)) obs.metrics({ Stage: 'validate', Reason: reason }, { RowsRejectedByReason: n });
   const share = res.rows ? res.rejected / res.rows : 0;
@@ -117,7 +136,9 @@ async function validateIn(ctx: ValidateContext, key: string, versionId: string |
   if (res.rows && share > ctx.rejectAlertShare) {
     await obs.alert(
       `KPI pipeline: ${(share * 100).toFixed(1)}% of ${key} rejected`,
-      `${res.rejected} of ${res.rows} rows of ${key} were rejected (${Object.entries(byReason).map(([k, v]) => `${k} ${v}`).join(', ')}); threshold ${(ctx.rejectAlertShare * 100).toFixed(1)}%. Rows: ${errRowsKey(landing, got.lastModified)}`,
+      `${res.rejected} of ${res.rows} rows of ${key} were rejected (${Object.entries(byReason)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}); threshold ${(ctx.rejectAlertShare * 100).toFixed(1)}%. Rows: ${errRowsKey(landing, got.lastModified)}`,
     );
   }
   return result;

@@ -29,7 +29,12 @@ test('usage errors exit 2 with a hint; a missing folder is a clear error', (t) =
 });
 
 test('compute prints readable tables and names rejected files on stderr', (t) => {
-  const dir = writeTree({ 'products/p.csv': PRODUCTS, 'orders/o.csv': ORDERS, 'orders/x.csv': 'nope\n1\n', 'order_items/i.csv': 'id,order_id,product_id,sale_price\n1,o1,p1,1.5\n' });
+  const dir = writeTree({
+    'products/p.csv': PRODUCTS,
+    'orders/o.csv': ORDERS,
+    'orders/x.csv': 'nope\n1\n',
+    'order_items/i.csv': 'id,order_id,product_id,sale_price\n1,o1,p1,1.5\n',
+  });
   const r = kpi('compute', dir);
   t.is(r.status, 0);
   t.regex(r.stdout, /category_kpi_table \(1 rows\)/);

@@ -55,7 +55,10 @@ test.serial('kpi local prints exports; kpi upload and kpi query reach it; Ctrl-C
     t.deepEqual(got, day);
     const cat = want.category_kpis[0].category;
     const q = kpi(['query', 'category', cat, '--json'], env);
-    t.deepEqual(JSON.parse(q.stdout), want.category_kpis.filter((c) => c.category === cat));
+    t.deepEqual(
+      JSON.parse(q.stdout),
+      want.category_kpis.filter((c) => c.category === cat),
+    );
     const table = kpi(['query', 'date', day.order_date], env);
     t.regex(table.stdout, new RegExp(`${day.order_date}\\s+${day.total_orders}\\s+${day.total_revenue.toFixed(2)}`));
     t.is(kpi(['query', 'date', '1999-01-01'], env).status, 4);
@@ -78,7 +81,10 @@ test.serial('kpi run: one object from the environment, JSON logs and EMF on stdo
     t.regex(late.stderr, /ALERT: KPI pipeline deadline reached/);
     const one = await kpiAsync(['run'], { ...s.env, KPI_S3_KEY: keys[0] });
     t.is(one.status, 0, one.stderr);
-    const lines = one.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = one.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     t.truthy(lines.find((l) => l.event === 'file_validated' && l.key === keys[0]));
     t.truthy(lines.find((l) => l.event === 'transform_done'));
     const emf = lines.find((l) => l._aws && l.FilesProcessed === 1);
@@ -87,7 +93,11 @@ test.serial('kpi run: one object from the environment, JSON logs and EMF on stdo
     const rest = await kpiAsync(['run'], s.env); // no key: the whole landing zone
     t.is(rest.status, 0, rest.stderr);
     // the KPI trend metrics for the dashboard, once there are KPIs
-    const trend = rest.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l._aws && 'RevenueLatestDay' in l);
+    const trend = rest.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((l) => l._aws && 'RevenueLatestDay' in l);
     t.true(trend.RevenueAllTime > 0 && trend.OrdersLatestDay > 0);
     const got = await tables(s);
     const want = await computeDir(DATA);

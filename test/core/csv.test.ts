@@ -15,7 +15,9 @@ function fast(text: string | Buffer, chunk = Infinity): [string[], number][] {
 }
 
 async function reference(text: string | Buffer): Promise<[string[], number][]> {
-  async function* one() { yield Buffer.from(text); }
+  async function* one() {
+    yield Buffer.from(text);
+  }
   const out: [string[], number][] = [];
   await parseWithCsvParse(one(), (r) => out.push([fieldsOf(r), r.line]));
   return out;
@@ -25,7 +27,12 @@ test('quoted comma, quoted newline, doubled quotes, CRLF, BOM', (t) => {
   const text = '\uFEFFa,b,c\r\n1,"x,y","he said ""hi"""\r\n2,"multi\nline",\r\n3,,"" \n';
   t.throws(() => fast(text)); // a space after the closing quote is not RFC 4180: the fast path declines
   const ok = '\uFEFFa,b,c\r\n1,"x,y","he said ""hi"""\r\n2,"multi\nline",\r\n\r\n3,,""\n';
-  t.deepEqual(fast(ok), [[['a', 'b', 'c'], 1], [['1', 'x,y', 'he said "hi"'], 2], [['2', 'multi\nline', ''], 3], [['3', '', ''], 6]]);
+  t.deepEqual(fast(ok), [
+    [['a', 'b', 'c'], 1],
+    [['1', 'x,y', 'he said "hi"'], 2],
+    [['2', 'multi\nline', ''], 3],
+    [['3', '', ''], 6],
+  ]);
 });
 
 test('regression: a source that refills one Buffer for every chunk reads the same as fresh chunks', async (t) => {
@@ -65,10 +72,7 @@ test('records split across any chunk boundary read the same', (t) => {
   for (let c = 1; c < text.length; c++) t.deepEqual(fast(text, c), whole, `chunk ${c}`);
 });
 
-const field = fc.oneof(
-  fc.string({ unit: fc.constantFrom('a', 'b', ' ', ',', '"', '\n', '\r\n', 'é', '1', '.') , maxLength: 8 }),
-  fc.constantFrom('', '""', ',', '\n', 'plain'),
-);
+const field = fc.oneof(fc.string({ unit: fc.constantFrom('a', 'b', ' ', ',', '"', '\n', '\r\n', 'é', '1', '.'), maxLength: 8 }), fc.constantFrom('', '""', ',', '\n', 'plain'));
 
 function quote(f: string): string {
   return /[",\r\n]/.test(f) || f === '' ? `"${f.replace(/"/g, '""')}"` : f;
@@ -86,10 +90,20 @@ test('property: fast scanner and csv-parse give identical records on RFC 4180 in
         const text = (bom ? '\uFEFF' : '') + rows.map((r) => r.map(quote).join(',')).join(eol) + eol;
         const a = fast(text, chunk);
         const b = await reference(text);
-        t.deepEqual(a.map((r) => r[0]), b.map((r) => r[0]));
-        t.deepEqual(a.map((r) => r[0]), rows);
+        t.deepEqual(
+          a.map((r) => r[0]),
+          b.map((r) => r[0]),
+        );
+        t.deepEqual(
+          a.map((r) => r[0]),
+          rows,
+        );
         // csv-parse counts a CR inside a quoted field as a line of its own; compare lines where both agree on what a line is.
-        if (!rows.some((r) => r.some((f) => f.includes('\r')))) t.deepEqual(a.map((r) => r[1]), b.map((r) => r[1]));
+        if (!rows.some((r) => r.some((f) => f.includes('\r'))))
+          t.deepEqual(
+            a.map((r) => r[1]),
+            b.map((r) => r[1]),
+          );
       },
     ),
     { numRuns: 300 },
@@ -97,7 +111,11 @@ test('property: fast scanner and csv-parse give identical records on RFC 4180 in
 });
 
 test('non-RFC quoting falls back to csv-parse instead of failing', async (t) => {
-  const r = await computeFiles({ 'products/p.csv': 'id,category,name\np1,Jeans,5" screen\n', 'orders/o.csv': ORDERS, 'order_items/i.csv': 'id,order_id,product_id,sale_price\n1,o1,p1,1.00\n' });
+  const r = await computeFiles({
+    'products/p.csv': 'id,category,name\np1,Jeans,5" screen\n',
+    'orders/o.csv': ORDERS,
+    'order_items/i.csv': 'id,order_id,product_id,sale_price\n1,o1,p1,1.00\n',
+  });
   t.is(r.files[0].parser, 'csv-parse');
   t.is(r.files[0].status, 'accepted');
   t.is(r.items, 1);
@@ -132,5 +150,8 @@ test('empty, header-only, binary and missing-column files: rejected whole or emp
   t.is(byName['order_items/j_unterminated.csv'].status, 'rejected');
   t.regex(byName['order_items/j_unterminated.csv'].note!, /not readable as CSV/);
   // Nothing from the rejected files counted: o1 stays Complete on 2025-03-01, one item.
-  t.deepEqual(r.order_kpis.map((o) => [o.order_date, o.total_items_sold, o.return_rate]), [['2025-03-01', 1, 0]]);
+  t.deepEqual(
+    r.order_kpis.map((o) => [o.order_date, o.total_items_sold, o.return_rate]),
+    [['2025-03-01', 1, 0]],
+  );
 });

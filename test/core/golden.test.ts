@@ -22,7 +22,11 @@ test('golden: `kpi compute data/ --json` equals the expected file, which DuckDB 
   t.true(got.order_kpis.length > 100);
 });
 
-for (const [seed, dirty] of [[11, 0], [12, 0.03], [13, 0.2]] as const) {
+for (const [seed, dirty] of [
+  [11, 0],
+  [12, 0.03],
+  [13, 0.2],
+] as const) {
   test(`oracle: generated data (seed ${seed}, dirty ${dirty}) equals DuckDB, both engines`, async (t) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kpi-oracle-'));
     generate(dir, { items: 6000, seed, dirty, partRows: 900 });

@@ -9,10 +9,13 @@ test('a later file upserts: its version of an order replaces the earlier one', a
     'orders/b.csv': 'order_id,user_id,status,created_at\no1,u9,Returned,2025-03-02T10:00:00\n',
     'order_items/i.csv': 'id,order_id,product_id,sale_price\n1,o1,p1,10.00\n2,o2,p2,5.00\n',
   });
-  t.deepEqual(r.order_kpis.map((o) => [o.order_date, o.total_orders, o.total_revenue, o.unique_customers, o.return_rate]), [
-    ['2025-03-01', 1, 5, 1, 1],
-    ['2025-03-02', 1, 10, 1, 1],
-  ]);
+  t.deepEqual(
+    r.order_kpis.map((o) => [o.order_date, o.total_orders, o.total_revenue, o.unique_customers, o.return_rate]),
+    [
+      ['2025-03-01', 1, 5, 1, 1],
+      ['2025-03-02', 1, 10, 1, 1],
+    ],
+  );
 });
 
 test('a rejected row in a later file changes nothing', async (t) => {
@@ -68,7 +71,10 @@ test('category KPIs: distinct orders per category and revenue per order', async 
   });
   t.deepEqual(
     r.category_kpis.map((c) => [c.category, c.items, c.orders, c.daily_revenue, c.avg_order_value, c.revenue_per_order]),
-    [['Jeans', 3, 2, 30.01, 10, 15.01], ['Tops', 1, 1, 1, 1, 1]],
+    [
+      ['Jeans', 3, 2, 30.01, 10, 15.01],
+      ['Tops', 1, 1, 1, 1, 1],
+    ],
   );
   t.like(r.order_kpis[0], { total_orders: 2, total_items_sold: 4, total_revenue: 31.01, unique_customers: 2, revenue_per_order: 15.51 });
 });

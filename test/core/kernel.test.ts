@@ -5,7 +5,14 @@ import { sortAggregates } from '../../runtime/core/aggregates';
 import { aggregateWasm } from '../../runtime/core/kernel';
 import { aggregateReference } from '../../runtime/core/reference';
 
-interface Item { cat: number; day: number; order: number; user: number; cents: number; flags: number }
+interface Item {
+  cat: number;
+  day: number;
+  order: number;
+  user: number;
+  cents: number;
+  flags: number;
+}
 
 /** Items as the join emits them: ordered by (day, order), an order's day and user fixed. */
 function columns(items: Item[]) {
@@ -23,14 +30,11 @@ function columns(items: Item[]) {
 }
 
 const itemsArb = fc
-  .array(
-    fc.record({ cat: fc.nat(40), order: fc.nat(300), cents: fc.nat(10_000_000), ret: fc.boolean() }),
-    { maxLength: 2000 },
-  )
-  .chain((raw) =>
-    fc.tuple(fc.constant(raw), fc.array(fc.tuple(fc.integer({ min: -400, max: 30000 }), fc.nat(120), fc.boolean()), { minLength: 301, maxLength: 301 })),
-  )
-  .map(([raw, orders]) => raw.map((r) => ({ cat: r.cat, order: r.order, day: orders[r.order][0], user: orders[r.order][1], cents: r.cents, flags: (r.ret ? 1 : 0) | (orders[r.order][2] ? 2 : 0) })));
+  .array(fc.record({ cat: fc.nat(40), order: fc.nat(300), cents: fc.nat(10_000_000), ret: fc.boolean() }), { maxLength: 2000 })
+  .chain((raw) => fc.tuple(fc.constant(raw), fc.array(fc.tuple(fc.integer({ min: -400, max: 30000 }), fc.nat(120), fc.boolean()), { minLength: 301, maxLength: 301 })))
+  .map(([raw, orders]) =>
+    raw.map((r) => ({ cat: r.cat, order: r.order, day: orders[r.order][0], user: orders[r.order][1], cents: r.cents, flags: (r.ret ? 1 : 0) | (orders[r.order][2] ? 2 : 0) })),
+  );
 
 test('property: kernel equals the TypeScript reference (any chunk size)', (t) => {
   fc.assert(

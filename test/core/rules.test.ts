@@ -12,24 +12,57 @@ async function rejectsOf(files: Record<string, string>) {
 const ITEMS_H = 'id,order_id,product_id,sale_price,created_at,shipped_at,delivered_at\n';
 
 test('missing_field: an empty required column', async (t) => {
-  const { rows } = await rejectsOf({ 'products/p.csv': PRODUCTS, 'orders/o.csv': 'order_id,user_id,status,created_at\no1,,Complete,2025-03-01T10:00:00\no2,u2, ,2025-03-01T10:00:00\n' });
-  t.deepEqual(rows.map((x) => [x.reason, x.line]), [['missing_field', 2], ['missing_field', 3]]);
+  const { rows } = await rejectsOf({
+    'products/p.csv': PRODUCTS,
+    'orders/o.csv': 'order_id,user_id,status,created_at\no1,,Complete,2025-03-01T10:00:00\no2,u2, ,2025-03-01T10:00:00\n',
+  });
+  t.deepEqual(
+    rows.map((x) => [x.reason, x.line]),
+    [
+      ['missing_field', 2],
+      ['missing_field', 3],
+    ],
+  );
 });
 
 test('bad_price: not a non-negative decimal with a dot', async (t) => {
-  const { rows } = await rejectsOf({ 'products/p.csv': PRODUCTS, 'orders/o.csv': ORDERS, 'order_items/i.csv': 'id,order_id,product_id,sale_price\n1,o1,p1,"1,5"\n2,o1,p1,-2\n3,o1,p1,abc\n4,o1,p1,3.50\n' });
-  t.deepEqual(rows.map((x) => x.reason), ['bad_price', 'bad_price', 'bad_price']);
+  const { rows } = await rejectsOf({
+    'products/p.csv': PRODUCTS,
+    'orders/o.csv': ORDERS,
+    'order_items/i.csv': 'id,order_id,product_id,sale_price\n1,o1,p1,"1,5"\n2,o1,p1,-2\n3,o1,p1,abc\n4,o1,p1,3.50\n',
+  });
+  t.deepEqual(
+    rows.map((x) => x.reason),
+    ['bad_price', 'bad_price', 'bad_price'],
+  );
   t.deepEqual(rows[0].fields, ['1', 'o1', 'p1', '1,5']);
 });
 
 test('bad_timestamp: an impossible date in any timestamp column', async (t) => {
-  const { rows } = await rejectsOf({ 'products/p.csv': PRODUCTS, 'orders/o.csv': 'order_id,user_id,status,created_at,returned_at\no1,u1,Complete,2025-02-30T10:00:00,\no2,u1,Complete,2025-02-20T10:00:00,not a date\no3,u1,Complete,2025-02-20T10:00:00,\n' });
-  t.deepEqual(rows.map((x) => [x.reason, x.fields[0]]), [['bad_timestamp', 'o1'], ['bad_timestamp', 'o2']]);
+  const { rows } = await rejectsOf({
+    'products/p.csv': PRODUCTS,
+    'orders/o.csv':
+      'order_id,user_id,status,created_at,returned_at\no1,u1,Complete,2025-02-30T10:00:00,\no2,u1,Complete,2025-02-20T10:00:00,not a date\no3,u1,Complete,2025-02-20T10:00:00,\n',
+  });
+  t.deepEqual(
+    rows.map((x) => [x.reason, x.fields[0]]),
+    [
+      ['bad_timestamp', 'o1'],
+      ['bad_timestamp', 'o2'],
+    ],
+  );
 });
 
 test('bad_integer: num_of_item present and not a non-negative integer', async (t) => {
-  const { rows } = await rejectsOf({ 'products/p.csv': PRODUCTS, 'orders/o.csv': 'order_id,user_id,status,created_at,num_of_item\no1,u1,Complete,2025-02-20T10:00:00,two\no2,u1,Complete,2025-02-20T10:00:00,-1\no3,u1,Complete,2025-02-20T10:00:00,\no4,u1,Complete,2025-02-20T10:00:00,3\n' });
-  t.deepEqual(rows.map((x) => x.fields[0]), ['o1', 'o2']);
+  const { rows } = await rejectsOf({
+    'products/p.csv': PRODUCTS,
+    'orders/o.csv':
+      'order_id,user_id,status,created_at,num_of_item\no1,u1,Complete,2025-02-20T10:00:00,two\no2,u1,Complete,2025-02-20T10:00:00,-1\no3,u1,Complete,2025-02-20T10:00:00,\no4,u1,Complete,2025-02-20T10:00:00,3\n',
+  });
+  t.deepEqual(
+    rows.map((x) => x.fields[0]),
+    ['o1', 'o2'],
+  );
   t.true(rows.every((x) => x.reason === 'bad_integer'));
 });
 
@@ -37,14 +70,23 @@ test('shipped_before_created and delivered_before_shipped compare instants, zone
   const { rows } = await rejectsOf({
     'products/p.csv': PRODUCTS,
     'orders/o.csv': ORDERS,
-    'order_items/i.csv': ITEMS_H +
+    'order_items/i.csv':
+      ITEMS_H +
       '1,o1,p1,1.00,2025-03-01T10:00:00,2025-03-01T09:59:59,\n' + // shipped before created
       '2,o1,p1,1.00,2025-03-01T10:00:00,2025-03-01T11:00:00+02:00,\n' + // 09:00Z: before created
       '3,o1,p1,1.00,2025-03-01T10:00:00,2025-03-01T12:00:00,2025-03-01T11:00:00\n' + // delivered before shipped
       '4,o1,p1,1.00,2025-03-01T10:00:00,2025-03-01T10:00:00.5,2025-03-01T10:00:00.25\n' + // fraction decides
       '5,o1,p1,1.00,2025-03-01T10:00:00,2025-03-01T10:00:00,2025-03-01T10:00:00\n', // equal is fine
   });
-  t.deepEqual(rows.map((x) => [x.fields[0], x.reason]), [['1', 'shipped_before_created'], ['2', 'shipped_before_created'], ['3', 'delivered_before_shipped'], ['4', 'delivered_before_shipped']]);
+  t.deepEqual(
+    rows.map((x) => [x.fields[0], x.reason]),
+    [
+      ['1', 'shipped_before_created'],
+      ['2', 'shipped_before_created'],
+      ['3', 'delivered_before_shipped'],
+      ['4', 'delivered_before_shipped'],
+    ],
+  );
 });
 
 test('duplicate_key: the first occurrence stands, even when it is itself invalid', async (t) => {
@@ -53,7 +95,14 @@ test('duplicate_key: the first occurrence stands, even when it is itself invalid
     'orders/o.csv': ORDERS,
     'order_items/i.csv': 'id,order_id,product_id,sale_price\n1,o1,p1,1.00\n1,o1,p1,9.00\n2,o1,p1,bad\n2,o1,p1,2.00\n',
   });
-  t.deepEqual(rows.map((x) => [x.fields[0], x.reason, x.line]), [['1', 'duplicate_key', 3], ['2', 'bad_price', 4], ['2', 'duplicate_key', 5]]);
+  t.deepEqual(
+    rows.map((x) => [x.fields[0], x.reason, x.line]),
+    [
+      ['1', 'duplicate_key', 3],
+      ['2', 'bad_price', 4],
+      ['2', 'duplicate_key', 5],
+    ],
+  );
   t.is(r.order_kpis[0].total_revenue, 1);
 });
 
@@ -63,7 +112,15 @@ test('unknown_order and unknown_product: items that do not join', async (t) => {
     'orders/o.csv': ORDERS + 'o9,u9,Complete,2025-02-30T00:00:00\n',
     'order_items/i.csv': 'id,order_id,product_id,sale_price\n1,o1,p1,1.00\n2,nope,p1,1.00\n3,o1,nope,1.00\n4,nope,nope,1.00\n5,o9,p1,1.00\n',
   });
-  t.deepEqual(rows.filter((x) => x.entity === 'order_items').map((x) => [x.fields[0], x.reason]), [['2', 'unknown_order'], ['3', 'unknown_product'], ['4', 'unknown_order'], ['5', 'unknown_order']]);
+  t.deepEqual(
+    rows.filter((x) => x.entity === 'order_items').map((x) => [x.fields[0], x.reason]),
+    [
+      ['2', 'unknown_order'],
+      ['3', 'unknown_product'],
+      ['4', 'unknown_order'],
+      ['5', 'unknown_order'],
+    ],
+  );
   t.is(r.items, 1);
   t.deepEqual(r.rejected, { bad_timestamp: 1, unknown_order: 3, unknown_product: 1 });
 });
@@ -72,14 +129,18 @@ test('reasons apply in SPEC order: the first one wins', async (t) => {
   const { rows } = await rejectsOf({
     'products/p.csv': PRODUCTS,
     'orders/o.csv': ORDERS,
-    'order_items/i.csv': ITEMS_H +
+    'order_items/i.csv':
+      ITEMS_H +
       '1,o1,,x,bad,bad,\n' + // missing_field beats bad_price and bad_timestamp
       '2,o1,p1,x,bad,,\n' + // bad_price beats bad_timestamp
       '3,zz,p1,1.00,bad,,\n' + // bad_timestamp beats unknown_order
       '4,o1,p1,1.00,2025-03-01T10:00:00,2025-03-01T09:00:00,2025-03-01T08:00:00\n' + // shipped_before_created first
       '4,zz,zz,1.00,,,\n', // duplicate_key beats unknown_*
   });
-  t.deepEqual(rows.map((x) => x.reason), ['missing_field', 'bad_price', 'bad_timestamp', 'shipped_before_created', 'duplicate_key']);
+  t.deepEqual(
+    rows.map((x) => x.reason),
+    ['missing_field', 'bad_price', 'bad_timestamp', 'shipped_before_created', 'duplicate_key'],
+  );
 });
 
 test('values are trimmed and status matching ignores case', async (t) => {

@@ -36,18 +36,43 @@ test('two stacks in one account share no physical name; dev keeps the seed names
   const prod = await runProgram({ 'kpi:protect': 'false' }, 'prod');
   const prodNames = physicalNames(prod.resources);
   t.true(devNames.length >= 6, devNames.join(', ')); // tables, log groups, families, dashboard
-  t.deepEqual(devNames.filter((n) => prodNames.includes(n)), []);
-  for (const seed of ['aws:dynamodb/table:Table category_kpi_table', 'aws:dynamodb/table:Table order_kpi_table', 'family kpi-validate', 'aws:cloudwatch/logGroup:LogGroup /ecs/validate-task']) t.true(devNames.includes(seed), seed);
+  t.deepEqual(
+    devNames.filter((n) => prodNames.includes(n)),
+    [],
+  );
+  for (const seed of [
+    'aws:dynamodb/table:Table category_kpi_table',
+    'aws:dynamodb/table:Table order_kpi_table',
+    'family kpi-validate',
+    'aws:cloudwatch/logGroup:LogGroup /ecs/validate-task',
+  ])
+    t.true(devNames.includes(seed), seed);
   t.true(prodNames.includes('family kpi-validate-prod'));
   // the events role of one stack may start only its own task families
   const runTask = (rs: Captured[]) => JSON.parse(rs.find((r) => r.name === 'kpi-events' && r.type === 'aws:iam/rolePolicy:RolePolicy')!.inputs.policy).Statement[0].Resource;
-  t.deepEqual(runTask(prod.resources), ['arn:aws:ecs:us-east-1:123456789012:task-definition/kpi-validate-prod:*', 'arn:aws:ecs:us-east-1:123456789012:task-definition/kpi-transform-prod:*']);
+  t.deepEqual(runTask(prod.resources), [
+    'arn:aws:ecs:us-east-1:123456789012:task-definition/kpi-validate-prod:*',
+    'arn:aws:ecs:us-east-1:123456789012:task-definition/kpi-transform-prod:*',
+  ]);
   // subnets only in AZs where every interface endpoint service is offered (the mock's logs lacks 'a')
-  t.deepEqual(dev.resources.filter((r) => r.type === 'aws:ec2/subnet:Subnet').map((r) => r.inputs.availabilityZone), OFFERED_ZONES.slice(1));
+  t.deepEqual(
+    dev.resources.filter((r) => r.type === 'aws:ec2/subnet:Subnet').map((r) => r.inputs.availabilityZone),
+    OFFERED_ZONES.slice(1),
+  );
 });
 
 test('zones: only those every service offers, in order; too few is a clear error', (t) => {
-  t.deepEqual(chooseZones(['a', 'b', 'c', 'd'], [['a', 'b', 'c', 'd'], ['b', 'c', 'd'], ['a', 'c', 'd']]), ['c', 'd']);
+  t.deepEqual(
+    chooseZones(
+      ['a', 'b', 'c', 'd'],
+      [
+        ['a', 'b', 'c', 'd'],
+        ['b', 'c', 'd'],
+        ['a', 'c', 'd'],
+      ],
+    ),
+    ['c', 'd'],
+  );
   t.throws(() => chooseZones(['a', 'b'], [['a']]), { message: /only 1 availability zone/ });
 });
 

@@ -70,26 +70,47 @@ test('every resource is registered (setMocks awaited before the import)', async 
   const counts: Record<string, number> = {};
   for (const r of resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
   t.deepEqual(counts, EXPECTED);
-  t.is(resources.length, Object.values(EXPECTED).reduce((a, b) => a + b, 0));
+  t.is(
+    resources.length,
+    Object.values(EXPECTED).reduce((a, b) => a + b, 0),
+  );
 });
 
 test('storage: bucket guards, lifecycle, EventBridge notifications; the seed tables', async (t) => {
   const { resources: rs } = await run;
-  t.like(one(rs, 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock').inputs, { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+  t.like(one(rs, 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock').inputs, {
+    blockPublicAcls: true,
+    blockPublicPolicy: true,
+    ignorePublicAcls: true,
+    restrictPublicBuckets: true,
+  });
   t.is(one(rs, 'aws:s3/bucketOwnershipControls:BucketOwnershipControls').inputs.rule.objectOwnership, 'BucketOwnerEnforced');
   t.is(one(rs, 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration').inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm, 'AES256');
   t.is(one(rs, 'aws:s3/bucketVersioning:BucketVersioning').inputs.versioningConfiguration.status, 'Enabled');
   const rules = one(rs, 'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration').inputs.rules;
   // archive/ is read by every transform: no transition to STANDARD_IA (retrieval fees, 128 KB minimums)
-  t.deepEqual(rules.map((r: any) => r.id), ['expire-errors', 'abort-incomplete-uploads', 'expire-old-versions']);
+  t.deepEqual(
+    rules.map((r: any) => r.id),
+    ['expire-errors', 'abort-incomplete-uploads', 'expire-old-versions'],
+  );
   t.false(rules.some((r: any) => r.transitions));
   t.like(rules[0], { filter: { prefix: 'err/' }, expiration: { days: 90 } });
   t.is(one(rs, 'aws:s3/bucketNotification:BucketNotification').inputs.eventbridge, true);
   const policy = json(one(rs, 'aws:s3/bucketPolicy:BucketPolicy').inputs.policy);
   t.like(policy.Statement[0], { Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
   const cat = one(rs, 'aws:dynamodb/table:Table', (r) => r.inputs.name === 'category_kpi_table').inputs;
-  t.like(cat, { hashKey: 'category', rangeKey: 'order_date', billingMode: 'PAY_PER_REQUEST', serverSideEncryption: { enabled: true }, pointInTimeRecovery: { enabled: true }, deletionProtectionEnabled: false });
-  t.deepEqual(cat.attributes, [{ name: 'category', type: 'S' }, { name: 'order_date', type: 'S' }]);
+  t.like(cat, {
+    hashKey: 'category',
+    rangeKey: 'order_date',
+    billingMode: 'PAY_PER_REQUEST',
+    serverSideEncryption: { enabled: true },
+    pointInTimeRecovery: { enabled: true },
+    deletionProtectionEnabled: false,
+  });
+  t.deepEqual(cat.attributes, [
+    { name: 'category', type: 'S' },
+    { name: 'order_date', type: 'S' },
+  ]);
   const ord = one(rs, 'aws:dynamodb/table:Table', (r) => r.inputs.name === 'order_kpi_table').inputs;
   t.like(ord, { hashKey: 'order_date', billingMode: 'PAY_PER_REQUEST' });
   t.is(ord.rangeKey, undefined);
@@ -107,13 +128,28 @@ test('images: scanned repository, last-N lifecycle, two amd64 targets of one Doc
 test('compute: Fargate sizes from config, log groups, deadline and names passed to the runtime', async (t) => {
   const { resources: rs } = await run;
   t.deepEqual(one(rs, 'aws:ecs/cluster:Cluster').inputs.settings, [{ name: 'containerInsights', value: 'enabled' }]);
-  t.deepEqual(of(rs, 'aws:cloudwatch/logGroup:LogGroup').map((l) => [l.inputs.name, l.inputs.retentionInDays]).sort(), [['/ecs/transform-task', 30], ['/ecs/validate-task', 30]]);
+  t.deepEqual(
+    of(rs, 'aws:cloudwatch/logGroup:LogGroup')
+      .map((l) => [l.inputs.name, l.inputs.retentionInDays])
+      .sort(),
+    [
+      ['/ecs/transform-task', 30],
+      ['/ecs/validate-task', 30],
+    ],
+  );
   for (const stage of ['validate', 'transform']) {
     const td = one(rs, 'aws:ecs/taskDefinition:TaskDefinition', (r) => r.inputs.family === `kpi-${stage}`).inputs;
     t.like(td, { cpu: '1024', memory: '3072', networkMode: 'awsvpc', requiresCompatibilities: ['FARGATE'] });
     const [c] = json(td.containerDefinitions);
     const env = Object.fromEntries(c.environment.map((e: any) => [e.name, e.value]));
-    t.like(env, { KPI_STAGE: stage, KPI_DEADLINE_SECONDS: '900', KPI_CATEGORY_TABLE: 'category_kpi_table', KPI_ORDER_TABLE: 'order_kpi_table', KPI_BUCKET: 'kpi-data-bucket', KPI_EVENT_BUS: 'default' });
+    t.like(env, {
+      KPI_STAGE: stage,
+      KPI_DEADLINE_SECONDS: '900',
+      KPI_CATEGORY_TABLE: 'category_kpi_table',
+      KPI_ORDER_TABLE: 'order_kpi_table',
+      KPI_BUCKET: 'kpi-data-bucket',
+      KPI_EVENT_BUS: 'default',
+    });
     t.is(c.logConfiguration.options['awslogs-group'], `/ecs/${stage}-task`);
     t.regex(c.image, new RegExp(`kpi-${stage}$`));
   }
@@ -138,37 +174,71 @@ test('IAM: exact actions and resources of every policy', async (t) => {
     'arn:aws:dynamodb:us-east-1:123456789012:table/category_kpi_table',
     'arn:aws:dynamodb:us-east-1:123456789012:table/order_kpi_table',
   ]);
-  t.deepEqual(transform.find((s: any) => s.Sid === 'KpiTables').Action, ['dynamodb:BatchWriteItem', 'dynamodb:Scan', 'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DescribeTable']);
+  t.deepEqual(transform.find((s: any) => s.Sid === 'KpiTables').Action, [
+    'dynamodb:BatchWriteItem',
+    'dynamodb:Scan',
+    'dynamodb:Query',
+    'dynamodb:GetItem',
+    'dynamodb:DescribeTable',
+  ]);
   t.deepEqual(transform.find((s: any) => s.Sid === 'Unmatched').Resource, [`${bucket}/err/unmatched/*`]);
   // the transform deletes only in archive/ (quarantine), and writes err/ only under unmatched/ and quarantine/
-  t.deepEqual(transform.filter((s: any) => s.Action.includes('s3:DeleteObject')).map((s: any) => s.Resource), [[`${bucket}/archive/*`]]);
+  t.deepEqual(
+    transform.filter((s: any) => s.Action.includes('s3:DeleteObject')).map((s: any) => s.Resource),
+    [[`${bucket}/archive/*`]],
+  );
   t.deepEqual(transform.find((s: any) => s.Sid === 'Quarantine').Resource, [`${bucket}/err/files/quarantine/*`]);
   t.deepEqual(transform.find((s: any) => s.Sid === 'AlertKey').Resource, ['arn:aws:kms:us-east-1:123456789012:kpi-key']);
   const events = byName('kpi-events');
   t.deepEqual(events[0].Action, ['ecs:RunTask']);
   t.deepEqual(events[0].Resource, ['arn:aws:ecs:us-east-1:123456789012:task-definition/kpi-validate:*', 'arn:aws:ecs:us-east-1:123456789012:task-definition/kpi-transform:*']);
   t.deepEqual(events[1].Action, ['iam:PassRole']);
-  t.deepEqual(events[1].Resource, ['arn:aws:iam::123456789012:role/kpi-execution', 'arn:aws:iam::123456789012:role/kpi-validate-task', 'arn:aws:iam::123456789012:role/kpi-transform-task']);
+  t.deepEqual(events[1].Resource, [
+    'arn:aws:iam::123456789012:role/kpi-execution',
+    'arn:aws:iam::123456789012:role/kpi-validate-task',
+    'arn:aws:iam::123456789012:role/kpi-transform-task',
+  ]);
   for (const p of policies) t.deepEqual(wildcardActions(p.doc), [], p.name);
 });
 
 test('trigger: S3 pattern, input transformer, retries and DLQ, private tasks, hand-off and schedule', async (t) => {
   const { resources: rs } = await run;
   const rule = one(rs, 'aws:cloudwatch/eventRule:EventRule', (r) => r.name === 'kpi-object-created').inputs;
-  t.deepEqual(json(rule.eventPattern), { source: ['aws.s3'], 'detail-type': ['Object Created'], detail: { bucket: { name: ['kpi-data-bucket'] }, object: { key: [{ prefix: 'ecommerce-data/' }] } } });
+  t.deepEqual(json(rule.eventPattern), {
+    source: ['aws.s3'],
+    'detail-type': ['Object Created'],
+    detail: { bucket: { name: ['kpi-data-bucket'] }, object: { key: [{ prefix: 'ecommerce-data/' }] } },
+  });
   const target = one(rs, 'aws:cloudwatch/eventTarget:EventTarget', (r) => r.name === 'kpi-validate').inputs;
   t.is(target.rule, 'kpi-object-created-rule');
-  t.like(target.ecsTarget, { launchType: 'FARGATE', taskCount: 1, networkConfiguration: { assignPublicIp: false, subnets: ['kpi-isolated-0_id', 'kpi-isolated-1_id'], securityGroups: ['kpi-tasks_id'] } });
+  t.like(target.ecsTarget, {
+    launchType: 'FARGATE',
+    taskCount: 1,
+    networkConfiguration: { assignPublicIp: false, subnets: ['kpi-isolated-0_id', 'kpi-isolated-1_id'], securityGroups: ['kpi-tasks_id'] },
+  });
   t.is(target.ecsTarget.taskDefinitionArn, 'arn:aws:ecs:us-east-1:123456789012:task-definition/kpi-validate:1');
   t.deepEqual(target.inputTransformer.inputPaths, { key: '$.detail.object.key', version: '$.detail.object.version-id' });
   // With the placeholders filled the way EventBridge does (quoted strings), the template is the override JSON.
   const filled = json(target.inputTransformer.inputTemplate.replace('<key>', '"ecommerce-data/orders/a.csv"').replace('<version>', '"3HL4kqtJlcpXroDTDmJ"'));
-  t.deepEqual(filled.containerOverrides[0], { name: 'validate', environment: [{ name: 'KPI_S3_KEY', value: 'ecommerce-data/orders/a.csv' }, { name: 'KPI_S3_VERSION', value: '3HL4kqtJlcpXroDTDmJ' }] });
+  t.deepEqual(filled.containerOverrides[0], {
+    name: 'validate',
+    environment: [
+      { name: 'KPI_S3_KEY', value: 'ecommerce-data/orders/a.csv' },
+      { name: 'KPI_S3_VERSION', value: '3HL4kqtJlcpXroDTDmJ' },
+    ],
+  });
   // The hand-off carries the earliest upload time into the transform task (the latency metric on AWS).
   const handOff = one(rs, 'aws:cloudwatch/eventTarget:EventTarget', (r) => r.name === 'kpi-transform').inputs;
   t.deepEqual(handOff.inputTransformer.inputPaths, { uploaded: '$.detail.uploaded_at' });
-  t.deepEqual(json(handOff.inputTransformer.inputTemplate.replace('<uploaded>', '"1740823200000"')).containerOverrides[0], { name: 'transform', environment: [{ name: 'KPI_UPLOADED_AT', value: '1740823200000' }] });
-  t.like(target, { retryPolicy: { maximumRetryAttempts: 8, maximumEventAgeInSeconds: 3600 }, deadLetterConfig: { arn: 'arn:aws:sqs:us-east-1:123456789012:kpi-dlq' }, roleArn: 'arn:aws:iam::123456789012:role/kpi-events' });
+  t.deepEqual(json(handOff.inputTransformer.inputTemplate.replace('<uploaded>', '"1740823200000"')).containerOverrides[0], {
+    name: 'transform',
+    environment: [{ name: 'KPI_UPLOADED_AT', value: '1740823200000' }],
+  });
+  t.like(target, {
+    retryPolicy: { maximumRetryAttempts: 8, maximumEventAgeInSeconds: 3600 },
+    deadLetterConfig: { arn: 'arn:aws:sqs:us-east-1:123456789012:kpi-dlq' },
+    roleArn: 'arn:aws:iam::123456789012:role/kpi-events',
+  });
   const handOver = one(rs, 'aws:cloudwatch/eventRule:EventRule', (r) => r.name === 'kpi-validated').inputs;
   t.deepEqual(json(handOver.eventPattern), { source: ['kpi.pipeline'], 'detail-type': ['KPI Files Validated'] });
   t.is(one(rs, 'aws:cloudwatch/eventRule:EventRule', (r) => r.name === 'kpi-expiry').inputs.scheduleExpression, 'rate(15 minutes)');
@@ -190,8 +260,13 @@ test('network: no NAT, gateway endpoints for S3 and DynamoDB, interface endpoint
   t.is(of(rs, 'aws:ec2/natGateway:NatGateway').length + of(rs, 'aws:ec2/internetGateway:InternetGateway').length, 0);
   const eps = of(rs, 'aws:ec2/vpcEndpoint:VpcEndpoint').map((e) => [e.inputs.serviceName, e.inputs.vpcEndpointType]);
   t.deepEqual(eps.sort(), [
-    ['com.amazonaws.us-east-1.dynamodb', 'Gateway'], ['com.amazonaws.us-east-1.ecr.api', 'Interface'], ['com.amazonaws.us-east-1.ecr.dkr', 'Interface'],
-    ['com.amazonaws.us-east-1.events', 'Interface'], ['com.amazonaws.us-east-1.logs', 'Interface'], ['com.amazonaws.us-east-1.s3', 'Gateway'], ['com.amazonaws.us-east-1.sns', 'Interface'],
+    ['com.amazonaws.us-east-1.dynamodb', 'Gateway'],
+    ['com.amazonaws.us-east-1.ecr.api', 'Interface'],
+    ['com.amazonaws.us-east-1.ecr.dkr', 'Interface'],
+    ['com.amazonaws.us-east-1.events', 'Interface'],
+    ['com.amazonaws.us-east-1.logs', 'Interface'],
+    ['com.amazonaws.us-east-1.s3', 'Gateway'],
+    ['com.amazonaws.us-east-1.sns', 'Interface'],
   ]);
   const egress = of(rs, 'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule').map((e) => e.inputs);
   t.true(egress.every((e) => e.securityGroupId === 'kpi-tasks_id' && e.fromPort === 443 && !e.cidrIpv4));
@@ -205,14 +280,24 @@ test('alerts: CMK-encrypted topic CloudWatch and EventBridge can use, emails, al
   const keyPolicy = json(one(rs, 'aws:kms/key:Key').inputs.policy);
   t.deepEqual(keyPolicy.Statement[1].Principal.Service, ['cloudwatch.amazonaws.com', 'events.amazonaws.com']);
   t.true(one(rs, 'aws:kms/key:Key').inputs.enableKeyRotation);
-  t.deepEqual(of(rs, 'aws:sns/topicSubscription:TopicSubscription').map((s) => [s.name, s.inputs.protocol, s.inputs.endpoint]), [['kpi-email-oncall-example-com', 'email', 'oncall@example.com'], ['kpi-email-data-example-com', 'email', 'data@example.com']]);
+  t.deepEqual(
+    of(rs, 'aws:sns/topicSubscription:TopicSubscription').map((s) => [s.name, s.inputs.protocol, s.inputs.endpoint]),
+    [
+      ['kpi-email-oncall-example-com', 'email', 'oncall@example.com'],
+      ['kpi-email-data-example-com', 'email', 'data@example.com'],
+    ],
+  );
   const topicArn = 'arn:aws:sns:us-east-1:123456789012:kpi-topic';
   const alarms = of(rs, 'aws:cloudwatch/metricAlarm:MetricAlarm').map((a) => a.inputs);
   t.true(alarms.every((a) => a.alarmActions.length === 1 && a.alarmActions[0] === topicArn));
   t.deepEqual(alarms.map((a) => `${a.namespace}/${a.metricName}`).sort(), [
-    'AWS/DynamoDB/WriteThrottleEvents', 'AWS/DynamoDB/WriteThrottleEvents',
-    ...Array(4).fill('AWS/Events/FailedInvocations'), ...Array(4).fill('AWS/Events/InvocationsFailedToBeSentToDlq'),
-    'AWS/SQS/ApproximateNumberOfMessagesVisible', 'EcommerceKpi/RejectedShare', 'EcommerceKpi/UploadToKpiLatencyMs',
+    'AWS/DynamoDB/WriteThrottleEvents',
+    'AWS/DynamoDB/WriteThrottleEvents',
+    ...Array(4).fill('AWS/Events/FailedInvocations'),
+    ...Array(4).fill('AWS/Events/InvocationsFailedToBeSentToDlq'),
+    'AWS/SQS/ApproximateNumberOfMessagesVisible',
+    'EcommerceKpi/RejectedShare',
+    'EcommerceKpi/UploadToKpiLatencyMs',
   ]);
   // alarms are named by what they watch, not by list position
   const names = of(rs, 'aws:cloudwatch/metricAlarm:MetricAlarm').map((a) => a.name);
@@ -224,12 +309,18 @@ test('alerts: CMK-encrypted topic CloudWatch and EventBridge can use, emails, al
   t.is(one(rs, 'aws:cloudwatch/eventTarget:EventTarget', (r) => r.name === 'kpi-task-failed').inputs.arn, topicArn);
   const widgets = json(one(rs, 'aws:cloudwatch/dashboard:Dashboard').inputs.dashboardBody).widgets;
   const plotted = widgets.flatMap((w: any) => w.properties.metrics.map((m: unknown[]) => m[1]));
-  for (const metric of ['FilesProcessed', 'RowsRejected', 'UploadToKpiLatencyMs', 'DynamoRetries', 'RevenueAllTime', 'RevenueLatestDay', 'OrdersLatestDay']) t.true(plotted.includes(metric), metric);
+  for (const metric of ['FilesProcessed', 'RowsRejected', 'UploadToKpiLatencyMs', 'DynamoRetries', 'RevenueAllTime', 'RevenueLatestDay', 'OrdersLatestDay'])
+    t.true(plotted.includes(metric), metric);
 });
 
 test('stack outputs: bucket, tables, topic, dashboard URL, upload command', async (t) => {
   const { outputs } = await run;
-  t.like(outputs, { bucketName: 'kpi-data-bucket', categoryTable: 'category_kpi_table', orderTable: 'order_kpi_table', alertTopicArn: 'arn:aws:sns:us-east-1:123456789012:kpi-topic' });
+  t.like(outputs, {
+    bucketName: 'kpi-data-bucket',
+    categoryTable: 'category_kpi_table',
+    orderTable: 'order_kpi_table',
+    alertTopicArn: 'arn:aws:sns:us-east-1:123456789012:kpi-topic',
+  });
   t.regex(String(outputs.dashboardUrl), /^https:\/\/us-east-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=us-east-1#dashboards:name=kpi-pipeline-dev$/);
   t.regex(String(outputs.uploadCommand), /KPI_BUCKET=kpi-data-bucket .*kpi upload data$/);
 });
@@ -238,11 +329,17 @@ function violations(resources: Captured[]): string[] {
   const out: string[] = [];
   for (const p of resourcePolicies) {
     for (const r of resources) {
-      (p.validateResource as (a: ResourceValidationArgs, rep: (m: string) => void) => void)({ type: r.type, props: r.inputs, urn: r.urn, name: r.name } as unknown as ResourceValidationArgs, (m) => out.push(`${p.name}: ${m}`));
+      (p.validateResource as (a: ResourceValidationArgs, rep: (m: string) => void) => void)(
+        { type: r.type, props: r.inputs, urn: r.urn, name: r.name } as unknown as ResourceValidationArgs,
+        (m) => out.push(`${p.name}: ${m}`),
+      );
     }
   }
   for (const p of stackPolicies) {
-    (p.validateStack as (a: StackValidationArgs, rep: (m: string) => void) => void)({ resources: resources.map((r) => ({ type: r.type, props: r.inputs, urn: r.urn, name: r.name })) } as unknown as StackValidationArgs, (m) => out.push(`${p.name}: ${m}`));
+    (p.validateStack as (a: StackValidationArgs, rep: (m: string) => void) => void)(
+      { resources: resources.map((r) => ({ type: r.type, props: r.inputs, urn: r.urn, name: r.name })) } as unknown as StackValidationArgs,
+      (m) => out.push(`${p.name}: ${m}`),
+    );
   }
   return out;
 }
@@ -256,11 +353,21 @@ const MUTATIONS: [string, string, (i: any) => void, RegExp][] = [
   ['unencrypted table', 'aws:dynamodb/table:Table', (i) => (i.serverSideEncryption = { enabled: false }), /encryption-at-rest/],
   ['topic under aws/sns', 'aws:sns/topic:Topic', (i) => (i.kmsMasterKeyId = 'alias/aws/sns'), /customer-managed key/],
   ['plain queue', 'aws:sqs/queue:Queue', (i) => (i.sqsManagedSseEnabled = false), /SQS queue must be encrypted/],
-  ['no bucket encryption', 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration', (i) => (i.rules = [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'NONE' } }]), /default encryption/],
+  [
+    'no bucket encryption',
+    'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration',
+    (i) => (i.rules = [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'NONE' } }]),
+    /default encryption/,
+  ],
   ['public policy allowed', 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock', (i) => (i.blockPublicPolicy = false), /blockPublicPolicy must be true/],
   ['public IP on a task', 'aws:cloudwatch/eventTarget:EventTarget', (i) => i.ecsTarget && (i.ecsTarget.networkConfiguration.assignPublicIp = true), /must not assign a public IP/],
   ['public subnet', 'aws:ec2/subnet:Subnet', (i) => (i.mapPublicIpOnLaunch = true), /must not map public IPs/],
-  ['wildcard action', 'aws:iam/rolePolicy:RolePolicy', (i) => (i.policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] })), /wildcard actions s3:\*/],
+  [
+    'wildcard action',
+    'aws:iam/rolePolicy:RolePolicy',
+    (i) => (i.policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] })),
+    /wildcard actions s3:\*/,
+  ],
   ['log kept forever', 'aws:cloudwatch/logGroup:LogGroup', (i) => delete i.retentionInDays, /retentionInDays/],
   ['no PITR', 'aws:dynamodb/table:Table', (i) => (i.pointInTimeRecovery = { enabled: false }), /point-in-time recovery/],
 ];
@@ -270,10 +377,17 @@ for (const [what, type, mutate, expected] of MUTATIONS) {
     const { resources } = await run;
     const copy = resources.map((r) => ({ ...r, inputs: JSON.parse(JSON.stringify(r.inputs)) }));
     let n = 0;
-    for (const r of copy) if (r.type === type) (mutate(r.inputs), n++);
+    for (const r of copy) {
+      if (r.type !== type) continue;
+      mutate(r.inputs);
+      n++;
+    }
     t.true(n > 0);
     const v = violations(copy);
-    t.true(v.some((m) => expected.test(m)), v.join('\n'));
+    t.true(
+      v.some((m) => expected.test(m)),
+      v.join('\n'),
+    );
   });
 }
 
@@ -288,8 +402,19 @@ test('policy pack catches a bucket without encryption or public access block (st
 test('pure helpers: settings defaults, family ARNs, S3 pattern, input template', (t) => {
   const s = resolveSettings('prod', () => undefined);
   // other stacks than dev get their stack name in account-wide names (two stacks, one account)
-  t.like(s, { taskCpu: 1024, taskMemory: 3072, deadlineSeconds: 900, categoryTableName: 'category_kpi_table-prod', orderTableName: 'order_kpi_table-prod', protect: true, sweepSchedule: 'rate(30 minutes)' });
-  t.like(resolveSettings('dev', () => undefined), { protect: false, categoryTableName: 'category_kpi_table', orderTableName: 'order_kpi_table', expirySchedule: 'rate(15 minutes)' });
+  t.like(s, {
+    taskCpu: 1024,
+    taskMemory: 3072,
+    deadlineSeconds: 900,
+    categoryTableName: 'category_kpi_table-prod',
+    orderTableName: 'order_kpi_table-prod',
+    protect: true,
+    sweepSchedule: 'rate(30 minutes)',
+  });
+  t.like(
+    resolveSettings('dev', () => undefined),
+    { protect: false, categoryTableName: 'category_kpi_table', orderTableName: 'order_kpi_table', expirySchedule: 'rate(15 minutes)' },
+  );
   t.throws(() => resolveSettings('dev', (k) => (k === 'taskCpu' ? 'lots' : undefined)), { message: /kpi:taskCpu/ });
   t.is(familyArn('arn:aws:ecs:us-east-1:1:task-definition/kpi-validate:12'), 'arn:aws:ecs:us-east-1:1:task-definition/kpi-validate');
   t.deepEqual(json(objectCreatedPattern('b')).detail.bucket.name, ['b']);

@@ -2,7 +2,7 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,7 @@ import { Pipeline } from '../../runtime/stages/pipeline';
 import { configFromEnv } from '../../runtime/aws/config';
 import { planUpload, upload } from '../../runtime/cli/upload';
 import { ORDERS, PRODUCTS, ROOT, writeTree } from '../helpers';
-import {dispatcherFor, expectEqualToCompute, quietPipeline, tables, withStack } from '../stack';
+import { dispatcherFor, expectEqualToCompute, quietPipeline, tables, withStack } from '../stack';
 
 const KPI = path.join(ROOT, 'bin', 'kpi.js');
 const DATA = path.join(ROOT, 'data');
@@ -82,7 +82,10 @@ test('a whole-zone kpi run racing the dispatcher over the same files: no file fa
 test('kpi upload takes the files kpi compute reads (*.csv) and names the ones it skips', async (t) => {
   const dir = writeTree({ 'products/p.csv': PRODUCTS, 'orders/o.csv': ORDERS, 'orders/o_extra.txt': ORDERS.replace('o1,', 'o9,') });
   const skipped: string[] = [];
-  t.deepEqual(planUpload(dir, skipped).map((u) => u.key), ['ecommerce-data/products/p.csv', 'ecommerce-data/orders/o.csv']);
+  t.deepEqual(
+    planUpload(dir, skipped).map((u) => u.key),
+    ['ecommerce-data/products/p.csv', 'ecommerce-data/orders/o.csv'],
+  );
   t.deepEqual(skipped, ['orders/o_extra.txt']);
 });
 
@@ -134,9 +137,12 @@ test('kpi run: an encoded key is found; KPI_STAGE=validate sweeps without Dynamo
     const uploaded = Date.now() - 5000;
     const tr = await kpi(['run'], { ...s.env, KPI_STAGE: 'transform', KPI_UPLOADED_AT: String(uploaded) });
     t.is(tr.status, 0, tr.stderr);
-    const metric = tr.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => 'UploadToKpiLatencyMs' in l);
+    const metric = tr.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .find((l) => 'UploadToKpiLatencyMs' in l);
     t.true(metric && metric.UploadToKpiLatencyMs >= 5000, JSON.stringify(metric));
     t.is((await tables(s)).order_kpis.length, 1);
   });
 });
-

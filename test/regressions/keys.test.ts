@@ -4,7 +4,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { decodeKeyPath, encodeKeyPath } from '../../runtime/local/store';
 import { archiveKey, errFileKey, errUnroutedKey, MAX_KEY_BYTES, parseArchive, parseLanding, unmatchedKey } from '../../runtime/stages/layout';
 import { ORDERS, PRODUCTS } from '../helpers';
-import {quietPipeline, withStack } from '../stack';
+import { quietPipeline, withStack } from '../stack';
 
 test('a non-ASCII file name is processed and archived with its key in the metadata', async (t) => {
   await withStack(async (s) => {
@@ -12,9 +12,15 @@ test('a non-ASCII file name is processed and archived with its key in the metada
     const key = 'ecommerce-data/orders/ünïcødé-日本.csv';
     await pipeline.bucket.put(key, ORDERS);
     const b = await pipeline.process();
-    t.deepEqual(b.validated.map((v) => [v.key, v.status]), [[key, 'archived']]);
+    t.deepEqual(
+      b.validated.map((v) => [v.key, v.status]),
+      [[key, 'archived']],
+    );
     const archived = (await pipeline.bucket.list('archive/')).map((o) => o.key);
-    t.deepEqual(archived.map((k) => parseArchive(k)?.name), ['ünïcødé-日本.csv']);
+    t.deepEqual(
+      archived.map((k) => parseArchive(k)?.name),
+      ['ünïcødé-日本.csv'],
+    );
     const head = await pipeline.bucket.head(archived[0]);
     t.is(decodeURIComponent(head!.metadata!['landing-key']), key);
   });
@@ -30,14 +36,23 @@ test('keys with ".", ".." or empty segments go to err/files/unrouted/ with a not
     // The local store keeps keys literal: listing gives back exactly what was put.
     t.deepEqual((await pipeline.bucket.list('ecommerce-data/')).map((o) => o.key).sort(), [...keys, 'ecommerce-data/products/trav2.csv'].sort());
     const b = await pipeline.process(keys);
-    t.deepEqual(b.validated.map((v) => v.status), keys.map(() => 'unrouted'));
+    t.deepEqual(
+      b.validated.map((v) => v.status),
+      keys.map(() => 'unrouted'),
+    );
     const all = (await pipeline.bucket.list('')).map((o) => o.key);
-    t.deepEqual(all.filter((k) => k.startsWith('archive/')), []);
+    t.deepEqual(
+      all.filter((k) => k.startsWith('archive/')),
+      [],
+    );
     const notes = all.filter((k) => k.startsWith('err/files/unrouted/') && k.endsWith('.note.txt'));
     t.is(notes.length, keys.length);
     t.true(notes.every((k) => !k.split('/').some((seg) => seg === '..' || seg === '.' || seg === '')));
     // the real products file under the aliased name is untouched, still waiting in the landing zone
-    t.deepEqual((await pipeline.bucket.list('ecommerce-data/')).map((o) => o.key), ['ecommerce-data/products/trav2.csv']);
+    t.deepEqual(
+      (await pipeline.bucket.list('ecommerce-data/')).map((o) => o.key),
+      ['ecommerce-data/products/trav2.csv'],
+    );
   });
 });
 

@@ -3,7 +3,7 @@
 import test from 'ava';
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import {quietPipeline, sleep, withStack } from '../stack';
+import { quietPipeline, sleep, withStack } from '../stack';
 
 test('the same bytes uploaded in parts twice: the second upload is recognised as a duplicate', async (t) => {
   await withStack(async (s) => {

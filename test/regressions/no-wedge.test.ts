@@ -8,7 +8,7 @@ import { Tables } from '../../runtime/core/join';
 import { MissingTable } from '../../runtime/aws/kpistore';
 import { planUpload, upload } from '../../runtime/cli/upload';
 import { ROOT } from '../helpers';
-import {dispatcherFor, expectEqualToCompute, quietPipeline, sleep, tables, withStack } from '../stack';
+import { dispatcherFor, expectEqualToCompute, quietPipeline, sleep, tables, withStack } from '../stack';
 
 const DATA = path.join(ROOT, 'data');
 const ORDER = 'order_id,user_id,status,created_at\no1,u1,Complete,2025-03-01T10:00:00\n';
@@ -16,13 +16,22 @@ const ORDER = 'order_id,user_id,status,created_at\no1,u1,Complete,2025-03-01T10:
 test('categories that decode alike no longer wedge the tables: later uploads still reach them', async (t) => {
   await withStack(async (s) => {
     const { pipeline } = quietPipeline(s);
-    const products = Buffer.concat([Buffer.from('id,category\n1,Caf'), Buffer.from([0xe9]), Buffer.from('\n2,Caf'), Buffer.from([0xe8]), Buffer.from('\n3,\uFEFFJeans\n4,Jeans\n')]);
+    const products = Buffer.concat([
+      Buffer.from('id,category\n1,Caf'),
+      Buffer.from([0xe9]),
+      Buffer.from('\n2,Caf'),
+      Buffer.from([0xe8]),
+      Buffer.from('\n3,\uFEFFJeans\n4,Jeans\n'),
+    ]);
     await pipeline.bucket.put('ecommerce-data/products/p.csv', products);
     await pipeline.bucket.put('ecommerce-data/orders/o.csv', ORDER);
     await pipeline.bucket.put('ecommerce-data/order_items/i.csv', 'id,order_id,product_id,sale_price\na,o1,3,1.00\nb,o1,4,2.00\n');
     const b1 = await pipeline.process();
     t.deepEqual(b1.validated.find((v) => v.entity === 'products')?.rejectedByReason, { bad_encoding: 2 });
-    t.deepEqual((await tables(s)).category_kpis.map((c) => c.category), ['Jeans', '\uFEFFJeans']);
+    t.deepEqual(
+      (await tables(s)).category_kpis.map((c) => c.category),
+      ['Jeans', '\uFEFFJeans'],
+    );
     await pipeline.bucket.put('ecommerce-data/order_items/j.csv', 'id,order_id,product_id,sale_price\nc,o1,4,3.00\n');
     await pipeline.process();
     t.is((await tables(s)).order_kpis[0].total_revenue, 6);

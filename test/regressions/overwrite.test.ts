@@ -4,7 +4,7 @@ import test from 'ava';
 import { createHash } from 'node:crypto';
 import { computeFiles } from '../helpers';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import {quietPipeline, sleep, tables, withStack } from '../stack';
+import { quietPipeline, sleep, tables, withStack } from '../stack';
 
 const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -43,7 +43,10 @@ test('an overwrite landing after validate read the object and before it archived
     t.is(archived.length, 1);
     t.is((await pipeline.bucket.head(archived[0]))?.metadata?.sha256, sha(good));
     // The newer upload is still in the landing zone (its own event), and is rejected whole there.
-    t.deepEqual((await pipeline.bucket.list('ecommerce-data/')).map((o) => o.key), [key]);
+    t.deepEqual(
+      (await pipeline.bucket.list('ecommerce-data/')).map((o) => o.key),
+      [key],
+    );
     const second = await pipeline.process();
     t.is(second.validated[0].status, 'rejected');
     t.is((await pipeline.bucket.list('err/files/orders/')).filter((o) => !o.key.endsWith('.note.txt')).length, 1);

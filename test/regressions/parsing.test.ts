@@ -11,18 +11,37 @@ test('mixed \\n and \\r\\n line ends with a bare CR inside a field: every produc
   const products = 'id,category\r\n16,MixedA\n17,MixedB\n18,Mixed\rC\r\n19,Jeans\r\n';
   const r = await computeFiles({ 'products/p.csv': products, 'orders/o.csv': ORDER, 'order_items/i.csv': ITEMS_16_19 });
   t.deepEqual(r.rejected, {});
-  t.deepEqual(r.category_kpis.map((c) => [c.category, c.daily_revenue]), [['Jeans', 4], ['Mixed\rC', 3], ['MixedA', 1], ['MixedB', 2]]);
+  t.deepEqual(
+    r.category_kpis.map((c) => [c.category, c.daily_revenue]),
+    [
+      ['Jeans', 4],
+      ['Mixed\rC', 3],
+      ['MixedA', 1],
+      ['MixedB', 2],
+    ],
+  );
 });
 
 test('bad_encoding comes first; categories that would decode alike stay apart or are rejected (no duplicate table keys)', async (t) => {
   const products = Buffer.concat([
-    Buffer.from('id,category\n16,Caf'), Buffer.from([0xe9]), Buffer.from('\n17,Caf'), Buffer.from([0xe8]),
-    Buffer.from('\n18,\uFEFFJeans\n19,Jeans\n20,'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('\n'), // a surrogate is not UTF-8 either
+    Buffer.from('id,category\n16,Caf'),
+    Buffer.from([0xe9]),
+    Buffer.from('\n17,Caf'),
+    Buffer.from([0xe8]),
+    Buffer.from('\n18,\uFEFFJeans\n19,Jeans\n20,'),
+    Buffer.from([0xed, 0xa0, 0x80]),
+    Buffer.from('\n'), // a surrogate is not UTF-8 either
   ]);
   const items = ITEMS_16_19 + 'i20,o1,20,5.00\ni21,o1,16,\n';
   const rejected: string[] = [];
-  const r = await computeFiles({ 'products/p.csv': products, 'orders/o.csv': ORDER, 'order_items/i.csv': items }, { onReject: (x) => rejected.push(`${x.entity}:${x.line}:${x.reason}`) });
-  t.deepEqual(rejected.filter((x) => x.startsWith('products')), ['products:2:bad_encoding', 'products:3:bad_encoding', 'products:6:bad_encoding']);
+  const r = await computeFiles(
+    { 'products/p.csv': products, 'orders/o.csv': ORDER, 'order_items/i.csv': items },
+    { onReject: (x) => rejected.push(`${x.entity}:${x.line}:${x.reason}`) },
+  );
+  t.deepEqual(
+    rejected.filter((x) => x.startsWith('products')),
+    ['products:2:bad_encoding', 'products:3:bad_encoding', 'products:6:bad_encoding'],
+  );
   const cats = r.category_kpis.map((c) => c.category);
   t.deepEqual(cats, ['Jeans', '\uFEFFJeans']); // a U+FEFF inside a value is part of it
   t.is(new Set(cats).size, cats.length);
@@ -47,10 +66,19 @@ test('csv-parse fallback: a failing source is reported as that failure, not as "
   t.false(err instanceof NotCsv);
   t.is((err as NodeJS.ErrnoException).code, 'ECONNRESET');
   // Through readCsv: the fast scanner declines the bare quote, the fallback's source fails.
-  const err2 = await t.throwsAsync(readCsv(() => failing(), () => {}, () => {}));
+  const err2 = await t.throwsAsync(
+    readCsv(
+      () => failing(),
+      () => {},
+      () => {},
+    ),
+  );
   t.false(err2 instanceof NotCsv);
   // Real CSV trouble is still NotCsv.
-  await t.throwsAsync(parseWithCsvParse(Readable.from([Buffer.from('a,b\n"open,1\n')]), () => {}), { instanceOf: NotCsv });
+  await t.throwsAsync(
+    parseWithCsvParse(Readable.from([Buffer.from('a,b\n"open,1\n')]), () => {}),
+    { instanceOf: NotCsv },
+  );
 });
 
 test('a single-line 8 MB file read in 16 KB chunks is scanned in linear work, not quadratic', (t) => {

@@ -23,7 +23,10 @@ test('archive keys round-trip and sort in time order', (t) => {
 test('version order: upload time first, then the landing key', (t) => {
   const v = (name: string, millis: number): ArchivedVersion => ({ entity: 'orders', name, millis, key: archiveKey({ entity: 'orders', name }, millis), etag: '', size: 0 });
   const sorted = [v('b.csv', 2000), v('a.csv', 2000), v('z.csv', 1000)].sort(versionOrder);
-  t.deepEqual(sorted.map((x) => x.name), ['z.csv', 'a.csv', 'b.csv']);
+  t.deepEqual(
+    sorted.map((x) => x.name),
+    ['z.csv', 'a.csv', 'b.csv'],
+  );
 });
 
 test('the object key from an EventBridge or S3 notification event', (t) => {

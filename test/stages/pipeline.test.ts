@@ -63,8 +63,16 @@ test.serial('random order in several batches, a file delivered twice, an event d
     const held = d.batches.at(-1)!.transform.held;
     const r = expected.rejected;
     t.is(held, (r.unknown_order ?? 0) + (r.unknown_product ?? 0));
-    t.is(rejected, Object.entries(r).filter(([k]) => !k.startsWith('unknown_')).reduce((n, [, v]) => n + v!, 0));
-    t.is(rows, expected.files.reduce((n, f) => n + f.rows, 0));
+    t.is(
+      rejected,
+      Object.entries(r)
+        .filter(([k]) => !k.startsWith('unknown_'))
+        .reduce((n, [, v]) => n + v!, 0),
+    );
+    t.is(
+      rows,
+      expected.files.reduce((n, f) => n + f.rows, 0),
+    );
   } finally {
     await s.close();
   }
@@ -84,7 +92,17 @@ test.serial('two transforms at once converge; a run killed mid-write, then rerun
   }
   const s2 = await stack();
   try {
-    const killed = quietPipeline(s2, {}, { store: { beforeBatch: (n) => { if (n >= 4) throw new Error('killed'); } } }).pipeline;
+    const killed = quietPipeline(
+      s2,
+      {},
+      {
+        store: {
+          beforeBatch: (n) => {
+            if (n >= 4) throw new Error('killed');
+          },
+        },
+      },
+    ).pipeline;
     await upload(new Bucket(s2.clients.s3, s2.bucket), planUpload(DATA));
     await t.throwsAsync(killed.process(), { message: 'killed' });
     await sleep(300); // batches already in flight land
@@ -111,14 +129,23 @@ test.serial('items before their order and product are held, then counted; never 
       'products/p.csv': PRODUCTS,
     });
     const plan = planUpload(dir);
-    await upload(bucket, plan.filter((u) => u.key.includes('order_items')));
+    await upload(
+      bucket,
+      plan.filter((u) => u.key.includes('order_items')),
+    );
     await d.idle();
     t.is(d.batches.at(-1)!.transform.held, 3);
     t.deepEqual((await tables(s)).order_kpis, []);
-    await upload(bucket, plan.filter((u) => !u.key.includes('order_items')));
+    await upload(
+      bucket,
+      plan.filter((u) => !u.key.includes('order_items')),
+    );
     await d.idle();
     const kpis = await tables(s);
-    t.deepEqual(kpis.order_kpis.map((o) => [o.order_date, o.total_items_sold, o.total_revenue]), [['2025-03-01', 1, 10]]);
+    t.deepEqual(
+      kpis.order_kpis.map((o) => [o.order_date, o.total_items_sold, o.total_revenue]),
+      [['2025-03-01', 1, 10]],
+    );
     t.is(d.batches.at(-1)!.transform.held, 2);
     t.deepEqual(await bucket.list('err/unmatched/'), []);
     await sleep(2100);
@@ -153,8 +180,14 @@ test.serial('not-CSV, missing-column, empty and unrouted files go to err/ with a
     await expectEqualToCompute(t, s, DATA);
     const errs = (await bucket.list('err/files/')).map((o) => o.key);
     for (const name of ['orders/picture.csv', 'orders/no_user.csv', 'products/empty.csv', 'unrouted/ecommerce-data/readme.txt']) {
-      t.truthy(errs.find((k) => k.startsWith(`err/files/${name}/`) && !k.endsWith('.note.txt')), name);
-      t.truthy(errs.find((k) => k.startsWith(`err/files/${name}/`) && k.endsWith('.note.txt')), `${name} note`);
+      t.truthy(
+        errs.find((k) => k.startsWith(`err/files/${name}/`) && !k.endsWith('.note.txt')),
+        name,
+      );
+      t.truthy(
+        errs.find((k) => k.startsWith(`err/files/${name}/`) && k.endsWith('.note.txt')),
+        `${name} note`,
+      );
     }
     const note = errs.find((k) => k.startsWith('err/files/orders/no_user.csv/') && k.endsWith('.note.txt'))!;
     let text = '';
@@ -202,10 +235,16 @@ test.serial('one object failing does not hold up the batch: it stays in the land
       return download(key, file, v);
     };
     const first = await pipeline.process();
-    t.deepEqual(first.validated.filter((v) => v.status === 'failed').map((v) => v.key), [stuck]);
+    t.deepEqual(
+      first.validated.filter((v) => v.status === 'failed').map((v) => v.key),
+      [stuck],
+    );
     t.is(first.validated.filter((v) => v.status === 'archived').length, plan.length - 1);
     t.truthy(logs.find((l) => l.event === 'file_failed' && l.key === stuck));
-    t.deepEqual((await pipeline.bucket.list('ecommerce-data/')).map((o) => o.key), [stuck]);
+    t.deepEqual(
+      (await pipeline.bucket.list('ecommerce-data/')).map((o) => o.key),
+      [stuck],
+    );
     pipeline.bucket.download = download;
     await pipeline.process();
     await expectEqualToCompute(t, s, DATA);

@@ -1,0 +1,53 @@
+// Lint: typescript-eslint's recommended rules, and the layering of runtime/ as import rules, so the
+// direction cannot rot: core ← aws ← stages ← local ← cli (README "Architecture").
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/** Relative import patterns a layer may not use (a layer imports only the layers below it). */
+const forbid = (layers, extra = []) => ({
+  'no-restricted-imports': [
+    'error',
+    {
+      patterns: [...layers.map((l) => ({ group: [`../${l}/*`, `../../runtime/${l}/*`], message: `this layer may not import runtime/${l}/ (README "Architecture")` })), ...extra],
+    },
+  ],
+});
+
+const aws = { group: ['@aws-sdk/*'], message: 'core/ is pure: no AWS SDK (README "Architecture")' };
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'policy/node_modules/**', '.bench/**', '.kpi-local/**', 'assembly/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: {
+        console: 'readonly',
+        process: 'readonly',
+        require: 'readonly',
+        __dirname: 'readonly',
+        module: 'writable',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        performance: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        WebAssembly: 'readonly',
+        NodeJS: 'readonly',
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-require-imports': 'off', // optional dev dependencies are loaded with require
+    },
+  },
+  { files: ['runtime/core/**/*.ts'], rules: forbid(['aws', 'stages', 'local', 'cli'], [aws]) },
+  { files: ['runtime/aws/**/*.ts'], rules: forbid(['stages', 'local', 'cli']) },
+  { files: ['runtime/stages/**/*.ts'], rules: forbid(['local', 'cli']) },
+  { files: ['runtime/local/**/*.ts'], rules: forbid(['cli']) },
+  { files: ['test/**/*.ts', 'bench/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
+  { files: ['**/*.js', '**/*.mjs'], languageOptions: { sourceType: 'commonjs' } },
+);
