@@ -7,6 +7,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.runtime.json ./
 COPY scripts scripts
+COPY asconfig.json ./
 COPY assembly assembly
 COPY runtime runtime
 RUN npm run -s build:wasm && npx tsc -p tsconfig.runtime.json

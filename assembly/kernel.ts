@@ -3,49 +3,63 @@
 // into O(1) stamp checks instead of hash sets. Groups are found in open-addressing tables.
 
 let top: usize = 0;
+/** Set when memory could not grow: init reports it instead of trapping (the caller says why). */
+let outOfMemory = false;
+
+/** Status codes of init. */
+export const INIT_OK: i32 = 0;
+export const INIT_OUT_OF_MEMORY: i32 = 1;
 
 function alloc(bytes: usize): usize {
   if (top == 0) top = (__heap_base + 15) & ~15;
   const ptr = (top + 15) & ~(<usize>15);
   const end = ptr + bytes;
-  const need = <i32>((end + 0xffff) >>> 16);
+  const need = <i32>((<u64>end + 0xffff) >>> 16);
   const have = memory.size();
-  if (need > have) {
-    if (memory.grow(need - have) < 0) unreachable();
+  // end < ptr: past the 4 GiB of wasm32 (the address wrapped)
+  if (outOfMemory || end < ptr || (need > have && memory.grow(need - have) < 0)) {
+    outOfMemory = true;
+    return 0;
   }
   top = end;
   return ptr;
 }
 
+/** memory.fill, skipped once an allocation failed (the pointers are then 0). */
+function fill(ptr: usize, value: u8, bytes: usize): void {
+  if (!outOfMemory) memory.fill(ptr, value, bytes);
+}
+
+// Column addresses, exported by name: the runtime reads them after init (no numbered layout).
 // input columns (chunk)
-let inCat: usize = 0;
-let inDay: usize = 0;
-let inOrder: usize = 0;
-let inUser: usize = 0;
-let inCents: usize = 0;
-let inFlags: usize = 0;
+export let inCat: usize = 0;
+export let inDay: usize = 0;
+export let inOrder: usize = 0;
+export let inUser: usize = 0;
+export let inCents: usize = 0;
+export let inFlags: usize = 0;
 
 // (category, day) groups
 let gSlots: usize = 0;
 let gMask: u32 = 0;
 let gCount: i32 = 0;
-let gCat: usize = 0;
-let gDay: usize = 0;
-let gCents: usize = 0;
-let gItems: usize = 0;
-let gReturned: usize = 0;
-let gOrders: usize = 0;
+export let gCat: usize = 0;
+export let gDay: usize = 0;
+export let gCents: usize = 0;
+export let gItems: usize = 0;
+export let gReturned: usize = 0;
+export let gOrders: usize = 0;
 
 // day groups
 let dSlots: usize = 0;
 let dMask: u32 = 0;
 let dCount: i32 = 0;
-let dDay: usize = 0;
-let dCents: usize = 0;
-let dItems: usize = 0;
-let dOrders: usize = 0;
-let dUsers: usize = 0;
-let dReturnedOrders: usize = 0;
+export let dDay: usize = 0;
+export let dCents: usize = 0;
+export let dItems: usize = 0;
+export let dOrders: usize = 0;
+export let dUsers: usize = 0;
+export let dReturnedOrders: usize = 0;
 
 let catStamp: usize = 0;
 let userStamp: usize = 0;
@@ -59,8 +73,9 @@ function pow2AtLeast(n: i32): u32 {
 }
 
 /** Prepares tables for at most `maxGroups` (category, day) groups and `maxDays` days. */
-export function init(chunk: i32, nCats: i32, nUsers: i32, maxGroups: i32, maxDays: i32): void {
+export function init(chunk: i32, nCats: i32, nUsers: i32, maxGroups: i32, maxDays: i32): i32 {
   top = 0;
+  outOfMemory = false;
   const c = <usize>chunk;
   inCat = alloc(c << 2);
   inDay = alloc(c << 2);
@@ -72,7 +87,7 @@ export function init(chunk: i32, nCats: i32, nUsers: i32, maxGroups: i32, maxDay
   const gCap = pow2AtLeast(maxGroups * 2);
   gMask = gCap - 1;
   gSlots = alloc(<usize>gCap << 2);
-  memory.fill(gSlots, 0xff, <usize>gCap << 2);
+  fill(gSlots, 0xff, <usize>gCap << 2);
   const g = <usize>maxGroups;
   gCat = alloc(g << 2);
   gDay = alloc(g << 2);
@@ -80,16 +95,16 @@ export function init(chunk: i32, nCats: i32, nUsers: i32, maxGroups: i32, maxDay
   gItems = alloc(g << 2);
   gReturned = alloc(g << 2);
   gOrders = alloc(g << 2);
-  memory.fill(gCents, 0, g << 3);
-  memory.fill(gItems, 0, g << 2);
-  memory.fill(gReturned, 0, g << 2);
-  memory.fill(gOrders, 0, g << 2);
+  fill(gCents, 0, g << 3);
+  fill(gItems, 0, g << 2);
+  fill(gReturned, 0, g << 2);
+  fill(gOrders, 0, g << 2);
   gCount = 0;
 
   const dCap = pow2AtLeast(maxDays * 2);
   dMask = dCap - 1;
   dSlots = alloc(<usize>dCap << 2);
-  memory.fill(dSlots, 0xff, <usize>dCap << 2);
+  fill(dSlots, 0xff, <usize>dCap << 2);
   const d = <usize>maxDays;
   dDay = alloc(d << 2);
   dCents = alloc(d << 3);
@@ -97,19 +112,20 @@ export function init(chunk: i32, nCats: i32, nUsers: i32, maxGroups: i32, maxDay
   dOrders = alloc(d << 2);
   dUsers = alloc(d << 2);
   dReturnedOrders = alloc(d << 2);
-  memory.fill(dCents, 0, d << 3);
-  memory.fill(dItems, 0, d << 2);
-  memory.fill(dOrders, 0, d << 2);
-  memory.fill(dUsers, 0, d << 2);
-  memory.fill(dReturnedOrders, 0, d << 2);
+  fill(dCents, 0, d << 3);
+  fill(dItems, 0, d << 2);
+  fill(dOrders, 0, d << 2);
+  fill(dUsers, 0, d << 2);
+  fill(dReturnedOrders, 0, d << 2);
   dCount = 0;
 
   catStamp = alloc(<usize>nCats << 2);
-  memory.fill(catStamp, 0, <usize>nCats << 2);
+  fill(catStamp, 0, <usize>nCats << 2);
   userStamp = alloc(<usize>nUsers << 2);
-  memory.fill(userStamp, 0, <usize>nUsers << 2);
+  fill(userStamp, 0, <usize>nUsers << 2);
   lastOrder = -1;
   orderSeq = 0;
+  return outOfMemory ? INIT_OUT_OF_MEMORY : INIT_OK;
 }
 
 @inline function mix(a: u32, b: u32): u32 {
@@ -206,28 +222,3 @@ export function process(n: i32): void {
 
 export function groupCount(): i32 { return gCount; }
 export function dayCount(): i32 { return dCount; }
-
-/** Addresses of the columns, in a fixed order the runtime reads once after init. */
-export function layout(which: i32): usize {
-  switch (which) {
-    case 0: return inCat;
-    case 1: return inDay;
-    case 2: return inOrder;
-    case 3: return inUser;
-    case 4: return inCents;
-    case 5: return inFlags;
-    case 6: return gCat;
-    case 7: return gDay;
-    case 8: return gCents;
-    case 9: return gItems;
-    case 10: return gReturned;
-    case 11: return gOrders;
-    case 12: return dDay;
-    case 13: return dCents;
-    case 14: return dItems;
-    case 15: return dOrders;
-    case 16: return dUsers;
-    case 17: return dReturnedOrders;
-    default: return 0;
-  }
-}

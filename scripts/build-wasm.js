@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// Builds assembly/kernel.ts into dist/assembly/kernel.wasm (stub runtime, no imports).
+// Builds assembly/kernel.ts with the targets of asconfig.json: release (dist/assembly/kernel.wasm,
+// -O3, asserts off) and debug (kernel.debug.wasm + .wat, asserts on; the kernel tests run it).
 const { execFileSync } = require('node:child_process');
 const { mkdirSync } = require('node:fs');
 const path = require('node:path');
 const root = path.join(__dirname, '..');
 mkdirSync(path.join(root, 'dist', 'assembly'), { recursive: true });
 const asc = path.join(root, 'node_modules', 'assemblyscript', 'bin', 'asc.js');
-execFileSync(process.execPath, [asc, 'assembly/kernel.ts', '-o', 'dist/assembly/kernel.wasm', '-O3', '--runtime', 'stub', '--noAssert', '--use', 'abort=', '--enable', 'simd'], {
-  cwd: root,
-  stdio: 'inherit',
-});
+for (const target of ['release', 'debug']) {
+  execFileSync(process.execPath, [asc, '--config', 'asconfig.json', '--target', target], { cwd: root, stdio: 'inherit' });
+}

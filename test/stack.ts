@@ -71,6 +71,33 @@ export async function tables(s: LocalStack) {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls until cond() holds (throws after timeoutMs): waiting for a condition, not a fixed time. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 10000, intervalMs = 25): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(intervalMs);
+  }
+}
+
+/** Waits until the wall clock is in a later second than `from`, plus a margin: S3's LastModified has one-second resolution. */
+export async function nextSecond(from = Date.now()): Promise<void> {
+  const target = Math.floor(from / 1000) * 1000 + 1000 + 20;
+  await waitFor(() => Date.now() >= target, 2000, 5);
+}
+
+/** Polls read() until two consecutive results are equal (writes still in flight have landed). */
+export async function settled<T>(read: () => Promise<T>, intervalMs = 100): Promise<T> {
+  let last = JSON.stringify(await read());
+  for (;;) {
+    await sleep(intervalMs);
+    const v = await read();
+    const now = JSON.stringify(v);
+    if (now === last) return v;
+    last = now;
+  }
+}
+
 /**
  * The folder `kpi compute` must agree with: each entity's files renamed so that file name order is
  * the upload order (SPEC: later upload wins; in kpi compute, later file name wins).

@@ -10,4 +10,7 @@ declare namespace WebAssembly {
   class Memory {
     readonly buffer: ArrayBuffer;
   }
+  class Global {
+    readonly value: number | bigint;
+  }
 }

@@ -2,7 +2,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { sortAggregates } from '../../runtime/core/aggregates';
-import { aggregateWasm } from '../../runtime/core/kernel';
+import { aggregateWasm, KernelOutOfMemory } from '../../runtime/core/kernel';
 import { aggregateReference } from '../../runtime/core/reference';
 
 interface Item {
@@ -40,7 +40,7 @@ test('property: kernel equals the TypeScript reference (any chunk size)', (t) =>
   fc.assert(
     fc.property(itemsArb, fc.integer({ min: 1, max: 70 }), (items, chunk) => {
       const cols = columns(items);
-      t.deepEqual(sortAggregates(aggregateWasm(cols, chunk)), sortAggregates(aggregateReference(cols)));
+      t.deepEqual(sortAggregates(aggregateWasm(cols, chunk, 'debug')), sortAggregates(aggregateReference(cols)));
     }),
     { numRuns: 200 },
   );
@@ -49,11 +49,16 @@ test('property: kernel equals the TypeScript reference (any chunk size)', (t) =>
 test('kernel sums cents exactly beyond 2^31 per group', (t) => {
   const items: Item[] = [];
   for (let i = 0; i < 1000; i++) items.push({ cat: 0, day: 1, order: i, user: i, cents: 99_999_999_999, flags: 0 });
-  const a = aggregateWasm(columns(items), 64);
+  const a = aggregateWasm(columns(items), 64, 'debug');
   t.is(a.groups[0].cents, 99_999_999_999_000);
   t.is(a.days[0].orders, 1000);
 });
 
 test('no items: empty aggregates', (t) => {
-  t.deepEqual(aggregateWasm(columns([])), { groups: [], days: [] });
+  t.deepEqual(aggregateWasm(columns([]), undefined, 'debug'), { groups: [], days: [] });
+});
+
+test('a kernel that cannot fit in WebAssembly memory is a clear error, not an unreachable trap', (t) => {
+  const huge = { n: 1, nCats: 1, nUsers: 2_000_000_000, days: 1, categories: undefined as never, forEachChunk: () => {} };
+  t.throws(() => aggregateWasm(huge, 1024, 'debug'), { instanceOf: KernelOutOfMemory, message: /more than WebAssembly's 4 GiB/ });
 });

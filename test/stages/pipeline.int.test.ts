@@ -6,7 +6,7 @@ import { rng } from '../../runtime/cli/generate';
 import { planUpload, upload, type UploadItem } from '../../runtime/cli/upload';
 import { Bucket } from '../../runtime/aws/s3store';
 import { ROOT, writeTree, PRODUCTS, ORDERS } from '../helpers';
-import { dispatcherFor, expectEqualToCompute, inUploadOrder, quietPipeline, sleep, stack, tables } from '../stack';
+import { dispatcherFor, expectEqualToCompute, inUploadOrder, nextSecond, quietPipeline, settled, sleep, stack, tables } from '../stack';
 import { faultProxy } from '../faultproxy';
 
 const DATA = path.join(ROOT, 'data');
@@ -31,11 +31,11 @@ test.serial('random order in several batches, a file delivered twice, an event d
     const batches = [files.slice(0, 4), files.slice(4, 8), [...files.slice(8), twice]];
     const order: UploadItem[] = [];
     const bucket = new Bucket(s.clients.s3, s.bucket);
-    for (const [i, b] of batches.entries()) {
-      if (i) await sleep(1100); // S3 LastModified has one-second resolution: batches get distinct versions
-      // Start the batch at the top of a second, so that all its files share one (the model below
-      // orders a batch by key); a batch straddling a second boundary made this test flaky.
-      await sleep(1000 - (Date.now() % 1000) + 20);
+    for (const b of batches) {
+      // S3 LastModified has one-second resolution: each batch starts at the top of a new second, so
+      // batches get distinct versions and all files of a batch share one (the model below orders a
+      // batch by key); a batch straddling a second boundary made this test flaky.
+      await nextSecond();
       await upload(bucket, b);
       // same second: ties broken by key; a file delivered again unchanged changes nothing (SPEC)
       order.push(...[...b].sort((x, y) => (x.key < y.key ? -1 : 1)).filter((x) => !order.some((o) => o.file === x.file)));
@@ -105,8 +105,7 @@ test.serial('two transforms at once converge; a run killed mid-write, then rerun
     ).pipeline;
     await upload(new Bucket(s2.clients.s3, s2.bucket), planUpload(DATA));
     await t.throwsAsync(killed.process(), { message: 'killed' });
-    await sleep(300); // batches already in flight land
-    const partial = await tables(s2);
+    const partial = await settled(() => tables(s2)); // batches already in flight land
     const want = await computeDir(DATA);
     t.true(partial.category_kpis.length + partial.order_kpis.length < want.category_kpis.length + want.order_kpis.length);
     t.true(partial.category_kpis.length > 0);

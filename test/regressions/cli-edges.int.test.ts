@@ -103,7 +103,9 @@ test('PutEvents entries EventBridge rejects are an error, not a silent success; 
   process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
   try {
     const p = new Pipeline(configFromEnv({ bucket: 'b', eventBus: 'bus', region: 'us-east-1' }), {});
-    const err = await t.throwsAsync(p.emitValidated([{ key: 'k', status: 'archived', rows: 1, accepted: 1, rejected: 0, rejectedByReason: {}, ms: 1, uploadedAt: 5 }]));
+    const err = await t.throwsAsync(p.emitValidated([{ key: 'k', status: 'archived', rows: 1, accepted: 1, rejected: 0, rejectedByReason: {}, ms: 1, uploadedAt: 5 }]), {
+      message: /did not accept the hand-off event/,
+    });
     t.regex(err!.message, /InternalFailure: try again/);
     t.is(calls, 1);
   } finally {

@@ -3,7 +3,7 @@
 import test from 'ava';
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { quietPipeline, sleep, withStack } from '../stack';
+import { nextSecond, quietPipeline, withStack } from '../stack';
 
 test('the same bytes uploaded in parts twice: the second upload is recognised as a duplicate', async (t) => {
   await withStack(async (s) => {
@@ -27,7 +27,7 @@ test('the same bytes uploaded in parts twice: the second upload is recognised as
     const first = (await pipeline.validate([key]))[0];
     t.is(first.status, 'archived');
     t.is((await pipeline.bucket.head(first.archiveKey!))?.metadata?.sha256, createHash('sha256').update(body).digest('hex'));
-    await sleep(1100);
+    await nextSecond();
     await multipart();
     t.is((await pipeline.validate([key]))[0].status, 'duplicate');
     t.is((await pipeline.bucket.list('archive/')).length, 1);

@@ -8,7 +8,7 @@ import { Tables } from '../../runtime/core/join';
 import { MissingTable } from '../../runtime/aws/kpistore';
 import { planUpload, upload } from '../../runtime/cli/upload';
 import { ROOT } from '../helpers';
-import { dispatcherFor, expectEqualToCompute, quietPipeline, sleep, tables, withStack } from '../stack';
+import { dispatcherFor, expectEqualToCompute, quietPipeline, tables, waitFor, withStack } from '../stack';
 
 const DATA = path.join(ROOT, 'data');
 const ORDER = 'order_id,user_id,status,created_at\no1,u1,Complete,2025-03-01T10:00:00\n';
@@ -96,7 +96,7 @@ test('a table deleted while running: the error names it, the reconcile recreates
     t.true(alerts.some((a) => a.includes(`'${s.categoryTable}' was missing`)));
     // and the schedule keeps running: a second reconcile happens a second later
     const before = d.batches.length;
-    await sleep(1300);
+    await waitFor(() => d.batches.length > before, 5000);
     await d.idle();
     d.stop();
     t.true(d.batches.length > before);

@@ -4,7 +4,7 @@ import test from 'ava';
 import { createHash } from 'node:crypto';
 import { computeFiles } from '../helpers';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { quietPipeline, sleep, tables, withStack } from '../stack';
+import { nextSecond, quietPipeline, tables, withStack } from '../stack';
 
 const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -70,7 +70,7 @@ test('an overwrite while the older upload is being read, a second later: the rea
       chunks.push(c);
       if (!overwritten) {
         overwritten = true;
-        await sleep(1100); // a different second: not the documented same-second limit
+        await nextSecond(); // a different second: not the documented same-second limit
         await pipeline.bucket.put(key, newer);
       }
     }
