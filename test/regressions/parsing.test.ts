@@ -62,7 +62,10 @@ test('csv-parse fallback: a failing source is reported as that failure, not as "
     yield Buffer.from('id,category\n1,5" screen\n');
     throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
   }
-  const err = await t.throwsAsync(parseWithCsvParse(failing(), () => {}), { message: 'socket hang up' });
+  const err = await t.throwsAsync(
+    parseWithCsvParse(failing(), () => {}),
+    { message: 'socket hang up' },
+  );
   t.false(err instanceof NotCsv);
   t.is((err as NodeJS.ErrnoException).code, 'ECONNRESET');
   // Through readCsv: the fast scanner declines the bare quote, the fallback's source fails.
