@@ -160,6 +160,7 @@ export async function duckCompute(dir: string, threads?: number): Promise<DuckRe
           unique_customers: num(r.users),
           revenue_per_order: halfUp(c, orders) / 100,
           return_rate: rate(num(r.ret_orders), orders),
+          returned_orders: num(r.ret_orders),
         };
       }),
       rejected: Object.fromEntries(rej.getRowObjectsJS().map((r) => [String(r.reason), num(r.n)])),

@@ -24,6 +24,8 @@ export interface OrderKpi {
   unique_customers: number;
   revenue_per_order: number;
   return_rate: number;
+  /** orders counted in total_orders whose own status is returned (added: return rates over any range stay exact) */
+  returned_orders: number;
 }
 
 export interface KpiTables {
@@ -52,6 +54,7 @@ export function toKpis(a: Aggregates, categories: Interner): KpiTables {
     unique_customers: d.users,
     revenue_per_order: centsToNumber(divHalfUp(d.cents, d.orders)),
     return_rate: ratio(d.returnedOrders, d.orders),
+    returned_orders: d.returnedOrders,
   }));
   order_kpis.sort((x, y) => (x.order_date < y.order_date ? -1 : 1));
   return { category_kpis, order_kpis };
