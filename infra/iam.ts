@@ -1,5 +1,5 @@
 // Least-privilege policy documents, as pure functions of ARNs (unit-tested beside the program).
-import { ARCHIVE_PREFIX, ERR_PREFIX, LANDING_PREFIX } from '../runtime/core/names';
+import { ARCHIVE_PREFIX, ERR_PREFIX, LANDING_PREFIX, QUALITY_KEY } from '../runtime/core/names';
 
 export interface Statement {
   Sid?: string;
@@ -60,6 +60,7 @@ export function transformStatements(bucketArn: string, tableArns: string[], topi
     { Sid: 'ReadArchive', Effect: 'Allow', Action: ['s3:GetObject', 's3:DeleteObject'], Resource: [`${bucketArn}/${ARCHIVE_PREFIX}*`] },
     { Sid: 'Unmatched', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`${bucketArn}/${ERR_PREFIX}unmatched/*`] },
     { Sid: 'Quarantine', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucketArn}/${ERR_PREFIX}files/quarantine/*`] },
+    { Sid: 'QualitySummary', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucketArn}/${QUALITY_KEY}`] },
     {
       Sid: 'KpiTables',
       Effect: 'Allow',

@@ -59,10 +59,10 @@ function num(name: string, def: number): number {
 
 /** requireBucket false: commands that only read the tables (kpi query, kpi local's defaults). */
 export function configFromEnv(overrides: Partial<Config> = {}, { requireBucket = true } = {}): Config {
-  const bucket = overrides.bucket ?? process.env[ENV.bucket] ?? (requireBucket ? undefined : '-');
-  if (!bucket) throw new Error(`${ENV.bucket} is not set: name the bucket (for the local stack, run 'kpi local' and paste its export lines)`);
+  const bucket = overrides.bucket ?? process.env[ENV.bucket] ?? (requireBucket ? undefined : '');
+  if (!bucket && requireBucket) throw new Error(`${ENV.bucket} is not set: name the bucket (for the local stack, run 'kpi local' and paste its export lines)`);
   return {
-    bucket,
+    bucket: bucket ?? '',
     categoryTable: process.env[ENV.categoryTable] || CATEGORY_TABLE.defaultName,
     orderTable: process.env[ENV.orderTable] || ORDER_TABLE.defaultName,
     region: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',

@@ -87,6 +87,17 @@ export class Bucket {
     return { key, file, size, sha256: hash.digest('hex'), lastModified: r.LastModified?.getTime() ?? 0, etag: r.ETag ?? '', versionId: r.VersionId, metadata: r.Metadata };
   }
 
+  /** A small object as text (a JSON summary), or null when it does not exist. */
+  async readText(key: string): Promise<string | null> {
+    try {
+      const r = await this.s3.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
+      return (await r.Body?.transformToString('utf8')) ?? null;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
   /** Uploads a local file's bytes unchanged. */
   async putFile(key: string, file: string, extra: { contentType?: string; metadata?: Record<string, string> } = {}): Promise<void> {
     const { size } = await stat(file);

@@ -25,6 +25,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'upload':
       case 'query':
       case 'run':
+      case 'dashboard':
+      case 'report':
         // Loaded only here: kpi compute and generate never load the AWS SDK.
         return await (await import('./commands')).runCommand(cmd, rest);
       default:

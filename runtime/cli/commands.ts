@@ -6,6 +6,7 @@ import { CATEGORY_COLUMNS, ORDER_COLUMNS, pretty, table } from './format';
 import { help } from './help';
 import { local, start } from './local-commands';
 import { run } from './run';
+import { dashboard, report } from './dashboard-commands';
 import { planUpload, skippedMessage, upload } from './upload';
 import { progressBar } from './progress';
 import { Bucket } from '../aws/s3store';
@@ -15,7 +16,7 @@ import { KpiStore } from '../aws/kpistore';
 export async function runCommand(cmd: string, argv: string[]): Promise<number> {
   switch (cmd) {
     case 'local':
-      return local(parseArgs(argv, ['dir', 'port', 'reconcile-seconds'], []));
+      return local(parseArgs(argv, ['dir', 'port', 'reconcile-seconds', 'dashboard-port'], []));
     case 'start':
       return start(parseArgs(argv, ['dir', 'port', 'data'], []));
     case 'upload':
@@ -24,6 +25,10 @@ export async function runCommand(cmd: string, argv: string[]): Promise<number> {
       return query(parseArgs(argv, [], ['json']));
     case 'run':
       return run(parseArgs(argv, [], []));
+    case 'dashboard':
+      return dashboard(parseArgs(argv, ['port', 'refresh-seconds'], []));
+    case 'report':
+      return report(parseArgs(argv, ['out'], []));
   }
   throw new UsageError(`unknown command ${cmd}`);
 }

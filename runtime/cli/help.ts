@@ -13,6 +13,8 @@ Commands:
   query category NAME         KPIs of one category, from the configured table
   query date YYYY-MM-DD       KPIs of one day, from both tables
   run                         container entry point: process the triggering event (or the landing zone)
+  dashboard [--port P]        serve the KPI dashboard on 127.0.0.1 (the configured tables)
+  report --out FILE.html      write the dashboard as one self-contained HTML file
 
 Run 'kpi <command> --help' for a command's options.
 Configuration comes from the environment: AWS_ENDPOINT_URL, AWS_REGION, KPI_BUCKET,
@@ -45,6 +47,7 @@ and every --reconcile-seconds (as the schedule rule does on AWS): held items exp
 half-way or a deleted table is repaired.
   --dir DIR           state folder (default .kpi-local in the current folder)
   --port PORT         port of the endpoint, 0-65535 (default 4566)
+  --dashboard-port P  port of the KPI dashboard it serves too (default PORT + 1, i.e. 4567)
   --reconcile-seconds S  interval of the reconciling transform (default $KPI_RECONCILE_SECONDS or 900; 0: only at start)`,
   start: `Usage: kpi start [--dir DIR] [--port PORT] [--data DIR]
 
@@ -75,6 +78,17 @@ The container entry point. Reads the environment:
   KPI_REJECT_ALERT_SHARE  alert when a file's rejected share passes this (0.05)
   KPI_ALERT_TOPIC_ARN SNS topic for alerts (printed to stderr when unset)
 Exit codes: 0 done, 1 failed, 3 deadline reached (a rerun finishes the work).`,
+  dashboard: `Usage: kpi dashboard [--port PORT] [--refresh-seconds S]
+
+Serves the KPI dashboard on http://127.0.0.1:PORT/ (default 4567): headline figures, daily revenue,
+orders and return rate, revenue by category, data quality, with a date range and a category
+filter. The page's data is /api/dashboard (JSON), read server-side from $KPI_CATEGORY_TABLE and
+$KPI_ORDER_TABLE (and state/quality.json in $KPI_BUCKET when set), with the same environment as
+kpi query: the browser never holds AWS credentials. The page refreshes itself every S seconds (5).`,
+  report: `Usage: kpi report --out FILE.html
+
+Writes the dashboard as one self-contained HTML file (data, charts and script inlined): it opens
+from disk with no network, for e-mail or an S3 static bucket.`,
 };
 
 export function help(cmd: string): number {

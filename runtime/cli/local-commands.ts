@@ -12,6 +12,9 @@ import { progressBar } from './progress';
 import { planUpload, skippedMessage, upload } from './upload';
 import { Bucket } from '../aws/s3store';
 import { KpiStore } from '../aws/kpistore';
+import { startDashboard, type DashboardSource } from '../dashboard/server';
+import { LocalStartError } from '../local/stack';
+import { writeReport } from './dashboard-commands';
 
 function exportsOf(stack: LocalStack): string {
   return Object.entries(stack.env)
@@ -54,12 +57,23 @@ function summary(b: BatchResult): string {
 export async function local(p: Parsed): Promise<number> {
   if (p.flags.help) return help('local');
   const dir = path.resolve((p.flags.dir as string) ?? '.kpi-local');
-  const stack = await startLocal({ dir, port: intFlag(p, 'port', 4566, 0, 65535) });
+  const port = intFlag(p, 'port', 4566, 0, 65535);
+  // The dashboard next to the endpoint (4567 by default; any free port when --port 0).
+  const dashboardPort = intFlag(p, 'dashboard-port', port ? port + 1 : 0, 0, 65535);
   const reconcile = intFlag(p, 'reconcile-seconds', configFromEnv({}, { requireBucket: false }).reconcileSeconds);
+  const stack = await startLocal({ dir, port });
+  let board;
+  try {
+    board = await startDashboard(localSource(stack), { port: dashboardPort });
+  } catch (err) {
+    await stack.close();
+    throw new LocalStartError((err as Error).message);
+  }
   const { logFile, dispatcher } = await localPipeline(stack, dir, reconcile, (b) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${summary(b)}`));
   console.log(`Local stack on ${stack.endpoint} (S3 + DynamoDB), state in ${dir}\n`);
   console.log(`Paste into another shell:\n\n${exportsOf(stack)}\n`);
   console.log(`Then: kpi upload data   ·   kpi query date 2025-03-25   ·   aws s3 ls s3://${stack.bucket}/ --recursive`);
+  console.log(`KPI dashboard: ${board.url}`);
   console.log(`Pipeline log (JSON lines): ${logFile}\nCtrl-C to stop.\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
@@ -68,8 +82,14 @@ export async function local(p: Parsed): Promise<number> {
   console.log('\nstopping...');
   dispatcher.stop();
   await dispatcher.idle();
+  await board.close();
   await stack.close();
   return 0;
+}
+
+/** The local stack's tables and bucket, for the dashboard. */
+function localSource(stack: LocalStack): DashboardSource {
+  return { store: new KpiStore(stack.clients.ddb, stack.categoryTable, stack.orderTable), bucket: new Bucket(stack.clients.s3, stack.bucket) };
 }
 
 export async function start(p: Parsed): Promise<number> {
@@ -81,8 +101,10 @@ export async function start(p: Parsed): Promise<number> {
   const items = planUpload(data, skipped);
   if (skipped.length) console.error(skippedMessage(skipped));
   const stack = await startLocal({ dir, port: intFlag(p, 'port', 0, 0, 65535) });
+  const board = await startDashboard(localSource(stack), { port: 0 });
   try {
     const { dispatcher, logFile } = await localPipeline(stack, dir, 0);
+    console.log(`KPI dashboard (while this runs): ${board.url}`);
     console.log(`local stack up on ${stack.endpoint}; uploading ${items.length} files from ${path.relative(process.cwd(), data) || '.'}/ ...`);
     await upload(new Bucket(stack.clients.s3, stack.bucket), items, progressBar('uploading', 0));
     await dispatcher.idle();
@@ -108,12 +130,15 @@ export async function start(p: Parsed): Promise<number> {
         `; ${rejected} rows rejected${whole ? `, ${whole} files rejected whole` : ''} (see err/); ` +
         `${last?.transform.held ?? 0} items held, waiting for their order or product.`,
     );
-    console.log(`\nNext:\n  npm run -s kpi -- local                 keep the stack running (state in ${path.relative(process.cwd(), dir)})`);
+    const reportFile = await writeReport(localSource(stack), path.join(dir, 'report.html'));
+    console.log(`\nThe dashboard as one self-contained page: ${path.relative(process.cwd(), reportFile)} (open it in a browser; no network needed)`);
+    console.log(`\nNext:\n  npm run -s kpi -- local                 keep the stack running, with the live dashboard (state in ${path.relative(process.cwd(), dir)})`);
     console.log(`  npm run -s kpi -- query date ${kpis.order_kpis[0]?.order_date ?? 'YYYY-MM-DD'}   (with the exports kpi local prints)`);
     console.log(`  npm run -s kpi -- compute data           the same KPIs with no servers at all`);
     console.log(`  pipeline log: ${path.relative(process.cwd(), logFile)}`);
     return 0;
   } finally {
+    await board.close();
     await stack.close();
   }
 }

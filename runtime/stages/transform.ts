@@ -5,7 +5,9 @@
 import { computeSources, SourceFailed, type ComputeResult, type SourceFile } from '../core/compute';
 import type { RejectedRow } from '../core/join';
 import { parseArchive, unmatchedKey, versionOrder, type ArchivedVersion } from './layout';
-import { ARCHIVE_PREFIX, ERR_PREFIX } from '../core/names';
+import { ARCHIVE_PREFIX, ERR_PREFIX, QUALITY_KEY } from '../core/names';
+import type { Quality } from '../core/quality';
+import type { Reason } from '../core/rules';
 import { rejectsToCsv } from '../core/rejects';
 import type { Bucket } from '../aws/s3store';
 import type { KpiStore } from '../aws/kpistore';
@@ -87,6 +89,7 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
     total.deletes += stats.deletes;
     total.retries += stats.retries;
     total.expired = await expireHeld(ctx, res.held, snapshot, now());
+    await ctx.bucket.put(QUALITY_KEY, JSON.stringify(qualityOf(res, snapshot.length, now())), { contentType: 'application/json' });
     const after = await listArchive(ctx.bucket);
     if (fingerprint(after) === fingerprint(snapshot)) break;
     if (total.rounds >= MAX_ROUNDS) {
@@ -115,6 +118,21 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
     );
   }
   return total;
+}
+
+/** The data-quality summary of everything archived (state/quality.json, read by the dashboard). */
+function qualityOf(res: ComputeResult, files: number, at: number): Quality {
+  const rows = res.files.reduce((n, f) => n + f.rows, 0);
+  const rejected = Object.values(res.rejected).reduce((n, x) => n + (x ?? 0), 0);
+  return {
+    updated_at: new Date(at).toISOString(),
+    files,
+    rows,
+    accepted: rows - rejected - res.held.length,
+    rejected_by_reason: Object.fromEntries(Object.entries(res.rejected).sort()) as Partial<Record<Reason, number>>,
+    held: res.held.length,
+    joined_items: res.items,
+  };
 }
 
 /** Network and service faults (worth a retry), as opposed to a failure the same bytes will repeat. */

@@ -1,0 +1,99 @@
+// kpi dashboard: an HTTP server on 127.0.0.1 with the page, its assets and its data as JSON, read
+// server-side with the SDK (the browser never holds AWS credentials).
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import type { KpiStore } from '../aws/kpistore';
+import type { Bucket } from '../aws/s3store';
+import { QUALITY_KEY } from '../core/names';
+import type { Quality } from '../core/quality';
+import { dashboardData, type DashboardData } from './data';
+import { assets, servedPage } from './page';
+
+export interface DashboardSource {
+  store: KpiStore;
+  /** where state/quality.json is read from; without it the quality panel says so */
+  bucket?: Bucket;
+}
+
+/** Both tables and the quality summary, as the page wants them. */
+export async function loadDashboard(src: DashboardSource): Promise<DashboardData> {
+  const [kpis, quality] = await Promise.all([src.store.readAll(), readQuality(src.bucket)]);
+  return dashboardData(kpis, { category_table: src.store.categoryTable, order_table: src.store.orderTable, bucket: src.bucket?.name }, quality);
+}
+
+async function readQuality(bucket: Bucket | undefined): Promise<Quality | null> {
+  if (!bucket) return null;
+  const text = await bucket.readText(QUALITY_KEY);
+  return text ? (JSON.parse(text) as Quality) : null;
+}
+
+export interface DashboardServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startDashboard(src: DashboardSource, opts: { port?: number; host?: string; refreshMs?: number } = {}): Promise<DashboardServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const files = assets();
+  const page = servedPage(opts.refreshMs ?? 5000);
+  const server = http.createServer((req, res) => {
+    void handle(req, res).catch((err) => {
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: (err as Error).message }));
+    });
+  });
+  const send = (req: http.IncomingMessage, res: http.ServerResponse, type: string, body: string, extra: Record<string, string> = {}) => {
+    const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')) && body.length > 1024;
+    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-cache', ...(gzip ? { 'content-encoding': 'gzip' } : {}), ...extra });
+    res.end(gzip ? gzipSync(body) : body);
+  };
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET' }).end();
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    switch (url.pathname) {
+      case '/':
+        return send(req, res, 'text/html; charset=utf-8', page);
+      case '/assets/uplot.js':
+        return send(req, res, 'text/javascript; charset=utf-8', files.uplotJs);
+      case '/assets/uplot.css':
+        return send(req, res, 'text/css; charset=utf-8', files.uplotCss);
+      case '/assets/client.js':
+        return send(req, res, 'text/javascript; charset=utf-8', files.clientJs);
+      case '/api/dashboard': {
+        const data = await loadDashboard(src);
+        // The ETag covers the figures, not the read time: an unchanged pipeline answers 304.
+        const body = JSON.stringify(data);
+        const etag = `"${createHash('sha1')
+          .update(JSON.stringify({ ...data, generated_at: '' }))
+          .digest('hex')}"`;
+        if (req.headers['if-none-match'] === etag) {
+          res.writeHead(304, { etag }).end();
+          return;
+        }
+        return send(req, res, 'application/json', body, { etag });
+      }
+      default:
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    }
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new Error(`dashboard port ${opts.port} is in use: pick another with --dashboard-port (or --port)`) : err),
+    );
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host}:${port}/`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections?.();
+        server.close(() => r());
+      }),
+  };
+}
