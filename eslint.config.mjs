@@ -48,7 +48,21 @@ export default tseslint.config(
   { files: ['runtime/dashboard/**/*.ts'], rules: forbid(['stages', 'local', 'cli']) },
   { files: ['runtime/aws/**/*.ts'], rules: forbid(['stages', 'local', 'dashboard', 'cli']) },
   { files: ['runtime/stages/**/*.ts'], rules: forbid(['local', 'dashboard', 'cli']) },
-  { files: ['runtime/dashboard/client.ts'], languageOptions: { globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', Option: 'readonly', HTMLElement: 'readonly', HTMLInputElement: 'readonly', HTMLSelectElement: 'readonly', Window: 'readonly' } } },
+  {
+    files: ['runtime/dashboard/client.ts'],
+    languageOptions: {
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        fetch: 'readonly',
+        Option: 'readonly',
+        HTMLElement: 'readonly',
+        HTMLInputElement: 'readonly',
+        HTMLSelectElement: 'readonly',
+        Window: 'readonly',
+      },
+    },
+  },
   { files: ['runtime/local/**/*.ts'], rules: forbid(['dashboard', 'cli']) },
   { files: ['test/**/*.ts', 'bench/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { sourceType: 'commonjs' } },
