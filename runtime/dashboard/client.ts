@@ -245,13 +245,18 @@ function setup(d: DashboardData): void {
   render();
 }
 
-/** Served by kpi dashboard: fetch, then poll while the pipeline runs (304 when nothing changed). */
+/**
+ * Served by kpi dashboard: fetch, then poll while the pipeline runs. The browser revalidates with
+ * the ETag (cache: no-cache), so an unchanged answer is a 304 served from its cache; the page
+ * redraws only when the ETag changed.
+ */
 async function poll(etag: string | null): Promise<void> {
   try {
-    const r = await fetch('api/dashboard', { headers: etag ? { 'If-None-Match': etag } : {} });
-    if (r.status === 200) {
+    const r = await fetch('api/dashboard', { cache: 'no-cache' });
+    const now = r.headers.get('ETag');
+    if (r.ok && (now === null || now !== etag)) {
       setup((await r.json()) as DashboardData);
-      etag = r.headers.get('ETag');
+      etag = now;
     }
     setText('status', `auto-refresh every ${(win.__KPI_REFRESH_MS__ ?? 5000) / 1000} s`);
   } catch {

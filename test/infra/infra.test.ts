@@ -188,6 +188,10 @@ test('IAM: exact actions and resources of every policy', async (t) => {
     [[`${bucket}/archive/*`]],
   );
   t.deepEqual(transform.find((s: any) => s.Sid === 'Quarantine').Resource, [`${bucket}/err/files/quarantine/*`]);
+  t.deepEqual(
+    transform.find((s: any) => s.Sid === 'QualitySummary'),
+    { Sid: 'QualitySummary', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucket}/state/quality.json`] },
+  );
   t.deepEqual(transform.find((s: any) => s.Sid === 'AlertKey').Resource, ['arn:aws:kms:us-east-1:123456789012:kpi-key']);
   const events = byName('kpi-events');
   t.deepEqual(events[0].Action, ['ecs:RunTask']);
