@@ -27,6 +27,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'run':
       case 'dashboard':
       case 'report':
+      case 'verify':
+      case 'rebuild':
         // Loaded only here: kpi compute and generate never load the AWS SDK.
         return await (await import('./commands')).runCommand(cmd, rest);
       default:

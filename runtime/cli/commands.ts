@@ -7,6 +7,7 @@ import { help } from './help';
 import { local, start } from './local-commands';
 import { run } from './run';
 import { dashboard, report } from './dashboard-commands';
+import { rebuild, verifyCmd } from './verify-commands';
 import { planUpload, skippedMessage, upload } from './upload';
 import { progressBar } from './progress';
 import { Bucket } from '../aws/s3store';
@@ -25,6 +26,10 @@ export async function runCommand(cmd: string, argv: string[]): Promise<number> {
       return query(parseArgs(argv, [], ['json']));
     case 'run':
       return run(parseArgs(argv, [], []));
+    case 'verify':
+      return verifyCmd(parseArgs(argv, [], []));
+    case 'rebuild':
+      return rebuild(parseArgs(argv, [], []));
     case 'dashboard':
       return dashboard(parseArgs(argv, ['port', 'refresh-seconds'], []));
     case 'report':

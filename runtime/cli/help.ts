@@ -13,6 +13,8 @@ Commands:
   query category NAME         KPIs of one category, from the configured table
   query date YYYY-MM-DD       KPIs of one day, from both tables
   run                         container entry point: process the triggering event (or the landing zone)
+  verify                      recompute from archive/ and compare with the tables and the lake (exit 1 on a difference)
+  rebuild                     recompute the tables and the lake from archive/, then verify
   dashboard [--port P]        serve the KPI dashboard on 127.0.0.1 (the configured tables)
   report --out FILE.html      write the dashboard as one self-contained HTML file
 
@@ -69,7 +71,7 @@ $KPI_ORDER_TABLE.`,
   run: `Usage: kpi run
 
 The container entry point. Reads the environment:
-  KPI_STAGE           validate | transform (default: validate, then transform in the same task
+  KPI_STAGE           validate | transform | verify (default: validate, then transform in the same task
                       unless KPI_EVENT_BUS is set, in which case an event hands over to transform)
   KPI_S3_KEY          the object to validate (set by the EventBridge rule's input transformer);
                       without it the whole landing zone is processed
@@ -89,6 +91,16 @@ kpi query: the browser never holds AWS credentials. The page refreshes itself ev
 
 Writes the dashboard as one self-contained HTML file (data, charts and script inlined): it opens
 from disk with no network, for e-mail or an S3 static bucket.`,
+  verify: `Usage: kpi verify
+
+Recomputes every KPI and the curated zone from archive/ (the full path, ignoring all derived
+state) and compares them with $KPI_CATEGORY_TABLE, $KPI_ORDER_TABLE and curated/joined_items/ in
+$KPI_BUCKET. Prints each difference (table or lake, key, what differs), alerts, and exits 1 when
+there is any; 0 when all agree. The deployed pipeline runs it on a schedule (KPI_STAGE=verify).`,
+  rebuild: `Usage: kpi rebuild
+
+Recomputes the KPI tables and the curated zone from archive/ and makes them equal to it (puts and
+deletes only what differs), then verifies. For recovery and after a format change.`,
 };
 
 export function help(cmd: string): number {

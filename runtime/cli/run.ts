@@ -3,6 +3,7 @@ import { UsageError, type Parsed } from './args';
 import { configFromEnv, runRequestFromEnv } from '../aws/config';
 import { DeadlineExceeded, Deadline } from '../aws/deadline';
 import { help } from './help';
+import { verifyWith } from './verify-commands';
 import { ENV, LANDING_PREFIX } from '../core/names';
 import { Pipeline } from '../stages/pipeline';
 import { BadEvent, decodeEventKey, parseEvent } from '../stages/events';
@@ -20,7 +21,11 @@ export async function run(p: Parsed): Promise<number> {
   const versionId = req.versionId || event.versionId;
   let failed: ValidateResult[] = [];
   try {
-    if (stage && stage !== 'validate' && stage !== 'transform') throw new UsageError(`${ENV.stage} must be validate or transform, got '${stage}'`);
+    if (stage && stage !== 'validate' && stage !== 'transform' && stage !== 'verify') throw new UsageError(`${ENV.stage} must be validate, transform or verify, got '${stage}'`);
+    if (stage === 'verify') {
+      // The scheduled check: differences are logged and alerted, and the task exits 1.
+      return (await verifyWith(pipeline, false)).ok ? 0 : 1;
+    }
     if (stage === 'transform') {
       await pipeline.transform(deadline);
       // The hand-off event carries the upload times of its files: upload → KPIs written, on AWS too.

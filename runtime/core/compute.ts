@@ -29,6 +29,8 @@ export interface ComputeResult extends KpiTables {
   held: RejectedRow[];
   times: StageTimes;
   items: number;
+  /** the accepted state itself (the curated zone is written from it) */
+  tables: Tables;
 }
 
 export interface ComputeOptions {
@@ -97,6 +99,7 @@ export async function computeSources(sources: SourceFile[], opts: ComputeOptions
     files,
     held: tables.held,
     items: joined.n,
+    tables,
     times: { read: t1 - t0, join: t2 - t1, kernel: t3 - t2, output: t4 - t3 },
   };
 }

@@ -29,6 +29,18 @@ export interface FileResult {
   parser?: 'fast' | 'csv-parse';
 }
 
+/** One joined item as the curated zone holds it (SPEC "Curated zone"). */
+export interface JoinedRow {
+  item_id: string;
+  order_id: string;
+  user_id: string;
+  product_id: string;
+  category: string;
+  sale_price_cents: number;
+  returned: boolean;
+  order_returned: boolean;
+}
+
 /** Joined items as whole arrays, ordered by (order day, order). */
 export interface Joined extends ChunkColumns {
   n: number;
@@ -260,6 +272,55 @@ export class Tables {
     this.iCents.push(r.cents);
     this.iStatus.push(!r.present(slots.c) ? ITEM_STATUS_NONE : r.is(rec, slots.c, 'returned') ? ITEM_STATUS_RETURNED : ITEM_STATUS_OTHER);
     return null;
+  }
+
+  /**
+   * The joined items of each order day, with their keys as text (the curated zone's rows), one day
+   * at a time in day order: only one day's strings exist at once.
+   */
+  forEachJoinedDay(onDay: (day: number, rows: JoinedRow[]) => void): void {
+    const nKeys = this.itemKeys.size;
+    const nOrders = this.orderKeys.size;
+    this.iWin.ensure(nKeys);
+    this.oWin.ensure(nOrders);
+    const iWin = this.iWin.data,
+      oWin = this.oWin.data,
+      pWin = this.pWin.data;
+    const { byOrder, perOrder, n } = groupItemsByOrder(iWin, this.iOrder.data, nKeys, nOrders);
+    const { ordersByDay } = sortOrdersByDay(perOrder, this.oDay.data, oWin, nOrders, n);
+    // version → item key (the version columns carry no key)
+    const keyOf = new Int32Array(this.iOrder.length);
+    for (let k = 0; k < nKeys; k++) if (iWin[k]! >= 0) keyOf[iWin[k]!] = k;
+    let day = NaN;
+    let rows: JoinedRow[] = [];
+    for (const o of ordersByDay) {
+      const ov = oWin[o]!;
+      const d = this.oDay.data[ov]!;
+      if (d !== day) {
+        if (rows.length) onDay(day, rows);
+        day = d;
+        rows = [];
+      }
+      const orderId = this.orderKeys.str(o);
+      const userId = this.users.str(this.oUser.data[ov]!);
+      const orderReturned = this.oRet.data[ov] === 1;
+      for (let j = perOrder[o]!; j < perOrder[o + 1]!; j++) {
+        const v = byOrder[j]!;
+        const p = this.iProduct.data[v]!;
+        const st = this.iStatus.data[v];
+        rows.push({
+          item_id: this.itemKeys.str(keyOf[v]!),
+          order_id: orderId,
+          user_id: userId,
+          product_id: this.productKeys.str(p),
+          category: this.categories.str(this.pCat.data[pWin[p]!]!),
+          sale_price_cents: this.iCents.data[v]!,
+          returned: st === ITEM_STATUS_RETURNED || (st === ITEM_STATUS_NONE && orderReturned),
+          order_returned: orderReturned,
+        });
+      }
+    }
+    if (rows.length) onDay(day, rows);
   }
 
   /**

@@ -3,6 +3,9 @@
 export const LANDING_PREFIX = 'ecommerce-data/';
 export const ARCHIVE_PREFIX = 'archive/';
 export const ERR_PREFIX = 'err/';
+/** The curated zone: joined items by order date, as Parquet (SPEC "Curated zone"). */
+export const CURATED_PREFIX = 'curated/joined_items/';
+
 /** The pipeline's own state (SPEC: "anything else"): state/quality.json, the data-quality summary. */
 export const STATE_PREFIX = 'state/';
 export const QUALITY_KEY = `${STATE_PREFIX}quality.json`;

@@ -9,6 +9,7 @@ import { ARCHIVE_PREFIX, ERR_PREFIX, QUALITY_KEY } from '../core/names';
 import type { Quality } from '../core/quality';
 import type { Reason } from '../core/rules';
 import { rejectsToCsv } from '../core/rejects';
+import { writeLake } from './lake';
 import type { Bucket } from '../aws/s3store';
 import type { KpiStore } from '../aws/kpistore';
 import type { Observer } from '../aws/observe';
@@ -37,6 +38,8 @@ export interface TransformResult {
   changedDates: string[];
   categoryRows: number;
   orderRows: number;
+  lakeFilesWritten: number;
+  lakeFilesDeleted: number;
   ms: number;
 }
 
@@ -56,7 +59,22 @@ const fingerprint = (v: ArchivedVersion[]) => v.map((x) => `${x.key}@${x.etag}`)
 export async function transform(ctx: TransformContext): Promise<TransformResult> {
   const t0 = Date.now();
   const now = ctx.now ?? Date.now;
-  const total: TransformResult = { rounds: 0, files: 0, items: 0, held: 0, expired: 0, puts: 0, deletes: 0, retries: 0, changedDates: [], categoryRows: 0, orderRows: 0, ms: 0 };
+  const total: TransformResult = {
+    rounds: 0,
+    files: 0,
+    items: 0,
+    held: 0,
+    expired: 0,
+    puts: 0,
+    deletes: 0,
+    retries: 0,
+    changedDates: [],
+    categoryRows: 0,
+    orderRows: 0,
+    lakeFilesWritten: 0,
+    lakeFilesDeleted: 0,
+    ms: 0,
+  };
   const changed = new Set<string>();
   let latest: OrderKpi | undefined;
   let revenueCents = 0;
@@ -81,6 +99,9 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
     }
     ctx.deadline.check();
     const stats = await ctx.store.replaceAll(res);
+    const lake = await writeLake(ctx.bucket, res.tables);
+    total.lakeFilesWritten += lake.written;
+    total.lakeFilesDeleted += lake.deleted;
     for (const d of stats.changedDates) changed.add(d);
     Object.assign(total, { files: snapshot.length, items: res.items, held: res.held.length, categoryRows: res.category_kpis.length, orderRows: res.order_kpis.length });
     latest = res.order_kpis.at(-1);

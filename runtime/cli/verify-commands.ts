@@ -1,0 +1,48 @@
+// kpi verify (compare the tables and the curated zone with a recompute from archive/) and
+// kpi rebuild (recompute both from archive/: recovery, and after a format change).
+import { configFromEnv } from '../aws/config';
+import { Pipeline } from '../stages/pipeline';
+import { verify, type VerifyResult } from '../stages/verify';
+import type { Parsed } from './args';
+import { help } from './help';
+
+/** Runs verify with the configured pipeline; logs and alerts on differences. Exit 1 when any. */
+export async function verifyWith(pipeline: Pipeline, print = true): Promise<VerifyResult> {
+  const r = await verify(pipeline.bucket, pipeline.store);
+  pipeline.obs.log(r.ok ? 'verify_ok' : 'verify_failed', { differences: r.differences.length, checked: r.checked });
+  if (print) {
+    for (const d of r.differences) console.log(`${d.where}\t${d.key}\t${d.problem}`);
+    console.log(
+      r.ok
+        ? `verify: ok (${r.checked.categoryRows} category rows, ${r.checked.orderRows} order rows, ${r.checked.lakeDays} lake days)`
+        : `verify: ${r.differences.length} difference(s); 'kpi rebuild' recomputes the tables and the lake from archive/`,
+    );
+  }
+  if (!r.ok) {
+    const list = r.differences
+      .slice(0, 50)
+      .map((d) => `${d.where} ${d.key}: ${d.problem}`)
+      .join('\n');
+    await pipeline.obs.alert(
+      `KPI pipeline: verify found ${r.differences.length} difference(s)`,
+      `${list}${r.differences.length > 50 ? '\n...' : ''}\nRun kpi rebuild to recompute from archive/.`,
+    );
+  }
+  return r;
+}
+
+export async function verifyCmd(p: Parsed): Promise<number> {
+  if (p.flags.help) return help('verify');
+  const pipeline = new Pipeline(configFromEnv());
+  return (await verifyWith(pipeline)).ok ? 0 : 1;
+}
+
+export async function rebuild(p: Parsed): Promise<number> {
+  if (p.flags.help) return help('rebuild');
+  const pipeline = new Pipeline(configFromEnv());
+  const t = await pipeline.transform();
+  console.log(
+    `rebuild: ${t.files} archived files, ${t.items} joined items; ${t.puts} KPI rows written, ${t.deletes} deleted; ${t.lakeFilesWritten} lake files written, ${t.lakeFilesDeleted} deleted (${t.ms} ms)`,
+  );
+  return (await verifyWith(pipeline)).ok ? 0 : 1;
+}

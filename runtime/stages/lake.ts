@@ -1,0 +1,81 @@
+// The curated zone (SPEC "Curated zone (the lake)"): curated/joined_items/order_date=D/part-<hash>.parquet
+// holds exactly the joined items of day D. Each file is named by the SHA-256 of its rows, so a day
+// whose rows did not change is not written again, and a run knows a day is current by its name.
+import { createHash } from 'node:crypto';
+import type { JoinedRow, Tables } from '../core/join';
+import { CURATED_PREFIX } from '../core/names';
+import { encodeLakeFile } from '../core/parquet';
+import { civilFromDays } from '../core/timestamp';
+import type { Bucket } from '../aws/s3store';
+
+export const partitionPrefix = (date: string) => `${CURATED_PREFIX}order_date=${date}/`;
+
+/** The day of a curated key, or null for anything else under curated/joined_items/. */
+export function parseLakeKey(key: string): { date: string; file: string } | null {
+  const m = /^curated\/joined_items\/order_date=(\d{4}-\d{2}-\d{2})\/(part-[0-9a-f]{16}\.parquet)$/.exec(key);
+  return m ? { date: m[1]!, file: m[2]! } : null;
+}
+
+/** Rows in item_id order: the file's content, and so its name, depend only on the day's items. */
+export function canonical(rows: JoinedRow[]): JoinedRow[] {
+  return [...rows].sort((a, b) => (a.item_id < b.item_id ? -1 : a.item_id > b.item_id ? 1 : 0));
+}
+
+export function rowsHash(rows: JoinedRow[]): string {
+  const h = createHash('sha256');
+  for (const r of rows)
+    h.update(`${r.item_id}\u0000${r.order_id}\u0000${r.user_id}\u0000${r.product_id}\u0000${r.category}\u0000${r.sale_price_cents}\u0000${+r.returned}${+r.order_returned}\n`);
+  return h.digest('hex').slice(0, 16);
+}
+
+export interface LakeStats {
+  days: number;
+  written: number;
+  deleted: number;
+  changedDates: string[];
+}
+
+/**
+ * Makes curated/ equal the joined items of `tables`: a day's new file is put before the old ones
+ * are deleted (a reader never sees a day with no file while it changes), days that no longer have
+ * items lose their files. Idempotent: a rerun with the same state writes nothing.
+ */
+export async function writeLake(bucket: Bucket, tables: Tables): Promise<LakeStats> {
+  const existing = new Map<string, string[]>();
+  for (const o of await bucket.list(CURATED_PREFIX)) {
+    const p = parseLakeKey(o.key);
+    const date = p?.date ?? /order_date=([^/]+)\//.exec(o.key)?.[1] ?? '';
+    (existing.get(date) ?? existing.set(date, []).get(date)!).push(o.key);
+  }
+  const stats: LakeStats = { days: 0, written: 0, deleted: 0, changedDates: [] };
+  // Only the rows of days that changed are kept: an unchanged day is recognised by its file name.
+  const changed: { date: string; key: string; rows: JoinedRow[]; have: string[] }[] = [];
+  tables.forEachJoinedDay((day, rows) => {
+    stats.days++;
+    const date = civilFromDays(day);
+    const sorted = canonical(rows);
+    const key = `${partitionPrefix(date)}part-${rowsHash(sorted)}.parquet`;
+    const have = existing.get(date) ?? [];
+    existing.delete(date);
+    if (!(have.length === 1 && have[0] === key)) changed.push({ date, key, rows: sorted, have });
+  });
+  for (const { date, key, rows: sorted, have } of changed) {
+    if (!have.includes(key)) {
+      await bucket.put(key, await encodeLakeFile(sorted), { contentType: 'application/vnd.apache.parquet' });
+      stats.written++;
+    }
+    for (const old of have) {
+      if (old === key) continue;
+      await bucket.delete(old);
+      stats.deleted++;
+    }
+    stats.changedDates.push(date);
+  }
+  for (const [date, keys] of existing) {
+    for (const k of keys) await bucket.delete(k);
+    stats.deleted += keys.length;
+    if (keys.length) stats.changedDates.push(date);
+  }
+  stats.changedDates.sort();
+  return stats;
+}

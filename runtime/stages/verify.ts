@@ -1,0 +1,100 @@
+// kpi verify: recompute everything from archive/ (the full path) and compare with the KPI tables
+// and the curated zone. Any difference is reported with its keys; kpi rebuild repairs them.
+import { computeSources, type SourceFile } from '../core/compute';
+import type { JoinedRow } from '../core/join';
+import type { KpiTables } from '../core/kpis';
+import { CURATED_PREFIX } from '../core/names';
+import { decodeLakeFile } from '../core/parquet';
+import { civilFromDays } from '../core/timestamp';
+import type { KpiStore } from '../aws/kpistore';
+import type { Bucket } from '../aws/s3store';
+import { canonical, parseLakeKey } from './lake';
+import { listArchive } from './transform';
+
+export interface Difference {
+  where: 'category_kpi_table' | 'order_kpi_table' | 'curated';
+  key: string;
+  problem: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  differences: Difference[];
+  checked: { categoryRows: number; orderRows: number; lakeDays: number };
+}
+
+export async function verify(bucket: Bucket, store: KpiStore): Promise<VerifyResult> {
+  const versions = await listArchive(bucket);
+  const sources: SourceFile[] = versions.map((v) => ({ entity: v.entity, name: v.key, size: v.size, open: () => bucket.read(v.key) }));
+  const res = await computeSources(sources, { unknownMode: 'hold' });
+  const differences: Difference[] = [];
+  compareTables(res, await store.readAll(), differences);
+  const expected = new Map<string, JoinedRow[]>();
+  res.tables.forEachJoinedDay((day, rows) => expected.set(civilFromDays(day), canonical(rows)));
+  const files = new Map<string, string[]>();
+  for (const o of await bucket.list(CURATED_PREFIX)) {
+    const p = parseLakeKey(o.key);
+    if (!p) {
+      differences.push({ where: 'curated', key: o.key, problem: 'not a lake file (curated/ holds only order_date=D/part-<hash>.parquet)' });
+      continue;
+    }
+    (files.get(p.date) ?? files.set(p.date, []).get(p.date)!).push(o.key);
+  }
+  for (const [date, rows] of expected) {
+    const keys = files.get(date) ?? [];
+    files.delete(date);
+    if (!keys.length) {
+      differences.push({ where: 'curated', key: `order_date=${date}`, problem: `no file (expected ${rows.length} joined items)` });
+      continue;
+    }
+    const got: JoinedRow[] = [];
+    for (const k of keys) for (const r of await decodeLakeFile(await readAll(bucket, k))) got.push(r);
+    const a = JSON.stringify(canonical(got));
+    if (a !== JSON.stringify(rows)) {
+      const want = new Map(rows.map((r) => [r.item_id, JSON.stringify(r)]));
+      const have = new Map(canonical(got).map((r) => [r.item_id, JSON.stringify(r)]));
+      const items = [...new Set([...want.keys(), ...have.keys()])].filter((id) => want.get(id) !== have.get(id));
+      differences.push({
+        where: 'curated',
+        key: `order_date=${date}`,
+        problem: `${got.length} rows in ${keys.length} file(s), expected ${rows.length}; items differing: ${items.slice(0, 10).join(', ')}${items.length > 10 ? ', ...' : ''}`,
+      });
+    }
+  }
+  for (const [date, keys] of files) differences.push({ where: 'curated', key: `order_date=${date}`, problem: `${keys.length} file(s) for a day with no joined items` });
+  return { ok: differences.length === 0, differences, checked: { categoryRows: res.category_kpis.length, orderRows: res.order_kpis.length, lakeDays: expected.size } };
+}
+
+function compareTables(want: KpiTables, got: KpiTables, out: Difference[]): void {
+  const diff = <T extends object>(where: Difference['where'], w: T[], g: T[], key: (r: T) => string) => {
+    const have = new Map(g.map((r) => [key(r), r]));
+    for (const r of w) {
+      const k = key(r);
+      const h = have.get(k);
+      have.delete(k);
+      if (!h) out.push({ where, key: k, problem: 'missing' });
+      else if (!sameRow(r as Record<string, unknown>, h as Record<string, unknown>))
+        out.push({ where, key: k, problem: `differs: ${describe(r as Record<string, unknown>, h as Record<string, unknown>)}` });
+    }
+    for (const k of have.keys()) out.push({ where, key: k, problem: 'not expected (no joined items)' });
+  };
+  diff('category_kpi_table', want.category_kpis, got.category_kpis, (r) => `${r.category} / ${r.order_date}`);
+  diff('order_kpi_table', want.order_kpis, got.order_kpis, (r) => r.order_date);
+}
+
+function sameRow(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  return Object.keys(a).every((k) => a[k] === b[k]) && Object.keys(b).every((k) => k in a);
+}
+
+function describe(want: Record<string, unknown>, got: Record<string, unknown>): string {
+  return Object.keys(want)
+    .filter((k) => want[k] !== got[k])
+    .map((k) => `${k} ${String(got[k])} (expected ${String(want[k])})`)
+    .join(', ');
+}
+
+async function readAll(bucket: Bucket, key: string): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const c of bucket.read(key)) chunks.push(c);
+  return Buffer.concat(chunks);
+}

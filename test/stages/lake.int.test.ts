@@ -1,0 +1,180 @@
+// The curated zone against the embedded servers, read back by DuckDB as an independent reader:
+// plain SQL over the Parquet files gives exactly the KPI tables; a later order version moves its
+// items to another day; kpi verify catches a corrupted table row and a deleted lake file, and
+// kpi rebuild repairs them.
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { planUpload, upload } from '../../runtime/cli/upload';
+import { verify } from '../../runtime/stages/verify';
+import type { Bucket } from '../../runtime/aws/s3store';
+import type { KpiTables } from '../../runtime/core/kpis';
+import { ORDERS, PRODUCTS, ROOT } from '../helpers';
+import { expectEqualToCompute, quietPipeline, tables, withStack } from '../stack';
+
+const DATA = path.join(ROOT, 'data');
+
+function kpiAsync(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [path.join(ROOT, 'bin', 'kpi.js'), ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d));
+    c.stderr.on('data', (d: Buffer) => (stderr += d));
+    c.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/** curated/ copied to a local folder with the same layout (as `aws s3 sync s3://bucket/curated ./lake` does). */
+async function downloadLake(bucket: Bucket): Promise<string> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kpi-lake-'));
+  for (const o of await bucket.list('curated/')) {
+    const file = path.join(dir, o.key);
+    mkdirSync(path.dirname(file), { recursive: true });
+    const chunks: Uint8Array[] = [];
+    for await (const c of bucket.read(o.key)) chunks.push(c);
+    writeFileSync(file, Buffer.concat(chunks));
+  }
+  return dir;
+}
+
+/** Half-up division of non-negative integers, in BigInt (independent of runtime/core/money.ts). */
+function halfUp(num: bigint, den: bigint): bigint {
+  return (2n * num + den) / (2n * den);
+}
+
+/** The two KPI tables from the lake, by DuckDB SQL over the Parquet files, formulas of SPEC.md. */
+async function kpisFromLake(dir: string): Promise<KpiTables> {
+  const db = await DuckDBInstance.create(':memory:');
+  const con = await db.connect();
+  try {
+    const src = `read_parquet('${dir}/curated/joined_items/*/*.parquet', hive_partitioning = true)`;
+    const cats = await con.runAndReadAll(
+      `SELECT category, CAST(order_date AS VARCHAR) AS d, SUM(sale_price_cents)::BIGINT AS c, COUNT(*)::BIGINT AS items, COUNT(DISTINCT order_id)::BIGINT AS orders,
+              SUM(CASE WHEN returned THEN 1 ELSE 0 END)::BIGINT AS ret FROM ${src} GROUP BY ALL ORDER BY category, d`,
+    );
+    const days = await con.runAndReadAll(
+      `SELECT CAST(order_date AS VARCHAR) AS d, SUM(sale_price_cents)::BIGINT AS c, COUNT(*)::BIGINT AS items, COUNT(DISTINCT order_id)::BIGINT AS orders,
+              COUNT(DISTINCT user_id)::BIGINT AS users, COUNT(DISTINCT CASE WHEN order_returned THEN order_id END)::BIGINT AS ret FROM ${src} GROUP BY ALL ORDER BY d`,
+    );
+    const n = (x: unknown) => BigInt(x as bigint);
+    return {
+      category_kpis: cats.getRowObjectsJS().map((r) => ({
+        category: String(r.category),
+        order_date: String(r.d),
+        daily_revenue: Number(n(r.c)) / 100,
+        avg_order_value: Number(halfUp(n(r.c), n(r.items))) / 100,
+        return_rate: Number(halfUp(n(r.ret) * 10000n, n(r.items))) / 10000,
+        revenue_per_order: Number(halfUp(n(r.c), n(r.orders))) / 100,
+        items: Number(r.items),
+        orders: Number(r.orders),
+        returned_items: Number(r.ret),
+      })),
+      order_kpis: days.getRowObjectsJS().map((r) => ({
+        order_date: String(r.d),
+        total_orders: Number(r.orders),
+        total_revenue: Number(n(r.c)) / 100,
+        total_items_sold: Number(r.items),
+        unique_customers: Number(r.users),
+        revenue_per_order: Number(halfUp(n(r.c), n(r.orders))) / 100,
+        return_rate: Number(halfUp(n(r.ret) * 10000n, n(r.orders))) / 10000,
+        returned_orders: Number(r.ret),
+      })),
+    };
+  } finally {
+    con.closeSync();
+    db.closeSync();
+  }
+}
+
+test.serial('the sample, in two batches with a file delivered twice: DuckDB SQL over the lake equals the tables and kpi compute', async (t) => {
+  await withStack(async (s) => {
+    const { pipeline } = quietPipeline(s);
+    const plan = planUpload(DATA);
+    await upload(pipeline.bucket, plan.slice(0, 6));
+    await pipeline.process();
+    await upload(pipeline.bucket, [...plan.slice(6), plan[2]!]);
+    await pipeline.process();
+    const want = await expectEqualToCompute(t, s, DATA);
+    const lake = await kpisFromLake(await downloadLake(pipeline.bucket));
+    t.deepEqual(lake.category_kpis, want.category_kpis);
+    t.deepEqual(lake.order_kpis, want.order_kpis);
+    // one file per day with joined items, named by its content: a rerun writes nothing
+    const files = (await pipeline.bucket.list('curated/')).map((o) => o.key);
+    t.is(files.length, want.order_kpis.length);
+    t.true(files.every((k) => /^curated\/joined_items\/order_date=\d{4}-\d{2}-\d{2}\/part-[0-9a-f]{16}\.parquet$/.test(k)));
+    const again = await pipeline.transform();
+    t.is(again.lakeFilesWritten + again.lakeFilesDeleted, 0);
+    t.true((await verify(pipeline.bucket, pipeline.store)).ok);
+  });
+});
+
+test.serial('a later order version moving its order to another day moves its items in the lake; the old day disappears', async (t) => {
+  await withStack(async (s) => {
+    const { pipeline } = quietPipeline(s);
+    await pipeline.bucket.put('ecommerce-data/products/p.csv', PRODUCTS);
+    await pipeline.bucket.put('ecommerce-data/orders/o.csv', ORDERS);
+    await pipeline.bucket.put('ecommerce-data/order_items/i.csv', 'id,order_id,product_id,sale_price\ni1,o1,p1,10.00\ni2,o1,p2,5.50\ni3,o2,p1,1.25\n');
+    await pipeline.process();
+    t.deepEqual(
+      (await pipeline.bucket.list('curated/')).map((o) => o.key.split('/')[2]),
+      ['order_date=2025-03-01'],
+    );
+    // o1 moves to 2025-03-05, o2 to 2025-03-07: 2025-03-01 has no joined items any more
+    await pipeline.bucket.put('ecommerce-data/orders/o2.csv', 'order_id,user_id,status,created_at\no1,u1,Complete,2025-03-05T10:00:00Z\no2,u2,Returned,2025-03-07T10:00:00Z\n');
+    await pipeline.process();
+    const dir = await downloadLake(pipeline.bucket);
+    t.deepEqual(
+      (await pipeline.bucket.list('curated/')).map((o) => o.key.split('/')[2]),
+      ['order_date=2025-03-05', 'order_date=2025-03-07'],
+    );
+    const lake = await kpisFromLake(dir);
+    t.deepEqual(
+      lake.order_kpis.map((o) => [o.order_date, o.total_items_sold, o.total_revenue, o.return_rate]),
+      [
+        ['2025-03-05', 2, 15.5, 0],
+        ['2025-03-07', 1, 1.25, 1],
+      ],
+    );
+    t.deepEqual((await tables(s)).order_kpis, lake.order_kpis);
+  });
+});
+
+test.serial('kpi verify catches a hand-corrupted table row and a hand-deleted lake file (exit 1, with the keys); kpi rebuild repairs both', async (t) => {
+  await withStack(async (s) => {
+    const { pipeline } = quietPipeline(s);
+    await upload(pipeline.bucket, planUpload(DATA));
+    await pipeline.process();
+    const before = await tables(s);
+    const row = before.order_kpis[10]!;
+    await s.clients.ddb.send(new PutCommand({ TableName: s.orderTable, Item: { ...row, total_revenue: row.total_revenue + 1 } }));
+    const lakeFile = (await pipeline.bucket.list('curated/'))[3]!.key;
+    await pipeline.bucket.delete(lakeFile);
+    const r = await verify(pipeline.bucket, pipeline.store);
+    t.false(r.ok);
+    t.deepEqual(
+      r.differences.map((d) => [d.where, d.key]),
+      [
+        ['order_kpi_table', row.order_date],
+        ['curated', lakeFile.split('/')[2]!],
+      ],
+    );
+    t.regex(r.differences[0]!.problem, /total_revenue/);
+    // the commands, as a user runs them (a child process: the servers run in this one)
+    const v = await kpiAsync(['verify'], s.env);
+    t.is(v.status, 1, v.stderr);
+    t.true(v.stdout.includes(`order_kpi_table\t${row.order_date}`));
+    t.true(v.stdout.includes(`curated\t${lakeFile.split('/')[2]!}\tno file`));
+    t.regex(v.stderr, /ALERT: KPI pipeline: verify found 2 difference/);
+    const rb = await kpiAsync(['rebuild'], s.env);
+    t.is(rb.status, 0, rb.stderr + rb.stdout);
+    t.regex(rb.stdout, /1 KPI rows written, 0 deleted; 1 lake files written/);
+    t.regex(rb.stdout, /verify: ok/);
+    t.true((await verify(pipeline.bucket, pipeline.store)).ok);
+    t.deepEqual(await tables(s), before);
+  });
+});
