@@ -1,5 +1,5 @@
 // Least-privilege policy documents, as pure functions of ARNs (unit-tested beside the program).
-import { ARCHIVE_PREFIX, ERR_PREFIX, LANDING_PREFIX, QUALITY_KEY } from '../runtime/core/names';
+import { ARCHIVE_PREFIX, CURATED_PREFIX, ERR_PREFIX, LANDING_PREFIX, QUALITY_KEY } from '../runtime/core/names';
 
 export interface Statement {
   Sid?: string;
@@ -54,12 +54,14 @@ export function transformStatements(bucketArn: string, tableArns: string[], topi
       Effect: 'Allow',
       Action: ['s3:ListBucket'],
       Resource: [bucketArn],
-      Condition: { StringLike: { 's3:prefix': [`${ARCHIVE_PREFIX}*`, `${ERR_PREFIX}unmatched/*`] } },
+      Condition: { StringLike: { 's3:prefix': [`${ARCHIVE_PREFIX}*`, `${ERR_PREFIX}unmatched/*`, `${CURATED_PREFIX}*`] } },
     },
     // Delete: an archived file that fails the same way twice is quarantined (moved to err/files/quarantine/).
     { Sid: 'ReadArchive', Effect: 'Allow', Action: ['s3:GetObject', 's3:DeleteObject'], Resource: [`${bucketArn}/${ARCHIVE_PREFIX}*`] },
     { Sid: 'Unmatched', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`${bucketArn}/${ERR_PREFIX}unmatched/*`] },
     { Sid: 'Quarantine', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucketArn}/${ERR_PREFIX}files/quarantine/*`] },
+    // The curated zone: a day's new file is put, the old ones deleted; verify reads them back.
+    { Sid: 'CuratedZone', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: [`${bucketArn}/${CURATED_PREFIX}*`] },
     { Sid: 'QualitySummary', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucketArn}/${QUALITY_KEY}`] },
     {
       Sid: 'KpiTables',

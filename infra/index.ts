@@ -5,6 +5,7 @@ import { Alerts } from './alerts';
 import { Compute } from './compute';
 import { Images } from './images';
 import { Monitoring } from './monitoring';
+import { Lake } from './lake';
 import { Network } from './network';
 import { loadSettings } from './settings';
 import { Storage } from './storage';
@@ -40,6 +41,7 @@ const trigger = new Trigger('kpi', {
   securityGroupId: network.taskSecurityGroup.id,
   eventBusName,
 });
+const lake = new Lake('kpi', { settings, bucketName: storage.bucket.id });
 const monitoring = new Monitoring('kpi', {
   settings,
   topicArn: alerts.topic.arn,
@@ -56,4 +58,7 @@ export const alertTopicArn = alerts.topic.arn;
 export const deadLetterQueueUrl = trigger.deadLetterQueue.url;
 export const dashboardUrl = pulumi.interpolate`https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${monitoring.dashboard.dashboardName}`;
 export const uploadCommand = pulumi.interpolate`AWS_REGION=${region} KPI_BUCKET=${storage.bucket.id} KPI_CATEGORY_TABLE=${storage.categoryTable.name} KPI_ORDER_TABLE=${storage.orderTable.name} npx kpi upload data`;
+export const lakeDatabase = lake.database.name;
+export const athenaWorkgroup = lake.workgroup.name;
+export const athenaQueryCommand = pulumi.interpolate`aws athena start-query-execution --work-group ${lake.workgroup.name} --query-execution-context Database=${lake.database.name} --query-string "SELECT order_date, SUM(sale_price_cents) / 100.0 AS revenue FROM joined_items WHERE order_date = '2025-03-25' GROUP BY order_date"`;
 export const queryCommand = pulumi.interpolate`aws dynamodb query --table-name ${storage.categoryTable.name} --key-condition-expression "category = :c" --expression-attribute-values '{":c":{"S":"Jeans"}}'`;

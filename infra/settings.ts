@@ -19,6 +19,12 @@ export interface Settings {
   expirySchedule: string;
   /** the validate-only sweep of the landing zone (a failed validation heals itself) */
   sweepSchedule: string;
+  /** the scheduled kpi verify (recompute from archive/, compare, alert) */
+  verifySchedule: string;
+  /** Athena: a query scanning more is cancelled */
+  athenaBytesScannedLimit: number;
+  /** partition projection range of order_date in the Glue table */
+  lakeProjectionRange: string;
   protect: boolean;
 }
 
@@ -56,6 +62,9 @@ export function resolveSettings(stack: string, get: (key: string) => string | un
     latencyAlarmSeconds: num('latencyAlarmSeconds', 900),
     expirySchedule: get('expirySchedule') ?? `rate(${DEFAULT_RECONCILE_SECONDS / 60} minutes)`,
     sweepSchedule: get('sweepSchedule') ?? 'rate(30 minutes)',
+    verifySchedule: get('verifySchedule') ?? 'rate(1 day)',
+    athenaBytesScannedLimit: num('athenaBytesScannedLimit', 10 * 1024 ** 3),
+    lakeProjectionRange: get('lakeProjectionRange') ?? '2000-01-01,NOW+1YEARS',
     protect: get('protect') !== undefined ? get('protect') === 'true' : stack !== 'dev',
   };
 }

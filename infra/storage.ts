@@ -3,6 +3,7 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { CATEGORY_TABLE, ERR_PREFIX, ORDER_TABLE } from '../runtime/core/names';
 import type { Settings } from './settings';
+import { ATHENA_RESULTS_PREFIX } from './lake';
 
 export interface StorageArgs {
   settings: Settings;
@@ -37,6 +38,7 @@ export class Storage extends pulumi.ComponentResource {
           // No transition of archive/ to STANDARD_IA: the transform reads it on every run, and IA
           // bills each retrieval and at least 128 KB per object.
           { id: 'expire-errors', status: 'Enabled', filter: { prefix: ERR_PREFIX }, expiration: { days: s.errExpirationDays } },
+          { id: 'expire-athena-results', status: 'Enabled', filter: { prefix: ATHENA_RESULTS_PREFIX }, expiration: { days: 30 } },
           { id: 'abort-incomplete-uploads', status: 'Enabled', filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
           { id: 'expire-old-versions', status: 'Enabled', filter: {}, noncurrentVersionExpiration: { noncurrentDays: 30 } },
         ],

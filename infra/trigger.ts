@@ -43,6 +43,9 @@ export const TRANSFORM_INPUT_TEMPLATE = JSON.stringify({
   containerOverrides: [{ name: 'transform', environment: [{ name: ENV.uploadedAt, value: '<uploaded>' }] }],
 }).replace('"<uploaded>"', '<uploaded>');
 
+/** The transform task, told to verify instead (KPI_STAGE=verify). */
+export const VERIFY_INPUT = JSON.stringify({ containerOverrides: [{ name: 'transform', environment: [{ name: ENV.stage, value: 'verify' }] }] });
+
 export class Trigger extends pulumi.ComponentResource {
   /** by what each rule is for: object-created, validated (hand-off), expiry (reconcile), sweep */
   readonly rules: Record<string, aws.cloudwatch.EventRule>;
@@ -87,7 +90,12 @@ export class Trigger extends pulumi.ComponentResource {
     // EventBridge retries a failed RunTask call, not a task that exits 1: this sweep validates
     // whatever is still in the landing zone, so a transient S3 error heals itself.
     const sweep = new aws.cloudwatch.EventRule(`${name}-sweep`, { description: 'validate what is left in the landing zone', scheduleExpression: a.settings.sweepSchedule }, parent);
-    this.rules = { 'object-created': s3Rule, validated: handOver, expiry: schedule, sweep };
+    const verify = new aws.cloudwatch.EventRule(
+      `${name}-verify`,
+      { description: 'kpi verify: recompute from archive/, compare with the tables and the lake', scheduleExpression: a.settings.verifySchedule },
+      parent,
+    );
+    this.rules = { 'object-created': s3Rule, validated: handOver, expiry: schedule, sweep, verify };
 
     const ecsTarget = (stage: Stage) => ({
       taskDefinitionArn: a.taskDefinitions[stage].arn,
@@ -120,6 +128,7 @@ export class Trigger extends pulumi.ComponentResource {
       parent,
     );
     new aws.cloudwatch.EventTarget(`${name}-scheduled-transform`, { rule: schedule.name, arn: a.clusterArn, ecsTarget: ecsTarget('transform'), ...common }, parent);
+    new aws.cloudwatch.EventTarget(`${name}-verify`, { rule: verify.name, arn: a.clusterArn, ecsTarget: ecsTarget('transform'), input: VERIFY_INPUT, ...common }, parent);
     // The validate task definition sets KPI_STAGE=validate: with no key it sweeps and hands over.
     new aws.cloudwatch.EventTarget(`${name}-sweep`, { rule: sweep.name, arn: a.clusterArn, ecsTarget: ecsTarget('validate'), ...common }, parent);
 

@@ -126,5 +126,17 @@ export const pointInTimeRecovery: ResourceValidationPolicy = {
   }),
 };
 
-export const resourcePolicies = [encryptionAtRest, publicAccessBlocked, noPublicIps, noWildcardActions, logRetention, pointInTimeRecovery];
+export const athenaGuarded: ResourceValidationPolicy = {
+  name: 'athena-workgroup-guarded',
+  description: 'Athena workgroups enforce their configuration, encrypt query results and cap the bytes a query may scan.',
+  enforcementLevel: 'mandatory',
+  validateResource: forType('aws:athena/workgroup:Workgroup', (p, report) => {
+    const c = p.configuration ?? {};
+    if (c.enforceWorkgroupConfiguration !== true) report('Athena workgroup must enforce its configuration (users cannot send results elsewhere)');
+    if (!c.resultConfiguration?.encryptionConfiguration?.encryptionOption) report('Athena query results must be encrypted');
+    if (!(c.bytesScannedCutoffPerQuery > 0)) report('Athena workgroup must cap the bytes scanned per query');
+  }),
+};
+
+export const resourcePolicies = [encryptionAtRest, publicAccessBlocked, noPublicIps, noWildcardActions, logRetention, pointInTimeRecovery, athenaGuarded];
 export const stackPolicies = [bucketsFullyGuarded];

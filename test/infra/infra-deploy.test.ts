@@ -23,7 +23,9 @@ function physicalNames(rs: Captured[]): string[] {
   const out: string[] = [];
   for (const r of rs) {
     const i = r.inputs;
-    if (typeof i.name === 'string' && !r.type.startsWith('kpi:')) out.push(`${r.type} ${i.name}`);
+    // a Glue table's name is scoped by its database
+    const scope = r.type === 'aws:glue/catalogTable:CatalogTable' ? `${i.databaseName}.` : '';
+    if (typeof i.name === 'string' && !r.type.startsWith('kpi:')) out.push(`${r.type} ${scope}${i.name}`);
     if (typeof i.family === 'string') out.push(`family ${i.family}`);
     if (typeof i.dashboardName === 'string') out.push(`dashboard ${i.dashboardName}`);
   }

@@ -50,11 +50,14 @@ const EXPECTED: Record<string, number> = {
   'aws:ecs/taskDefinition:TaskDefinition': 2,
   'aws:sqs/queue:Queue': 1,
   'aws:sqs/queuePolicy:QueuePolicy': 1,
-  'aws:cloudwatch/eventRule:EventRule': 5, // object created, hand-off, reconcile schedule, sweep schedule, task failed
-  'aws:cloudwatch/eventTarget:EventTarget': 5,
-  // DLQ, 4 rules × (failed invocations, failed to send to the DLQ), rejected share, latency, 2 tables' throttles
-  'aws:cloudwatch/metricAlarm:MetricAlarm': 13,
+  'aws:cloudwatch/eventRule:EventRule': 6, // object created, hand-off, reconcile schedule, sweep schedule, verify schedule, task failed
+  'aws:cloudwatch/eventTarget:EventTarget': 6,
+  // DLQ, 5 rules × (failed invocations, failed to send to the DLQ), rejected share, latency, 2 tables' throttles
+  'aws:cloudwatch/metricAlarm:MetricAlarm': 15,
   'aws:cloudwatch/dashboard:Dashboard': 1,
+  'aws:glue/catalogDatabase:CatalogDatabase': 1,
+  'aws:glue/catalogTable:CatalogTable': 1,
+  'aws:athena/workgroup:Workgroup': 1,
   // one component per concern, as index.ts wires them
   'kpi:network:Network': 1,
   'kpi:storage:Storage': 1,
@@ -63,6 +66,7 @@ const EXPECTED: Record<string, number> = {
   'kpi:compute:Compute': 1,
   'kpi:trigger:Trigger': 1,
   'kpi:monitoring:Monitoring': 1,
+  'kpi:lake:Lake': 1,
 };
 
 test('every resource is registered (setMocks awaited before the import)', async (t) => {
@@ -91,7 +95,7 @@ test('storage: bucket guards, lifecycle, EventBridge notifications; the seed tab
   // archive/ is read by every transform: no transition to STANDARD_IA (retrieval fees, 128 KB minimums)
   t.deepEqual(
     rules.map((r: any) => r.id),
-    ['expire-errors', 'abort-incomplete-uploads', 'expire-old-versions'],
+    ['expire-errors', 'expire-athena-results', 'abort-incomplete-uploads', 'expire-old-versions'],
   );
   t.false(rules.some((r: any) => r.transitions));
   t.like(rules[0], { filter: { prefix: 'err/' }, expiration: { days: 90 } });
@@ -182,11 +186,12 @@ test('IAM: exact actions and resources of every policy', async (t) => {
     'dynamodb:DescribeTable',
   ]);
   t.deepEqual(transform.find((s: any) => s.Sid === 'Unmatched').Resource, [`${bucket}/err/unmatched/*`]);
-  // the transform deletes only in archive/ (quarantine), and writes err/ only under unmatched/ and quarantine/
+  // the transform deletes only in archive/ (quarantine) and curated/ (a day's old file), and writes err/ only under unmatched/ and quarantine/
   t.deepEqual(
     transform.filter((s: any) => s.Action.includes('s3:DeleteObject')).map((s: any) => s.Resource),
-    [[`${bucket}/archive/*`]],
+    [[`${bucket}/archive/*`], [`${bucket}/curated/joined_items/*`]],
   );
+  t.deepEqual(transform.find((s: any) => s.Sid === 'CuratedZone').Action, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
   t.deepEqual(transform.find((s: any) => s.Sid === 'Quarantine').Resource, [`${bucket}/err/files/quarantine/*`]);
   t.deepEqual(
     transform.find((s: any) => s.Sid === 'QualitySummary'),
@@ -249,7 +254,7 @@ test('trigger: S3 pattern, input transformer, retries and DLQ, private tasks, ha
   t.is(one(rs, 'aws:sqs/queue:Queue').inputs.sqsManagedSseEnabled, true);
   const qp = json(one(rs, 'aws:sqs/queuePolicy:QueuePolicy').inputs.policy).Statement[0];
   t.like(qp, { Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage' });
-  t.is(qp.Condition.ArnEquals['aws:SourceArn'].length, 4);
+  t.is(qp.Condition.ArnEquals['aws:SourceArn'].length, 5);
   // the sweep: validate (KPI_STAGE=validate from its task definition, no key) on a schedule
   t.is(one(rs, 'aws:cloudwatch/eventRule:EventRule', (r) => r.name === 'kpi-sweep').inputs.scheduleExpression, 'rate(30 minutes)');
   const sweep = one(rs, 'aws:cloudwatch/eventTarget:EventTarget', (r) => r.name === 'kpi-sweep').inputs;
@@ -297,8 +302,8 @@ test('alerts: CMK-encrypted topic CloudWatch and EventBridge can use, emails, al
   t.deepEqual(alarms.map((a) => `${a.namespace}/${a.metricName}`).sort(), [
     'AWS/DynamoDB/WriteThrottleEvents',
     'AWS/DynamoDB/WriteThrottleEvents',
-    ...Array(4).fill('AWS/Events/FailedInvocations'),
-    ...Array(4).fill('AWS/Events/InvocationsFailedToBeSentToDlq'),
+    ...Array(5).fill('AWS/Events/FailedInvocations'),
+    ...Array(5).fill('AWS/Events/InvocationsFailedToBeSentToDlq'),
     'AWS/SQS/ApproximateNumberOfMessagesVisible',
     'EcommerceKpi/RejectedShare',
     'EcommerceKpi/UploadToKpiLatencyMs',
@@ -357,6 +362,8 @@ const MUTATIONS: [string, string, (i: any) => void, RegExp][] = [
   ['unencrypted table', 'aws:dynamodb/table:Table', (i) => (i.serverSideEncryption = { enabled: false }), /encryption-at-rest/],
   ['topic under aws/sns', 'aws:sns/topic:Topic', (i) => (i.kmsMasterKeyId = 'alias/aws/sns'), /customer-managed key/],
   ['plain queue', 'aws:sqs/queue:Queue', (i) => (i.sqsManagedSseEnabled = false), /SQS queue must be encrypted/],
+  ['Athena results unencrypted', 'aws:athena/workgroup:Workgroup', (i) => delete i.configuration.resultConfiguration.encryptionConfiguration, /results must be encrypted/],
+  ['Athena without a scan cap', 'aws:athena/workgroup:Workgroup', (i) => delete i.configuration.bytesScannedCutoffPerQuery, /cap the bytes scanned/],
   [
     'no bucket encryption',
     'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration',
@@ -423,4 +430,46 @@ test('pure helpers: settings defaults, family ARNs, S3 pattern, input template',
   t.is(familyArn('arn:aws:ecs:us-east-1:1:task-definition/kpi-validate:12'), 'arn:aws:ecs:us-east-1:1:task-definition/kpi-validate');
   t.deepEqual(json(objectCreatedPattern('b')).detail.bucket.name, ['b']);
   t.true(VALIDATE_INPUT_TEMPLATE.includes('"value":<key>'));
+});
+
+test('lake: Glue table over curated/ with partition projection on order_date, an Athena workgroup with encrypted results and a scan cap, verify on a schedule', async (t) => {
+  const { resources: rs } = await run;
+  const db = one(rs, 'aws:glue/catalogDatabase:CatalogDatabase').inputs;
+  t.is(db.name, 'ecommerce_kpi');
+  const table = one(rs, 'aws:glue/catalogTable:CatalogTable').inputs;
+  t.like(table, { name: 'joined_items', databaseName: 'ecommerce_kpi', tableType: 'EXTERNAL_TABLE', partitionKeys: [{ name: 'order_date', type: 'string' }] });
+  t.is(table.storageDescriptor.location, 's3://kpi-data-bucket/curated/joined_items/');
+  t.is(table.storageDescriptor.serDeInfo.serializationLibrary, 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
+  // SPEC's columns and Parquet types, in Hive terms
+  t.deepEqual(
+    table.storageDescriptor.columns.map((c: any) => [c.name, c.type]),
+    [
+      ['item_id', 'string'],
+      ['order_id', 'string'],
+      ['user_id', 'string'],
+      ['product_id', 'string'],
+      ['category', 'string'],
+      ['sale_price_cents', 'bigint'],
+      ['returned', 'boolean'],
+      ['order_returned', 'boolean'],
+    ],
+  );
+  t.like(table.parameters, {
+    'projection.enabled': 'true',
+    'projection.order_date.type': 'date',
+    'projection.order_date.format': 'yyyy-MM-dd',
+    'projection.order_date.range': '2000-01-01,NOW+1YEARS',
+    'storage.location.template': 's3://kpi-data-bucket/curated/joined_items/order_date=${order_date}/',
+  });
+  const wg = one(rs, 'aws:athena/workgroup:Workgroup').inputs;
+  t.is(wg.name, 'kpi-lake');
+  t.like(wg.configuration, {
+    enforceWorkgroupConfiguration: true,
+    bytesScannedCutoffPerQuery: 10 * 1024 ** 3,
+    resultConfiguration: { outputLocation: 's3://kpi-data-bucket/athena-results/', encryptionConfiguration: { encryptionOption: 'SSE_S3' } },
+  });
+  t.is(one(rs, 'aws:cloudwatch/eventRule:EventRule', (r) => r.name === 'kpi-verify').inputs.scheduleExpression, 'rate(1 day)');
+  const target = one(rs, 'aws:cloudwatch/eventTarget:EventTarget', (r) => r.name === 'kpi-verify').inputs;
+  t.is(target.ecsTarget.taskDefinitionArn, 'arn:aws:ecs:us-east-1:123456789012:task-definition/kpi-transform:1');
+  t.deepEqual(json(target.input).containerOverrides[0].environment, [{ name: 'KPI_STAGE', value: 'verify' }]);
 });
