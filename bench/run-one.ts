@@ -10,6 +10,7 @@ import { sortAggregates } from '../runtime/core/aggregates';
 import { isDeepStrictEqual } from 'node:util';
 import { materialize } from '../runtime/core/join';
 import { duckCompute } from './duckdb';
+import { duckPlain } from './duckdb-plain';
 
 async function stages(dir: string): Promise<Record<string, unknown>> {
   const sources = listLocalSources(dir);
@@ -64,6 +65,8 @@ async function run(): Promise<void> {
   } else if (engine === 'duckdb') {
     const r = await duckCompute(dir, threads ? Number(threads) : undefined);
     process.stdout.write(JSON.stringify({ category_kpis: r.category_kpis, order_kpis: r.order_kpis, rejected: r.rejected }) + '\n');
+  } else if (engine === 'duckdb-plain') {
+    process.stdout.write(JSON.stringify(await duckPlain(dir, threads ? Number(threads) : undefined)) + '\n');
   } else if (engine === 'stages') {
     process.stdout.write(JSON.stringify(await stages(dir)) + '\n');
   } else throw new Error(`unknown engine ${engine}`);
