@@ -121,7 +121,9 @@ async function main(): Promise<void> {
 function print(row: Record<string, unknown>): void {
   const engines = row.engines as Record<string, { wallS: number; peakRssMiB: number; itemsPerS: number; oursOverThis: number }>;
   const eq = row.equalKpis === null ? 'not run (--skip-contract)' : row.equalKpis ? 'yes' : 'NO';
-  console.log(`\n${(row.items as number).toLocaleString()} order items — KPIs of kpi compute equal the full-contract DuckDB SQL: ${eq}; rows (category, day) kpi vs plain query: ${JSON.stringify(row.rowsKpiVsPlain)}`);
+  console.log(
+    `\n${(row.items as number).toLocaleString()} order items — KPIs of kpi compute equal the full-contract DuckDB SQL: ${eq}; rows (category, day) kpi vs plain query: ${JSON.stringify(row.rowsKpiVsPlain)}`,
+  );
   console.log('engine                 wall s   peak RSS MiB   items/s      kpi/engine');
   for (const [name, e] of Object.entries(engines)) {
     console.log(

@@ -8,8 +8,7 @@ import path from 'node:path';
 export async function duckPlain(dir: string, threads?: number): Promise<{ categoryRows: number; orderRows: number }> {
   const db = await DuckDBInstance.create(':memory:', threads ? { threads: String(threads) } : {});
   const con = await db.connect();
-  const csv = (entity: string, types: string) =>
-    `read_csv('${path.join(dir, entity)}/*.csv', header = true, ignore_errors = true, union_by_name = true, types = {${types}})`;
+  const csv = (entity: string, types: string) => `read_csv('${path.join(dir, entity)}/*.csv', header = true, ignore_errors = true, union_by_name = true, types = {${types}})`;
   try {
     await con.run(`SET TimeZone = 'UTC'`);
     await con.run(`CREATE TEMP TABLE o AS SELECT order_id, user_id, status, created_at, shipped_at FROM ${csv('orders', `'order_id': 'BIGINT', 'user_id': 'BIGINT', 'created_at': 'TIMESTAMP', 'shipped_at': 'TIMESTAMP'`)}
