@@ -276,9 +276,9 @@ export class Tables {
 
   /**
    * The joined items of each order day, with their keys as text (the curated zone's rows), one day
-   * at a time in day order: only one day's strings exist at once.
+   * at a time in day order, lazily: a consumer that does not keep them holds one day's strings.
    */
-  forEachJoinedDay(onDay: (day: number, rows: JoinedRow[]) => void): void {
+  *joinedDays(): Generator<{ day: number; rows: JoinedRow[] }> {
     const nKeys = this.itemKeys.size;
     const nOrders = this.orderKeys.size;
     this.iWin.ensure(nKeys);
@@ -297,7 +297,7 @@ export class Tables {
       const ov = oWin[o]!;
       const d = this.oDay.data[ov]!;
       if (d !== day) {
-        if (rows.length) onDay(day, rows);
+        if (rows.length) yield { day, rows };
         day = d;
         rows = [];
       }
@@ -320,7 +320,7 @@ export class Tables {
         });
       }
     }
-    if (rows.length) onDay(day, rows);
+    if (rows.length) yield { day, rows };
   }
 
   /**

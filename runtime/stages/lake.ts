@@ -48,18 +48,15 @@ export async function writeLake(bucket: Bucket, tables: Tables): Promise<LakeSta
     (existing.get(date) ?? existing.set(date, []).get(date)!).push(o.key);
   }
   const stats: LakeStats = { days: 0, written: 0, deleted: 0, changedDates: [] };
-  // Only the rows of days that changed are kept: an unchanged day is recognised by its file name.
-  const changed: { date: string; key: string; rows: JoinedRow[]; have: string[] }[] = [];
-  tables.forEachJoinedDay((day, rows) => {
+  // One day at a time: its rows are built, hashed, written if its file changed, and dropped.
+  for (const { day, rows } of tables.joinedDays()) {
     stats.days++;
     const date = civilFromDays(day);
     const sorted = canonical(rows);
     const key = `${partitionPrefix(date)}part-${rowsHash(sorted)}.parquet`;
     const have = existing.get(date) ?? [];
     existing.delete(date);
-    if (!(have.length === 1 && have[0] === key)) changed.push({ date, key, rows: sorted, have });
-  });
-  for (const { date, key, rows: sorted, have } of changed) {
+    if (have.length === 1 && have[0] === key) continue;
     if (!have.includes(key)) {
       await bucket.put(key, await encodeLakeFile(sorted), { contentType: 'application/vnd.apache.parquet' });
       stats.written++;
