@@ -291,6 +291,8 @@ export class Tables {
     // version → item key (the version columns carry no key)
     const keyOf = new Int32Array(this.iOrder.length);
     for (let k = 0; k < nKeys; k++) if (iWin[k]! >= 0) keyOf[iWin[k]!] = k;
+    // Categories are few: decode each once, not once per item.
+    const categoryNames = Array.from({ length: this.categories.size }, (_, c) => this.categories.str(c));
     let day = NaN;
     let rows: JoinedRow[] = [];
     for (const o of ordersByDay) {
@@ -313,7 +315,7 @@ export class Tables {
           order_id: orderId,
           user_id: userId,
           product_id: this.productKeys.str(p),
-          category: this.categories.str(this.pCat.data[pWin[p]!]!),
+          category: categoryNames[this.pCat.data[pWin[p]!]!]!,
           sale_price_cents: this.iCents.data[v]!,
           returned: st === ITEM_STATUS_RETURNED || (st === ITEM_STATUS_NONE && orderReturned),
           order_returned: orderReturned,

@@ -8,6 +8,9 @@ import { encodeLakeFile } from '../core/parquet';
 import { civilFromDays } from '../core/timestamp';
 import type { Bucket } from '../aws/s3store';
 
+/** Changed days encoded and uploaded at once. */
+const IN_FLIGHT = 8;
+
 export const partitionPrefix = (date: string) => `${CURATED_PREFIX}order_date=${date}/`;
 
 /** The day of a curated key, or null for anything else under curated/joined_items/. */
@@ -48,7 +51,26 @@ export async function writeLake(bucket: Bucket, tables: Tables): Promise<LakeSta
     (existing.get(date) ?? existing.set(date, []).get(date)!).push(o.key);
   }
   const stats: LakeStats = { days: 0, written: 0, deleted: 0, changedDates: [] };
-  // One day at a time: its rows are built, hashed, written if its file changed, and dropped.
+  // Day by day: rows are built, hashed, and written if the day's file changed; up to IN_FLIGHT
+  // changed days are encoded and uploaded at once, so memory stays a few days' rows.
+  let batch: { date: string; key: string; rows: JoinedRow[]; have: string[] }[] = [];
+  const flush = async () => {
+    await Promise.all(
+      batch.map(async ({ date, key, rows, have }) => {
+        if (!have.includes(key)) {
+          await bucket.put(key, await encodeLakeFile(rows), { contentType: 'application/vnd.apache.parquet' });
+          stats.written++;
+        }
+        for (const old of have) {
+          if (old === key) continue;
+          await bucket.delete(old);
+          stats.deleted++;
+        }
+        stats.changedDates.push(date);
+      }),
+    );
+    batch = [];
+  };
   for (const { day, rows } of tables.joinedDays()) {
     stats.days++;
     const date = civilFromDays(day);
@@ -57,17 +79,10 @@ export async function writeLake(bucket: Bucket, tables: Tables): Promise<LakeSta
     const have = existing.get(date) ?? [];
     existing.delete(date);
     if (have.length === 1 && have[0] === key) continue;
-    if (!have.includes(key)) {
-      await bucket.put(key, await encodeLakeFile(sorted), { contentType: 'application/vnd.apache.parquet' });
-      stats.written++;
-    }
-    for (const old of have) {
-      if (old === key) continue;
-      await bucket.delete(old);
-      stats.deleted++;
-    }
-    stats.changedDates.push(date);
+    batch.push({ date, key, rows: sorted, have });
+    if (batch.length >= IN_FLIGHT) await flush();
   }
+  await flush();
   for (const [date, keys] of existing) {
     for (const k of keys) await bucket.delete(k);
     stats.deleted += keys.length;
