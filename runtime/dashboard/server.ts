@@ -18,8 +18,8 @@ export interface DashboardSource {
 }
 
 /** Both tables and the quality summary, as the page wants them. */
-export async function loadDashboard(src: DashboardSource): Promise<DashboardData> {
-  const [kpis, quality] = await Promise.all([src.store.readAll(), readQuality(src.bucket)]);
+export async function loadDashboard(src: DashboardSource, known?: Quality | null): Promise<DashboardData> {
+  const [kpis, quality] = await Promise.all([src.store.readAll(), known !== undefined ? known : readQuality(src.bucket)]);
   return dashboardData(kpis, { category_table: src.store.categoryTable, order_table: src.store.orderTable, bucket: src.bucket?.name }, quality);
 }
 
@@ -49,6 +49,24 @@ export async function startDashboard(src: DashboardSource, opts: { port?: number
     res.writeHead(200, { 'content-type': type, 'cache-control': 'no-cache', ...(gzip ? { 'content-encoding': 'gzip' } : {}), ...extra });
     res.end(gzip ? gzipSync(body) : body);
   };
+  // The tables are scanned again only when the transform has run since (state/quality.json's
+  // updated_at changed), or, without a bucket to tell, once per refresh interval: a page polling
+  // every few seconds costs one small GET, not two table scans.
+  const refreshMs = opts.refreshMs ?? 5000;
+  let cache: { stamp: string; at: number; body: string; etag: string } | null = null;
+  async function current(): Promise<{ body: string; etag: string }> {
+    const quality = await readQuality(src.bucket);
+    const stamp = quality?.updated_at ?? '';
+    if (cache && cache.stamp === stamp && (stamp !== '' || Date.now() - cache.at < refreshMs)) return cache;
+    const data = await loadDashboard(src, quality);
+    // The ETag covers the figures, not the read time: an unchanged pipeline answers 304.
+    const etag = `"${createHash('sha1')
+      .update(JSON.stringify({ ...data, generated_at: '' }))
+      .digest('hex')}"`;
+    cache = { stamp, at: Date.now(), body: JSON.stringify(data), etag };
+    return cache;
+  }
+
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET' }).end();
@@ -65,12 +83,7 @@ export async function startDashboard(src: DashboardSource, opts: { port?: number
       case '/assets/client.js':
         return send(req, res, 'text/javascript; charset=utf-8', files.clientJs);
       case '/api/dashboard': {
-        const data = await loadDashboard(src);
-        // The ETag covers the figures, not the read time: an unchanged pipeline answers 304.
-        const body = JSON.stringify(data);
-        const etag = `"${createHash('sha1')
-          .update(JSON.stringify({ ...data, generated_at: '' }))
-          .digest('hex')}"`;
+        const { body, etag } = await current();
         if (req.headers['if-none-match'] === etag) {
           res.writeHead(304, { etag }).end();
           return;
