@@ -1,18 +1,17 @@
-// The curated zone's files: joined items as Apache Parquet (SPEC "Curated zone"), written and read
-// with hyparquet(-writer), pure JavaScript: no native module in the container image.
+// The curated zone's files: joined items as Apache Parquet (SPEC "Curated zone"), written by our
+// minimal writer (parquet-writer.ts) and read with hyparquet: pure JavaScript, no native module
+// in the container image.
+import { writeParquet } from './parquet-writer';
 import type { JoinedRow } from './join';
 
 import { pathToFileURL } from 'node:url';
 
-// The two libraries are ES modules; this CommonJS build loads them with a real dynamic import (a
+// hyparquet is an ES module; this CommonJS build loads them with a real dynamic import (a
 // plain `import()` would be compiled to require()), by absolute URL so that the working folder
 // does not matter.
 const dynamicImport = new Function('url', 'return import(url)') as (url: string) => Promise<unknown>;
 const importEsm = (pkg: string) => dynamicImport(pathToFileURL(require.resolve(pkg)).href);
 
-interface Writer {
-  parquetWriteBuffer(opts: { columnData: { name: string; data: unknown[]; type: string }[] }): ArrayBuffer;
-}
 interface Reader {
   parquetReadObjects(opts: { file: ArrayBuffer }): Promise<Record<string, unknown>[]>;
 }
@@ -30,13 +29,7 @@ export const LAKE_COLUMNS = [
 ] as const;
 
 export async function encodeLakeFile(rows: JoinedRow[]): Promise<Uint8Array> {
-  const w = (await importEsm('hyparquet-writer')) as Writer;
-  const columnData = LAKE_COLUMNS.map(([name, type]) => ({
-    name,
-    type,
-    data: rows.map((r) => (name === 'sale_price_cents' ? BigInt(r.sale_price_cents) : r[name])),
-  }));
-  return new Uint8Array(w.parquetWriteBuffer({ columnData }));
+  return writeParquet(LAKE_COLUMNS.map(([name, type]) => ({ name, type, values: rows.map((r) => r[name]) })));
 }
 
 export async function decodeLakeFile(bytes: Uint8Array): Promise<JoinedRow[]> {
