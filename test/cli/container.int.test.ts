@@ -27,6 +27,22 @@ test('npm ci --omit=dev of the image files: kpi --help and kpi compute data/ wor
   t.is(inImage.stdout, inDev.stdout);
   const run = spawnSync(process.execPath, ['bin/kpi.js', 'run', '--help'], { cwd: app, encoding: 'utf8' });
   t.regex(run.stdout, /container entry point/);
+  // The transform writes and verify reads the curated zone: the Parquet code runs from the
+  // production install (hyparquet, an ES module, loaded from there), started from another folder.
+  const lake = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `const p = require(${JSON.stringify(path.join(app, 'dist/runtime/core/parquet.js'))});
+       const row = { item_id: 'i', order_id: 'o', user_id: 'u', product_id: 'p', category: 'Jeans', sale_price_cents: 1999, returned: true, order_returned: false };
+       p.encodeLakeFile([row]).then(p.decodeLakeFile).then((r) => console.log(JSON.stringify(r)));`,
+    ],
+    { cwd: os.tmpdir(), encoding: 'utf8' },
+  );
+  t.is(lake.status, 0, lake.stderr);
+  t.deepEqual(JSON.parse(lake.stdout), [
+    { item_id: 'i', order_id: 'o', user_id: 'u', product_id: 'p', category: 'Jeans', sale_price_cents: 1999, returned: true, order_returned: false },
+  ]);
   const local = spawnSync(process.execPath, ['bin/kpi.js', 'local', '--port', '0', '--dir', path.join(app, '.l')], { cwd: app, encoding: 'utf8' });
   t.is(local.status, 1);
   t.regex(local.stderr, /needs the dev dependency 's3rver'/);
