@@ -5,10 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { computeDir } from '../runtime/core/compute';
-import { configFromEnv } from '../runtime/aws/config';
 import { generate } from '../runtime/cli/generate';
 import { KpiStore } from '../runtime/aws/kpistore';
-import { startLocal } from '../runtime/local/stack';
+import { configForStack, startLocal } from '../runtime/local/stack';
 import { Observer } from '../runtime/aws/observe';
 import { Pipeline } from '../runtime/stages/pipeline';
 import { Dispatcher } from '../runtime/local/dispatcher';
@@ -25,15 +24,7 @@ async function main(): Promise<void> {
   }
   const plan = planUpload(dir);
   const stack = await startLocal({ dir: mkdtempSync(path.join(os.tmpdir(), 'kpi-bench-')), port: 0 });
-  const cfg = configFromEnv({
-    bucket: stack.bucket,
-    categoryTable: stack.categoryTable,
-    orderTable: stack.orderTable,
-    region: stack.region,
-    endpoint: stack.endpoint,
-    alertTopicArn: undefined,
-    eventBus: undefined,
-  });
+  const cfg = configForStack(stack);
   const pipeline = new Pipeline(cfg, {
     clients: stack.clients,
     obs: new Observer(

@@ -21,80 +21,37 @@ export class Monitoring extends pulumi.ComponentResource {
   constructor(name: string, a: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super('kpi:monitoring:Monitoring', name, {}, opts);
     const parent = { parent: this };
-    const alarm = (id: string, args: Omit<aws.cloudwatch.MetricAlarmArgs, 'alarmActions' | 'okActions'>) =>
-      this.alarms.push(new aws.cloudwatch.MetricAlarm(`${name}-${id}`, { ...args, alarmActions: [a.topicArn], okActions: [a.topicArn] }, parent));
-    alarm('dlq-depth', {
-      namespace: 'AWS/SQS',
-      metricName: 'ApproximateNumberOfMessagesVisible',
-      dimensions: { QueueName: a.deadLetterQueueName },
-      statistic: 'Maximum',
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: 0,
-      comparisonOperator: 'GreaterThanThreshold',
-      treatMissingData: 'notBreaching',
-    });
+    // Every alarm: one 5-minute period above a threshold, missing data is fine, both transitions to the topic.
+    const alarm = (id: string, namespace: string, metricName: string, dimensions: Record<string, pulumi.Input<string>>, statistic: string, threshold = 0) =>
+      this.alarms.push(
+        new aws.cloudwatch.MetricAlarm(
+          `${name}-${id}`,
+          {
+            namespace,
+            metricName,
+            dimensions,
+            statistic,
+            period: 300,
+            evaluationPeriods: 1,
+            threshold,
+            comparisonOperator: 'GreaterThanThreshold',
+            treatMissingData: 'notBreaching',
+            alarmActions: [a.topicArn],
+            okActions: [a.topicArn],
+          },
+          parent,
+        ),
+      );
+    alarm('dlq-depth', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: a.deadLetterQueueName }, 'Maximum');
     for (const [what, rule] of Object.entries(a.ruleNames)) {
-      alarm(`${what}-rule-failed`, {
-        namespace: 'AWS/Events',
-        metricName: 'FailedInvocations',
-        dimensions: { RuleName: rule },
-        statistic: 'Sum',
-        period: 300,
-        evaluationPeriods: 1,
-        threshold: 0,
-        comparisonOperator: 'GreaterThanThreshold',
-        treatMissingData: 'notBreaching',
-      });
+      alarm(`${what}-rule-failed`, 'AWS/Events', 'FailedInvocations', { RuleName: rule }, 'Sum');
       // With a DLQ on the target, a failure to write to the DLQ is counted here, not in FailedInvocations
       // (EventBridge metrics: InvocationsFailedToBeSentToDlq).
-      alarm(`${what}-rule-dlq-failed`, {
-        namespace: 'AWS/Events',
-        metricName: 'InvocationsFailedToBeSentToDlq',
-        dimensions: { RuleName: rule },
-        statistic: 'Sum',
-        period: 300,
-        evaluationPeriods: 1,
-        threshold: 0,
-        comparisonOperator: 'GreaterThanThreshold',
-        treatMissingData: 'notBreaching',
-      });
+      alarm(`${what}-rule-dlq-failed`, 'AWS/Events', 'InvocationsFailedToBeSentToDlq', { RuleName: rule }, 'Sum');
     }
-    alarm('rejected-share', {
-      namespace: METRIC_NAMESPACE,
-      metricName: 'RejectedShare',
-      dimensions: { Stage: 'validate' },
-      statistic: 'Maximum',
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: a.settings.rejectAlertShare * 100,
-      comparisonOperator: 'GreaterThanThreshold',
-      treatMissingData: 'notBreaching',
-    });
-    alarm('latency', {
-      namespace: METRIC_NAMESPACE,
-      metricName: 'UploadToKpiLatencyMs',
-      dimensions: { Stage: 'transform' },
-      statistic: 'Maximum',
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: a.settings.latencyAlarmSeconds * 1000,
-      comparisonOperator: 'GreaterThanThreshold',
-      treatMissingData: 'notBreaching',
-    });
-    for (const [what, table] of Object.entries(a.tableNames)) {
-      alarm(`${what}-table-throttles`, {
-        namespace: 'AWS/DynamoDB',
-        metricName: 'WriteThrottleEvents',
-        dimensions: { TableName: table },
-        statistic: 'Sum',
-        period: 300,
-        evaluationPeriods: 1,
-        threshold: 0,
-        comparisonOperator: 'GreaterThanThreshold',
-        treatMissingData: 'notBreaching',
-      });
-    }
+    alarm('rejected-share', METRIC_NAMESPACE, 'RejectedShare', { Stage: 'validate' }, 'Maximum', a.settings.rejectAlertShare * 100);
+    alarm('latency', METRIC_NAMESPACE, 'UploadToKpiLatencyMs', { Stage: 'transform' }, 'Maximum', a.settings.latencyAlarmSeconds * 1000);
+    for (const [what, table] of Object.entries(a.tableNames)) alarm(`${what}-table-throttles`, 'AWS/DynamoDB', 'WriteThrottleEvents', { TableName: table }, 'Sum');
     this.watchTasks(name, a);
     const region = aws.getRegionOutput({}, parent).region;
     this.dashboard = new aws.cloudwatch.Dashboard(

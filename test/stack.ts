@@ -2,11 +2,11 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startLocal, type LocalStack } from '../runtime/local/stack';
+import { configForStack, startLocal, type LocalStack } from '../runtime/local/stack';
 import { Pipeline, type PipelineOptions } from '../runtime/stages/pipeline';
 import { Dispatcher } from '../runtime/local/dispatcher';
 import { Observer } from '../runtime/aws/observe';
-import { configFromEnv, type Config } from '../runtime/aws/config';
+import type { Config } from '../runtime/aws/config';
 import { KpiStore } from '../runtime/aws/kpistore';
 import type { UploadItem } from '../runtime/cli/upload';
 import { makeClients } from '../runtime/aws/clients';
@@ -39,16 +39,7 @@ export async function expectEqualToCompute(t: ExecutionContext, s: LocalStack, d
 export function quietPipeline(s: LocalStack, extra: Partial<Config> = {}, opts: PipelineOptions = {}, endpoint?: string) {
   const logs: Record<string, unknown>[] = [];
   const alerts: string[] = [];
-  const cfg = configFromEnv({
-    bucket: s.bucket,
-    categoryTable: s.categoryTable,
-    orderTable: s.orderTable,
-    region: s.region,
-    endpoint: endpoint ?? s.endpoint,
-    alertTopicArn: undefined,
-    eventBus: undefined,
-    ...extra,
-  });
+  const cfg = configForStack(s, { ...(endpoint ? { endpoint } : {}), ...extra });
   const obs = new Observer(
     cfg,
     (l) => logs.push(JSON.parse(l)),

@@ -4,7 +4,7 @@ import { intFlag, type Parsed } from './args';
 import { configFromEnv } from '../aws/config';
 import { CATEGORY_COLUMNS, ORDER_COLUMNS, pretty, table } from './format';
 import { help } from './help';
-import { startLocal, type LocalStack } from '../local/stack';
+import { configForStack, startLocal, type LocalStack } from '../local/stack';
 import { Dispatcher } from '../local/dispatcher';
 import { Observer } from '../aws/observe';
 import { Pipeline, type BatchResult } from '../stages/pipeline';
@@ -26,15 +26,7 @@ function exportsOf(stack: LocalStack): string {
 async function localPipeline(stack: LocalStack, dir: string, reconcileSeconds: number, onBatch?: (b: BatchResult) => void) {
   const { appendFileSync } = await import('node:fs');
   const logFile = path.join(dir, 'pipeline.log');
-  const cfg = configFromEnv({
-    bucket: stack.bucket,
-    categoryTable: stack.categoryTable,
-    orderTable: stack.orderTable,
-    region: stack.region,
-    endpoint: stack.endpoint,
-    alertTopicArn: undefined,
-    eventBus: undefined,
-  });
+  const cfg = configForStack(stack);
   const obs = new Observer(cfg, (line) => appendFileSync(logFile, line + '\n'));
   const pipeline = new Pipeline(cfg, { clients: stack.clients, obs });
   const dispatcher = new Dispatcher(pipeline, 150, onBatch);

@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { makeClients, type Clients } from '../aws/clients';
+import { configFromEnv, type Config } from '../aws/config';
 import { KpiStore } from '../aws/kpistore';
 import { CATEGORY_TABLE, ORDER_TABLE } from '../core/names';
 import { hardenStore, MAX_LOCAL_SEGMENT_BYTES, tooLongSegment } from './store';
@@ -228,4 +229,18 @@ async function startLocked(opts: LocalOptions, unlock: () => void): Promise<Loca
       unlock();
     },
   };
+}
+
+/** The pipeline's configuration for a local stack: its bucket, tables and endpoint; alerts printed, no event bus. */
+export function configForStack(stack: LocalStack, extra: Partial<Config> = {}): Config {
+  return configFromEnv({
+    bucket: stack.bucket,
+    categoryTable: stack.categoryTable,
+    orderTable: stack.orderTable,
+    region: stack.region,
+    endpoint: stack.endpoint,
+    alertTopicArn: undefined,
+    eventBus: undefined,
+    ...extra,
+  });
 }
