@@ -1,11 +1,21 @@
 // Runtime configuration from the environment, as the AWS SDK and CLI users expect. The one module
 // that reads process.env: everything else gets a Config (or a RunRequest) passed in.
-import { CATEGORY_TABLE, DEFAULT_DEADLINE_SECONDS, DEFAULT_HOLD_SECONDS, DEFAULT_RECONCILE_SECONDS, DEFAULT_REJECT_ALERT_SHARE, ENV, ORDER_TABLE } from '../core/names';
+import {
+  CATEGORY_TABLE,
+  DEFAULT_DEADLINE_SECONDS,
+  DEFAULT_HOLD_SECONDS,
+  DEFAULT_RECONCILE_SECONDS,
+  DEFAULT_REJECT_ALERT_SHARE,
+  ENV,
+  ORDER_TABLE,
+  STATE_TABLE,
+} from '../core/names';
 
 export interface Config {
   bucket: string;
   categoryTable: string;
   orderTable: string;
+  stateTable: string;
   region: string;
   endpoint?: string;
   alertTopicArn?: string;
@@ -65,6 +75,7 @@ export function configFromEnv(overrides: Partial<Config> = {}, { requireBucket =
     bucket: bucket ?? '',
     categoryTable: process.env[ENV.categoryTable] || CATEGORY_TABLE.defaultName,
     orderTable: process.env[ENV.orderTable] || ORDER_TABLE.defaultName,
+    stateTable: process.env[ENV.stateTable] || STATE_TABLE.defaultName,
     region: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
     endpoint: process.env.AWS_ENDPOINT_URL || undefined,
     alertTopicArn: process.env[ENV.alertTopic] || undefined,

@@ -4,6 +4,7 @@ import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@
 import { BatchWriteCommand, QueryCommand, GetCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CategoryKpi, KpiTables, OrderKpi } from '../core/kpis';
 import { CATEGORY_TABLE, ORDER_TABLE } from '../core/names';
+import type { DayKpis } from '../core/daykpis';
 
 type Row = Record<string, unknown>;
 type WriteRequest = { PutRequest: { Item: Row } } | { DeleteRequest: { Key: Row } };
@@ -161,6 +162,25 @@ export class KpiStore {
     await this.writeAll(this.categoryTable, catReqs, stats);
     await this.writeAll(this.orderTable, ordReqs, stats);
     stats.changedDates = [...dates].sort();
+    return stats;
+  }
+
+  /**
+   * Writes the KPI rows of the given days as they are now (kpis null: the day has no joined items),
+   * deleting category rows the day had before and no longer has. Idempotent: safe to redo.
+   */
+  async writeDays(days: { date: string; kpis: DayKpis | null; hadCategories: string[] }[]): Promise<WriteStats> {
+    const stats: WriteStats = { puts: 0, deletes: 0, retries: 0, changedDates: days.map((d) => d.date) };
+    const cat: WriteRequest[] = [];
+    const ord: WriteRequest[] = [];
+    for (const d of days) {
+      const now = new Set(d.kpis?.categories.map((c) => c.category) ?? []);
+      for (const c of d.kpis?.categories ?? []) cat.push({ PutRequest: { Item: c as unknown as Row } });
+      for (const c of d.hadCategories) if (!now.has(c)) cat.push({ DeleteRequest: { Key: { [CATEGORY_TABLE.hashKey]: c, [CATEGORY_TABLE.rangeKey]: d.date } } });
+      ord.push(d.kpis ? { PutRequest: { Item: d.kpis.order as unknown as Row } } : { DeleteRequest: { Key: { [ORDER_TABLE.hashKey]: d.date } } });
+    }
+    await this.writeAll(this.categoryTable, cat, stats);
+    await this.writeAll(this.orderTable, ord, stats);
     return stats;
   }
 

@@ -60,6 +60,16 @@ export class Bucket {
     for await (const chunk of r.Body as Readable) yield chunk as Uint8Array;
   }
 
+  /** Bytes [start, start + length) of an object, in one request (the state index's block reads). */
+  async readRange(key: string, start: number, length: number): Promise<Buffer> {
+    const r = await this.s3.send(new GetObjectCommand({ Bucket: this.name, Key: key, Range: `bytes=${start}-${start + length - 1}` }));
+    const chunks: Buffer[] = [];
+    for await (const chunk of r.Body as Readable) chunks.push(chunk as Buffer);
+    const b = Buffer.concat(chunks);
+    if (b.length !== length) throw new Error(`short read of ${key} at ${start}: ${b.length} of ${length} bytes`);
+    return b;
+  }
+
   /**
    * Saves one version of an object to `file` (the current one, or `versionId`), hashing it on the
    * way: its LastModified, ETag and VersionId come from the same response as the bytes, so they

@@ -8,7 +8,7 @@ import { help } from './help';
 
 /** Runs verify with the configured pipeline; logs and alerts on differences. Exit 1 when any. */
 export async function verifyWith(pipeline: Pipeline, print = true): Promise<VerifyResult> {
-  const r = await verify(pipeline.bucket, pipeline.store);
+  const r = await verify(pipeline.bucket, pipeline.store, pipeline.state);
   pipeline.obs.log(r.ok ? 'verify_ok' : 'verify_failed', { differences: r.differences.length, checked: r.checked });
   if (print) {
     for (const d of r.differences) console.log(`${d.where}\t${d.key}\t${d.problem}`);
@@ -40,7 +40,7 @@ export async function verifyCmd(p: Parsed): Promise<number> {
 export async function rebuild(p: Parsed): Promise<number> {
   if (p.flags.help) return help('rebuild');
   const pipeline = new Pipeline(configFromEnv());
-  const t = await pipeline.transform();
+  const t = await pipeline.rebuild();
   console.log(
     `rebuild: ${t.files} archived files, ${t.items} joined items; ${t.puts} KPI rows written, ${t.deletes} deleted; ${t.lakeFilesWritten} lake files written, ${t.lakeFilesDeleted} deleted (${t.ms} ms)`,
   );

@@ -19,6 +19,12 @@ export const CATEGORY_TABLE = {
   rangeKey: 'order_date',
 } as const;
 
+/** The incremental transform's commit point (the manifest and its lease). */
+export const STATE_TABLE = {
+  defaultName: 'kpi_state_table',
+  hashKey: 'pk',
+} as const;
+
 export const ORDER_TABLE = {
   defaultName: 'order_kpi_table',
   hashKey: 'order_date',
@@ -33,6 +39,7 @@ export const ENV = {
   bucket: 'KPI_BUCKET',
   categoryTable: 'KPI_CATEGORY_TABLE',
   orderTable: 'KPI_ORDER_TABLE',
+  stateTable: 'KPI_STATE_TABLE',
   alertTopic: 'KPI_ALERT_TOPIC_ARN',
   stage: 'KPI_STAGE',
   objectKey: 'KPI_S3_KEY',

@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { makeClients, type Clients } from '../aws/clients';
 import { configFromEnv, type Config } from '../aws/config';
 import { KpiStore } from '../aws/kpistore';
-import { CATEGORY_TABLE, ORDER_TABLE } from '../core/names';
+import { StateStore } from '../aws/statestore';
+import { CATEGORY_TABLE, ORDER_TABLE, STATE_TABLE } from '../core/names';
 import { hardenStore, MAX_LOCAL_SEGMENT_BYTES, tooLongSegment } from './store';
 
 export interface LocalOptions {
@@ -192,6 +193,7 @@ async function startLocked(opts: LocalOptions, unlock: () => void): Promise<Loca
   const endpoint = `http://${host}:${port}`;
   const clients = makeClients({ region, endpoint }, { s3: endpoint, dynamodb: endpoint, local: true });
   await KpiStore.ensureTables(clients.raw, categoryTable, orderTable);
+  await StateStore.ensureTable(clients.raw, STATE_TABLE.defaultName);
 
   const listeners: ((key: string) => void)[] = [];
   s3.on('event', (ev) => {
@@ -218,6 +220,7 @@ async function startLocked(opts: LocalOptions, unlock: () => void): Promise<Loca
       KPI_BUCKET: bucket,
       KPI_CATEGORY_TABLE: categoryTable,
       KPI_ORDER_TABLE: orderTable,
+      KPI_STATE_TABLE: STATE_TABLE.defaultName,
     },
     onObjectCreated: (l) => void listeners.push(l),
     close: async () => {
@@ -237,6 +240,7 @@ export function configForStack(stack: LocalStack, extra: Partial<Config> = {}): 
     bucket: stack.bucket,
     categoryTable: stack.categoryTable,
     orderTable: stack.orderTable,
+    stateTable: STATE_TABLE.defaultName,
     region: stack.region,
     endpoint: stack.endpoint,
     alertTopicArn: undefined,

@@ -8,7 +8,8 @@ import { KpiStore, type KpiStoreOptions } from '../aws/kpistore';
 import { EVENT_SOURCE, EVENT_VALIDATED, LANDING_PREFIX } from '../core/names';
 import { Observer } from '../aws/observe';
 import { Bucket } from '../aws/s3store';
-import { transform, type TransformResult } from './transform';
+import { resetState, republish, transform, type TransformContext, type TransformResult } from './transform';
+import { StateStore, type StateStoreOptions } from '../aws/statestore';
 import { validateObject, type ValidateResult } from './validate';
 
 export interface PipelineOptions {
@@ -17,6 +18,10 @@ export interface PipelineOptions {
   store?: KpiStoreOptions;
   /** objects validated at once */
   concurrency?: number;
+  state?: StateStoreOptions;
+  /** archive bytes applied per commit */
+  batchBytes?: number;
+  hooks?: TransformContext['hooks'];
 }
 
 export interface BatchResult {
@@ -27,6 +32,7 @@ export interface BatchResult {
 export class Pipeline {
   readonly bucket: Bucket;
   readonly store: KpiStore;
+  readonly state: StateStore;
   readonly obs: Observer;
   readonly clients: Clients;
 
@@ -37,6 +43,7 @@ export class Pipeline {
     this.clients = opts.clients ?? makeClients(cfg);
     this.bucket = new Bucket(this.clients.s3, cfg.bucket);
     this.store = new KpiStore(this.clients.ddb, cfg.categoryTable, cfg.orderTable, opts.store);
+    this.state = new StateStore(this.clients.ddb, cfg.stateTable, opts.state);
     this.obs = opts.obs ?? new Observer(cfg);
     this.obs.sns ??= this.clients.sns;
   }
@@ -65,14 +72,41 @@ export class Pipeline {
   /** Local stack only: the tables exist (recreated if someone deleted one). */
   async ensureTables(): Promise<void> {
     if (!this.cfg.endpoint) return;
-    for (const table of await KpiStore.ensureTables(this.clients.raw, this.cfg.categoryTable, this.cfg.orderTable)) {
+    const created = await KpiStore.ensureTables(this.clients.raw, this.cfg.categoryTable, this.cfg.orderTable);
+    if (await StateStore.ensureTable(this.clients.raw, this.cfg.stateTable)) created.push(this.cfg.stateTable);
+    for (const table of created) {
       this.obs.error('table_recreated', { table });
-      await this.obs.alert(`KPI pipeline: DynamoDB table '${table}' was missing`, `The table '${table}' did not exist; it was created empty and is being refilled from archive/.`);
+      await this.obs.alert(
+        `KPI pipeline: DynamoDB table '${table}' was missing`,
+        `The table '${table}' did not exist; it was created empty and is being refilled from the pipeline's state.`,
+      );
     }
+    // A KPI table recreated empty: its rows come back from the day records; the state table
+    // recreated empty: the next transform re-applies every archived file.
+    if (created.some((t) => t !== this.cfg.stateTable)) await republish(this.transformContext());
+  }
+
+  transformContext(deadline = Deadline.none()): TransformContext {
+    return {
+      bucket: this.bucket,
+      store: this.store,
+      state: this.state,
+      obs: this.obs,
+      holdSeconds: this.cfg.holdSeconds,
+      deadline,
+      batchBytes: this.opts.batchBytes,
+      hooks: this.opts.hooks,
+    };
   }
 
   async transform(deadline = Deadline.none()): Promise<TransformResult> {
-    return transform({ bucket: this.bucket, store: this.store, obs: this.obs, holdSeconds: this.cfg.holdSeconds, deadline });
+    return transform(this.transformContext(deadline));
+  }
+
+  /** kpi rebuild: state, lake and tables recomputed from archive/. */
+  async rebuild(deadline = Deadline.none()): Promise<TransformResult> {
+    await resetState(this.transformContext(deadline));
+    return this.transform(deadline);
   }
 
   /** Validates the given objects (or the whole landing zone), then brings the tables up to date. */

@@ -1,29 +1,48 @@
-// The transform stage: KPIs recomputed from every accepted version in archive/ and made the table
-// contents. Recomputing (not incrementing) is what makes replays, duplicates, overlapping runs and
-// crashed runs converge: each run ends by checking that archive/ did not change while it worked,
-// and starts over if it did, so the last run to finish always wrote the answer for the last state.
-import { computeSources, SourceFailed, type ComputeResult, type SourceFile } from '../core/compute';
-import type { RejectedRow } from '../core/join';
-import { parseArchive, unmatchedKey, versionOrder, type ArchivedVersion } from './layout';
-import { ARCHIVE_PREFIX, ERR_PREFIX, QUALITY_KEY } from '../core/names';
+// The transform stage, incremental: newly archived files (their pending markers, written by
+// validate) are applied to the state in batches, each batch one atomic commit.
+//
+// Protocol (README "State and commits"): a run takes the lease on the manifest (a DynamoDB item),
+// reads the committed state, writes immutable objects (an index run, the changed days' lake files,
+// a commit record of what is left to do), then commits with a conditional write on (lease holder,
+// version). Only after the commit are KPI rows written, superseded lake files and markers deleted;
+// the commit record lets the next run redo exactly that if this one dies. A batch already applied
+// is recognised key by key (f|file records), so a redo never counts twice.
+import { randomUUID, createHash } from 'node:crypto';
+import { applyBatch, emptyState, heldRows, type BatchFile, type DayRec, type Post, type StateBody } from './incremental';
+import { parseArchive, unmatchedKey, versionOrder, landingKey, type ArchivedVersion } from './layout';
+import { partitionPrefix } from './lake';
+import { PENDING_PREFIX, pendingKey } from './pending';
+import { SourceFailed } from '../core/compute';
+import { ERR_PREFIX } from '../core/names';
+import { ARCHIVE_PREFIX, CURATED_PREFIX, QUALITY_KEY, STATE_PREFIX } from '../core/names';
 import type { Quality } from '../core/quality';
-import type { Reason } from '../core/rules';
 import { rejectsToCsv } from '../core/rejects';
-import { writeLake } from './lake';
+import type { RejectedRow } from '../core/join';
+import { key, prefix } from '../core/runfile';
+import type { OrderKpi } from '../core/kpis';
+import { INDEX_PREFIX, KeyIndex, mergePlan, mergeRuns, writeRun } from '../aws/keyindex';
+import type { StateStore } from '../aws/statestore';
 import type { Bucket } from '../aws/s3store';
 import type { KpiStore } from '../aws/kpistore';
 import type { Observer } from '../aws/observe';
 import type { Deadline } from '../aws/deadline';
-import type { OrderKpi } from '../core/kpis';
-import { createHash } from 'node:crypto';
+
+export const COMMITS_PREFIX = `${STATE_PREFIX}commits/`;
+
+/** Archive bytes applied per commit: bounds a run's memory whatever the backlog. */
+export const DEFAULT_BATCH_BYTES = 128 << 20;
 
 export interface TransformContext {
   bucket: Bucket;
   store: KpiStore;
+  state: StateStore;
   obs: Observer;
   holdSeconds: number;
   deadline: Deadline;
   now?: () => number;
+  batchBytes?: number;
+  /** Test hooks: throwing stops the run there (a task killed at that point). */
+  hooks?: { beforeCommit?: () => void; afterCommit?: () => void };
 }
 
 export interface TransformResult {
@@ -36,10 +55,11 @@ export interface TransformResult {
   deletes: number;
   retries: number;
   changedDates: string[];
-  categoryRows: number;
-  orderRows: number;
   lakeFilesWritten: number;
   lakeFilesDeleted: number;
+  lookups: number;
+  blocksRead: number;
+  merges: number;
   ms: number;
 }
 
@@ -52,9 +72,69 @@ export async function listArchive(bucket: Bucket): Promise<ArchivedVersion[]> {
   return out.sort(versionOrder);
 }
 
-const MAX_ROUNDS = 10;
+const stamp = (millis: number) => String(millis).padStart(13, '0');
+export const rankOf = (v: { millis: number; entity: ArchivedVersion['entity']; name: string }) => `${stamp(v.millis)}\u0000${landingKey(v)}`;
 
-const fingerprint = (v: ArchivedVersion[]) => v.map((x) => `${x.key}@${x.etag}`).join('\n');
+/** Marks every archived version pending (a first run over an existing archive, or kpi rebuild). */
+export async function markAll(bucket: Bucket): Promise<number> {
+  const have = new Set((await bucket.list(PENDING_PREFIX)).map((o) => o.key));
+  const todo = (await listArchive(bucket)).map((v) => pendingKey(v.key)).filter((k) => !have.has(k));
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < todo.length) await bucket.put(todo[next++]!, 'pending\n', { contentType: 'text/plain' });
+    }),
+  );
+  return todo.length;
+}
+
+/** The next batch of pending files, oldest first, up to `maxBytes` (at least one file). */
+async function nextBatch(bucket: Bucket, maxBytes: number): Promise<{ files: BatchFile[]; markers: string[]; bytes: number; left: number }> {
+  const found: (ArchivedVersion & { marker: string })[] = [];
+  for (const m of await bucket.list(PENDING_PREFIX)) {
+    const key = m.key.slice(PENDING_PREFIX.length);
+    const p = parseArchive(key);
+    if (!p) continue;
+    found.push({ ...p, key, etag: '', size: 0, marker: m.key });
+  }
+  found.sort(versionOrder);
+  const files: BatchFile[] = [];
+  const markers: string[] = [];
+  let bytes = 0;
+  for (const v of found) {
+    if (files.length && bytes >= maxBytes) break;
+    const head = await bucket.head(v.key);
+    if (!head) continue; // validate wrote the marker and has not archived yet (or died: it retries)
+    bytes += head.size;
+    files.push({ key: v.key, entity: v.entity, rank: rankOf(v), open: () => bucket.read(v.key) });
+    markers.push(v.marker);
+  }
+  return { files, markers, bytes, left: found.length - files.length };
+}
+
+/** What a commit left to do: KPI rows of its days, other lake files of those days, its markers. */
+async function finishPost(ctx: TransformContext, postKey: string, post: Post, total: TransformResult): Promise<void> {
+  const stats = await ctx.store.writeDays(post.days);
+  total.puts += stats.puts;
+  total.deletes += stats.deletes;
+  total.retries += stats.retries;
+  await Promise.all(
+    post.days.map(async (d) => {
+      for (const o of await ctx.bucket.list(partitionPrefix(d.date))) {
+        if (o.key === d.file) continue;
+        await ctx.bucket.delete(o.key);
+        total.lakeFilesDeleted++;
+      }
+    }),
+  );
+  for (const m of post.markers) await ctx.bucket.delete(m);
+  await ctx.bucket.delete(postKey);
+}
+
+async function readPost(bucket: Bucket, key: string): Promise<Post | null> {
+  const t = await bucket.readText(key);
+  return t === null ? null : (JSON.parse(t) as Post);
+}
 
 export async function transform(ctx: TransformContext): Promise<TransformResult> {
   const t0 = Date.now();
@@ -69,125 +149,157 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
     deletes: 0,
     retries: 0,
     changedDates: [],
-    categoryRows: 0,
-    orderRows: 0,
     lakeFilesWritten: 0,
     lakeFilesDeleted: 0,
+    lookups: 0,
+    blocksRead: 0,
+    merges: 0,
     ms: 0,
   };
   const changed = new Set<string>();
-  let latest: OrderKpi | undefined;
-  let revenueCents = 0;
-  let snapshot = await listArchive(ctx.bucket);
   const failedOnce = new Set<string>();
-  for (;;) {
-    ctx.deadline.check();
-    if (++total.rounds > MAX_ROUNDS + 2) throw new Error('transform: too many restarts');
-    const sources: SourceFile[] = snapshot.map((v) => ({ entity: v.entity, name: v.key, size: v.size, open: () => ctx.bucket.read(v.key) }));
-    let res: ComputeResult;
-    try {
-      res = await computeSources(sources, { unknownMode: 'hold' });
-    } catch (err) {
-      if (!(err instanceof SourceFailed) || isTransient(err.cause)) throw err;
-      // The same archived file failing the same way twice is not S3 having a bad moment: it would
-      // fail every later run too. Quarantine it (with a note and an alert) so everything else proceeds.
-      const sig = `${err.source}\n${(err.cause as Error)?.message}`;
-      if (failedOnce.has(sig)) await quarantine(ctx, err);
-      failedOnce.add(sig);
-      snapshot = await listArchive(ctx.bucket);
-      continue;
+  let latest: OrderKpi | undefined;
+  const m = await ctx.state.acquire<StateBody>(() => ctx.obs.log('transform_waiting', { reason: 'another transform holds the state lease' }));
+  let version = m.version;
+  let body = m.body;
+  try {
+    if (!body) {
+      // No state yet: every archived file is to be applied (first run, or an archive from before the index).
+      const n = await markAll(ctx.bucket);
+      ctx.obs.log('state_initialised', { files_marked: n });
+      body = emptyState();
+      version = await ctx.state.commit(version, body);
     }
-    ctx.deadline.check();
-    const stats = await ctx.store.replaceAll(res);
-    const lake = await writeLake(ctx.bucket, res.tables);
-    total.lakeFilesWritten += lake.written;
-    total.lakeFilesDeleted += lake.deleted;
-    for (const d of stats.changedDates) changed.add(d);
-    Object.assign(total, { files: snapshot.length, items: res.items, held: res.held.length, categoryRows: res.category_kpis.length, orderRows: res.order_kpis.length });
-    latest = res.order_kpis.at(-1);
-    revenueCents = res.order_kpis.reduce((c, o) => c + Math.round(o.total_revenue * 100), 0);
-    total.puts += stats.puts;
-    total.deletes += stats.deletes;
-    total.retries += stats.retries;
-    total.expired = await expireHeld(ctx, res.held, snapshot, now());
-    await ctx.bucket.put(QUALITY_KEY, JSON.stringify(qualityOf(res, snapshot.length, now())), { contentType: 'application/json' });
-    const after = await listArchive(ctx.bucket);
-    if (fingerprint(after) === fingerprint(snapshot)) break;
-    if (total.rounds >= MAX_ROUNDS) {
-      // Uploads keep coming: each of them triggers its own run, which will finish the job.
-      ctx.obs.log('transform_yield', { rounds: total.rounds, reason: 'archive/ keeps changing; later runs will converge' });
-      break;
+    if (body.post) {
+      // The last run committed and stopped before finishing: finish it (idempotent).
+      const post = await readPost(ctx.bucket, body.post);
+      if (post) await finishPost(ctx, body.post, post, total);
+      for (const d of post?.days ?? []) changed.add(d.date);
+      body = { ...body, post: null };
+      version = await ctx.state.commit(version, body);
     }
-    ctx.obs.log('transform_restart', { reason: 'archive/ changed during the run', files_before: snapshot.length, files_after: after.length });
-    snapshot = after;
+    for (;;) {
+      ctx.deadline.check();
+      ctx.state.check();
+      const batch = await nextBatch(ctx.bucket, ctx.batchBytes ?? DEFAULT_BATCH_BYTES);
+      if (!batch.files.length) break;
+      total.rounds++;
+      const ix = new KeyIndex(ctx.bucket, body.runs);
+      let out: Awaited<ReturnType<typeof applyBatch>>;
+      try {
+        out = await applyBatch(ctx.bucket, ix, body, batch.files);
+      } catch (err) {
+        if (!(err instanceof SourceFailed) || isTransient(err.cause)) throw err;
+        // The same archived file failing the same way twice is not S3 having a bad moment: it would
+        // fail every later run too. Quarantine it (with a note and an alert) so everything else proceeds.
+        const sig = `${err.source}\n${(err.cause as Error)?.message}`;
+        if (failedOnce.has(sig)) await quarantine(ctx, err);
+        failedOnce.add(sig);
+        continue;
+      }
+      total.lookups += out.lookups;
+      total.blocksRead += ix.blocksRead;
+      total.lakeFilesWritten += out.lakeWritten;
+      total.files += batch.files.length - out.skippedFiles;
+      ctx.deadline.check();
+      const run = out.recs.length ? await writeRun(ctx.bucket, out.recs) : null;
+      out.post.markers = batch.markers;
+      const postKey = `${COMMITS_PREFIX}${String(version + 1).padStart(10, '0')}-${randomUUID()}.json`;
+      await ctx.bucket.put(postKey, JSON.stringify(out.post), { contentType: 'application/json' });
+      ctx.hooks?.beforeCommit?.();
+      const next: StateBody = { ...out.body, runs: run ? [run, ...body.runs] : body.runs, post: postKey };
+      version = await ctx.state.commit(version, next);
+      body = next;
+      ctx.hooks?.afterCommit?.();
+      await finishPost(ctx, postKey, out.post, total);
+      for (const d of out.changedDates) changed.add(d);
+      body = { ...body, post: null };
+      version = await ctx.state.commit(version, body);
+      ctx.obs.log('batch_applied', {
+        files: batch.files.length,
+        bytes: batch.bytes,
+        left: batch.left,
+        records: out.recs.length,
+        changed_dates: out.changedDates.length,
+        lookups: out.lookups,
+        blocks_read: ix.blocksRead,
+      });
+      // Keep the index a few runs: merge the newest while they are comparable in size.
+      const k = mergePlan(body.runs);
+      if (k) {
+        const merged = await mergeRuns(ctx.bucket, body.runs.slice(0, k), k === body.runs.length);
+        const old = body.runs.slice(0, k);
+        body = { ...body, runs: [merged, ...body.runs.slice(k)] };
+        version = await ctx.state.commit(version, body);
+        for (const r of old) await ctx.bucket.delete(INDEX_PREFIX + r.name);
+        total.merges++;
+      }
+    }
+    total.expired = body.held > 0 ? await expireHeld(ctx, new KeyIndex(ctx.bucket, body.runs), now()) : 0;
+    await ctx.bucket.put(QUALITY_KEY, JSON.stringify(qualityOf(body, now())), { contentType: 'application/json' });
+    if (body.latestDate) {
+      const r = (await new KeyIndex(ctx.bucket, body.runs).get([key('d', body.latestDate)])).get(key('d', body.latestDate));
+      latest = r ? (JSON.parse(r.val!) as DayRec).kpis.order : undefined;
+    }
+  } finally {
+    await ctx.state.release();
   }
+  total.items = body.joined;
+  total.held = body.held;
   total.changedDates = [...changed].sort();
   total.ms = Date.now() - t0;
   for (const date of total.changedDates) ctx.obs.log('date_recomputed', { order_date: date });
   ctx.obs.log('transform_done', { ...total, changedDates: undefined, changed_dates: total.changedDates.length });
   ctx.obs.metrics(
     { Stage: 'transform' },
-    { RowsHeld: total.held, RowsExpired: total.expired, DynamoRetries: total.retries, KpiRowsWritten: total.puts + total.deletes, TransformMs: total.ms },
+    {
+      RowsHeld: total.held,
+      RowsExpired: total.expired,
+      DynamoRetries: total.retries,
+      KpiRowsWritten: total.puts + total.deletes,
+      TransformMs: total.ms,
+      DaysRecomputed: total.changedDates.length,
+    },
     { TransformMs: 'Milliseconds' },
   );
   // The KPI trend for the dashboard: all-time revenue, and the newest order day's figures.
   if (latest) {
     ctx.obs.metrics(
       { Stage: 'transform' },
-      { RevenueAllTime: revenueCents / 100, RevenueLatestDay: latest.total_revenue, OrdersLatestDay: latest.total_orders, ReturnRateLatestDay: latest.return_rate * 100 },
+      { RevenueAllTime: body.revenueCents / 100, RevenueLatestDay: latest.total_revenue, OrdersLatestDay: latest.total_orders, ReturnRateLatestDay: latest.return_rate * 100 },
       { RevenueAllTime: 'None', RevenueLatestDay: 'None', ReturnRateLatestDay: 'Percent' },
     );
   }
   return total;
 }
 
-/** The data-quality summary of everything archived (state/quality.json, read by the dashboard). */
-function qualityOf(res: ComputeResult, files: number, at: number): Quality {
-  const rows = res.files.reduce((n, f) => n + f.rows, 0);
-  const rejected = Object.values(res.rejected).reduce((n, x) => n + (x ?? 0), 0);
+/** The data-quality summary of everything applied (state/quality.json, read by the dashboard). */
+function qualityOf(body: StateBody, at: number): Quality {
+  const rejected = Object.values(body.rejected).reduce((n, x) => n + (x ?? 0), 0);
   return {
     updated_at: new Date(at).toISOString(),
-    files,
-    rows,
-    accepted: rows - rejected - res.held.length,
-    rejected_by_reason: Object.fromEntries(Object.entries(res.rejected).sort()) as Partial<Record<Reason, number>>,
-    held: res.held.length,
-    joined_items: res.items,
+    files: body.files,
+    rows: body.rows,
+    accepted: body.rows - rejected - body.held,
+    rejected_by_reason: Object.fromEntries(Object.entries(body.rejected).sort()) as Quality['rejected_by_reason'],
+    held: body.held,
+    joined_items: body.joined,
   };
-}
-
-/** Network and service faults (worth a retry), as opposed to a failure the same bytes will repeat. */
-function isTransient(err: unknown): boolean {
-  const e = err as { $metadata?: unknown; code?: string; name?: string; message?: string };
-  if (e?.$metadata) return true;
-  if (['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'ERR_STREAM_PREMATURE_CLOSE'].includes(e?.code ?? '')) return true;
-  return ['TimeoutError', 'AbortError'].includes(e?.name ?? '') || /aborted|socket hang up|short read/i.test(e?.message ?? '');
-}
-
-/** Moves an archived version that cannot be processed to err/files/quarantine/, with a note. */
-async function quarantine(ctx: TransformContext, err: SourceFailed): Promise<void> {
-  const dest = `${ERR_PREFIX}files/quarantine/${err.source}`;
-  const note = `processing this archived file failed twice in the same way, so it was taken out of the KPIs: ${(err.cause as Error)?.stack ?? err.cause}\nTo retry it, copy it back to ${err.source}.`;
-  await ctx.bucket.copy(err.source, dest);
-  await ctx.bucket.put(`${dest}.note.txt`, note + '\n', { contentType: 'text/plain; charset=utf-8' });
-  await ctx.bucket.delete(err.source);
-  ctx.obs.error('file_quarantined', { source: err.source, to: dest, error: (err.cause as Error)?.message });
-  await ctx.obs.alert(`KPI pipeline quarantined ${err.source}`, `${note}\nStored at ${dest}.`);
 }
 
 /**
  * Items still waiting for their order or product: reported to err/unmatched/ once their file is
  * older than the hold time (one object per source version, rewritten only when its content changes).
- * They are not dropped: if the order arrives even later, the next run counts the item.
+ * They are not dropped: if the order arrives even later, that run counts the item.
  */
-async function expireHeld(ctx: TransformContext, held: RejectedRow[], versions: ArchivedVersion[], now: number): Promise<number> {
+async function expireHeld(ctx: TransformContext, ix: KeyIndex, now: number): Promise<number> {
   const byFile = new Map<string, RejectedRow[]>();
-  for (const h of held) (byFile.get(h.file) ?? byFile.set(h.file, []).get(h.file)!).push(h);
-  const byKey = new Map(versions.map((v) => [v.key, v]));
+  for (const h of heldRows(await ix.scan(prefix('hq')))) (byFile.get(h.file) ?? byFile.set(h.file, []).get(h.file)!).push(h);
   let expired = 0;
   for (const [file, rows] of byFile) {
-    const v = byKey.get(file);
+    const v = parseArchive(file);
     if (!v || now - v.millis < ctx.holdSeconds * 1000) continue;
+    rows.sort((a, b) => a.line - b.line);
     expired += rows.length;
     const key = unmatchedKey(v, v.millis);
     const body = rejectsToCsv(rows);
@@ -198,4 +310,57 @@ async function expireHeld(ctx: TransformContext, held: RejectedRow[], versions: 
     ctx.obs.log('rows_expired', { source: file, to: key, rows: rows.length });
   }
   return expired;
+}
+
+/**
+ * kpi rebuild: the state, the lake and the tables recomputed from archive/ (recovery, format
+ * changes). Every archived file is marked first, so a rebuild killed at any point still ends, at
+ * the next run, with every file applied.
+ */
+export async function resetState(ctx: TransformContext): Promise<void> {
+  await markAll(ctx.bucket);
+  const m = await ctx.state.acquire<StateBody>();
+  try {
+    await ctx.state.commit(m.version, emptyState());
+    for (const o of await ctx.bucket.list(INDEX_PREFIX)) await ctx.bucket.delete(o.key);
+    for (const o of await ctx.bucket.list(COMMITS_PREFIX)) await ctx.bucket.delete(o.key);
+    for (const o of await ctx.bucket.list(CURATED_PREFIX)) await ctx.bucket.delete(o.key);
+    await ctx.store.replaceAll({ category_kpis: [], order_kpis: [] });
+  } finally {
+    await ctx.state.release();
+  }
+}
+
+/** Local stack: a recreated KPI table refilled from the day records (no recompute). */
+export async function republish(ctx: TransformContext): Promise<number> {
+  const m = await ctx.state.acquire<StateBody>();
+  try {
+    if (!m.body) return 0;
+    const days = (await new KeyIndex(ctx.bucket, m.body.runs).scan(prefix('d'))).map((r) => {
+      const d = JSON.parse(r.val!) as { file: string; kpis: Post['days'][number]['kpis'] };
+      return { date: r.key.slice(-10), file: d.file, kpis: d.kpis, hadCategories: [] };
+    });
+    await ctx.store.writeDays(days);
+    return days.length;
+  } finally {
+    await ctx.state.release();
+  }
+}
+
+/** Network and service faults (worth a retry), as opposed to a failure the same bytes will repeat. */
+function isTransient(err: unknown): boolean {
+  const e = err as { $metadata?: unknown; code?: string; name?: string; message?: string };
+  if (e?.$metadata) return true;
+  if (['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'ERR_STREAM_PREMATURE_CLOSE'].includes(e?.code ?? '')) return true;
+  return ['TimeoutError', 'AbortError'].includes(e?.name ?? '') || /aborted|socket hang up|short read/i.test(e?.message ?? '');
+}
+async function quarantine(ctx: TransformContext, err: SourceFailed): Promise<void> {
+  await ctx.bucket.delete(pendingKey(err.source));
+  const dest = `${ERR_PREFIX}files/quarantine/${err.source}`;
+  const note = `processing this archived file failed twice in the same way, so it was taken out of the KPIs: ${(err.cause as Error)?.stack ?? err.cause}\nTo retry it, copy it back to ${err.source}.`;
+  await ctx.bucket.copy(err.source, dest);
+  await ctx.bucket.put(`${dest}.note.txt`, note + '\n', { contentType: 'text/plain; charset=utf-8' });
+  await ctx.bucket.delete(err.source);
+  ctx.obs.error('file_quarantined', { source: err.source, to: dest, error: (err.cause as Error)?.message });
+  await ctx.obs.alert(`KPI pipeline quarantined ${err.source}`, `${note}\nStored at ${dest}.`);
 }

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readFileChunks } from '../core/csv';
 import { Tables, type RejectedRow } from '../core/join';
+import { pendingKey } from './pending';
 import { archiveKey, archivePrefix, errFileKey, errRowsKey, errUnroutedKey, hasDotOrEmptySegment, landingKey, parseLanding } from './layout';
 import { rejectsToCsv } from '../core/rejects';
 import { metaValue, type Bucket, type Downloaded } from '../aws/s3store';
@@ -102,6 +103,8 @@ async function validateIn(ctx: ValidateContext, key: string, versionId: string |
   const byReason: Record<string, number> = {};
   for (const r of rejectedRows) byReason[r.reason] = (byReason[r.reason] ?? 0) + 1;
   if (rejectedRows.length) await bucket.put(errRowsKey(landing, got.lastModified), rejectsToCsv(rejectedRows));
+  // The marker first: once the archive object exists, a transform is sure to apply it.
+  await bucket.put(pendingKey(dest), 'pending\n', { contentType: 'text/plain' });
   await bucket.putFile(dest, got.file, {
     metadata: { 'landing-key': metaValue(landingKey(landing)), 'uploaded-at': new Date(got.lastModified).toISOString(), sha256: got.sha256 },
   });

@@ -10,6 +10,8 @@ import type { KpiStore } from '../aws/kpistore';
 import type { Bucket } from '../aws/s3store';
 import { canonical, parseLakeKey } from './lake';
 import { listArchive } from './transform';
+import { PENDING_PREFIX } from './pending';
+import type { StateStore } from '../aws/statestore';
 
 export interface Difference {
   where: 'category_kpi_table' | 'order_kpi_table' | 'curated';
@@ -23,8 +25,22 @@ export interface VerifyResult {
   checked: { categoryRows: number; orderRows: number; lakeDays: number };
 }
 
-export async function verify(bucket: Bucket, store: KpiStore): Promise<VerifyResult> {
-  const versions = await listArchive(bucket);
+/**
+ * Holds the state lease while it compares (no transform commits in between), and leaves out the
+ * files still pending: what the tables and the lake must equal is the applied files' recompute.
+ */
+export async function verify(bucket: Bucket, store: KpiStore, state: StateStore): Promise<VerifyResult> {
+  await state.acquire();
+  try {
+    return await verifyHeld(bucket, store);
+  } finally {
+    await state.release();
+  }
+}
+
+async function verifyHeld(bucket: Bucket, store: KpiStore): Promise<VerifyResult> {
+  const pending = new Set((await bucket.list(PENDING_PREFIX)).map((o) => o.key.slice(PENDING_PREFIX.length)));
+  const versions = (await listArchive(bucket)).filter((v) => !pending.has(v.key));
   const sources: SourceFile[] = versions.map((v) => ({ entity: v.entity, name: v.key, size: v.size, open: () => bucket.read(v.key) }));
   const res = await computeSources(sources, { unknownMode: 'hold' });
   const differences: Difference[] = [];

@@ -4,6 +4,7 @@ import test from 'ava';
 import path from 'node:path';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { computeDir } from '../../runtime/core/compute';
+import * as versions from '../../runtime/core/versions';
 import { Tables } from '../../runtime/core/join';
 import { MissingTable } from '../../runtime/aws/kpistore';
 import { planUpload, upload } from '../../runtime/cli/upload';
@@ -84,9 +85,9 @@ test('killed after validation, before the transform: the local reconcile at star
 test('a table deleted while running: the error names it, the reconcile recreates and refills it, with an alert', async (t) => {
   await withStack(async (s) => {
     const { pipeline, alerts } = quietPipeline(s);
-    await upload(pipeline.bucket, planUpload(DATA));
-    await pipeline.process();
     await s.clients.raw.send(new DeleteTableCommand({ TableName: s.categoryTable }));
+    await upload(pipeline.bucket, planUpload(DATA));
+    await pipeline.validate((await pipeline.bucket.list('ecommerce-data/')).map((o) => o.key));
     const err = await t.throwsAsync(pipeline.transform(), { instanceOf: MissingTable });
     t.true(err!.message.includes(s.categoryTable));
     const d = dispatcherFor(s, pipeline);
@@ -111,15 +112,15 @@ test('an archived file the transform fails on twice the same way is quarantined;
     await pipeline.bucket.put('ecommerce-data/orders/zz.csv', ORDER);
     await pipeline.validate(['ecommerce-data/orders/zz.csv']);
     const poison = (await pipeline.bucket.list('archive/orders/zz.csv/'))[0].key;
-    const readFile = Tables.prototype.readFile;
-    Tables.prototype.readFile = function (this: Tables, entity, file, open) {
+    const readVersions = versions.readVersions;
+    (versions as { readVersions: typeof readVersions }).readVersions = (entity, file, open) => {
       if (file === poison) throw new RangeError('simulated bug');
-      return readFile.call(this, entity, file, open);
+      return readVersions(entity, file, open);
     };
     try {
       await pipeline.transform();
     } finally {
-      Tables.prototype.readFile = readFile;
+      (versions as { readVersions: typeof readVersions }).readVersions = readVersions;
     }
     t.deepEqual(await pipeline.bucket.list(poison), []);
     t.is((await pipeline.bucket.list(`err/files/quarantine/${poison}`)).length, 2);

@@ -4,17 +4,14 @@
 // kpi rebuild repairs them.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { planUpload, upload } from '../../runtime/cli/upload';
 import { verify } from '../../runtime/stages/verify';
 import { decodeLakeFile } from '../../runtime/core/parquet';
 import type { Bucket } from '../../runtime/aws/s3store';
-import type { KpiTables } from '../../runtime/core/kpis';
 import { ORDERS, PRODUCTS, ROOT } from '../helpers';
+import { downloadLake, kpisFromLake } from '../lake';
 import { expectEqualToCompute, quietPipeline, tables, withStack } from '../stack';
 
 const DATA = path.join(ROOT, 'data');
@@ -30,73 +27,12 @@ function kpiAsync(args: string[], env: Record<string, string>): Promise<{ status
   });
 }
 
-/** curated/ copied to a local folder with the same layout (as `aws s3 sync s3://bucket/curated ./lake` does). */
-async function downloadLake(bucket: Bucket): Promise<string> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kpi-lake-'));
-  for (const o of await bucket.list('curated/')) {
-    const file = path.join(dir, o.key);
-    mkdirSync(path.dirname(file), { recursive: true });
-    const chunks: Uint8Array[] = [];
-    for await (const c of bucket.read(o.key)) chunks.push(c);
-    writeFileSync(file, Buffer.concat(chunks));
-  }
-  return dir;
-}
-
 async function readObject(bucket: Bucket, key: string): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   for await (const c of bucket.read(key)) chunks.push(c);
   return Buffer.concat(chunks);
 }
 
-/** Half-up division of non-negative integers, in BigInt (independent of runtime/core/money.ts). */
-function halfUp(num: bigint, den: bigint): bigint {
-  return (2n * num + den) / (2n * den);
-}
-
-/** The two KPI tables from the lake, by DuckDB SQL over the Parquet files, formulas of SPEC.md. */
-async function kpisFromLake(dir: string): Promise<KpiTables> {
-  const db = await DuckDBInstance.create(':memory:');
-  const con = await db.connect();
-  try {
-    const src = `read_parquet('${dir}/curated/joined_items/*/*.parquet', hive_partitioning = true)`;
-    const cats = await con.runAndReadAll(
-      `SELECT category, CAST(order_date AS VARCHAR) AS d, SUM(sale_price_cents)::BIGINT AS c, COUNT(*)::BIGINT AS items, COUNT(DISTINCT order_id)::BIGINT AS orders,
-              SUM(CASE WHEN returned THEN 1 ELSE 0 END)::BIGINT AS ret FROM ${src} GROUP BY ALL ORDER BY category, d`,
-    );
-    const days = await con.runAndReadAll(
-      `SELECT CAST(order_date AS VARCHAR) AS d, SUM(sale_price_cents)::BIGINT AS c, COUNT(*)::BIGINT AS items, COUNT(DISTINCT order_id)::BIGINT AS orders,
-              COUNT(DISTINCT user_id)::BIGINT AS users, COUNT(DISTINCT CASE WHEN order_returned THEN order_id END)::BIGINT AS ret FROM ${src} GROUP BY ALL ORDER BY d`,
-    );
-    const n = (x: unknown) => BigInt(x as bigint);
-    return {
-      category_kpis: cats.getRowObjectsJS().map((r) => ({
-        category: String(r.category),
-        order_date: String(r.d),
-        daily_revenue: Number(n(r.c)) / 100,
-        avg_order_value: Number(halfUp(n(r.c), n(r.items))) / 100,
-        return_rate: Number(halfUp(n(r.ret) * 10000n, n(r.items))) / 10000,
-        revenue_per_order: Number(halfUp(n(r.c), n(r.orders))) / 100,
-        items: Number(r.items),
-        orders: Number(r.orders),
-        returned_items: Number(r.ret),
-      })),
-      order_kpis: days.getRowObjectsJS().map((r) => ({
-        order_date: String(r.d),
-        total_orders: Number(r.orders),
-        total_revenue: Number(n(r.c)) / 100,
-        total_items_sold: Number(r.items),
-        unique_customers: Number(r.users),
-        revenue_per_order: Number(halfUp(n(r.c), n(r.orders))) / 100,
-        return_rate: Number(halfUp(n(r.ret) * 10000n, n(r.orders))) / 10000,
-        returned_orders: Number(r.ret),
-      })),
-    };
-  } finally {
-    con.closeSync();
-    db.closeSync();
-  }
-}
 
 test.serial('the sample, in two batches with a file delivered twice: DuckDB SQL over the lake equals the tables and kpi compute', async (t) => {
   await withStack(async (s) => {
@@ -116,7 +52,7 @@ test.serial('the sample, in two batches with a file delivered twice: DuckDB SQL 
     t.true(files.every((k) => /^curated\/joined_items\/order_date=\d{4}-\d{2}-\d{2}\/part-[0-9a-f]{16}\.parquet$/.test(k)));
     const again = await pipeline.transform();
     t.is(again.lakeFilesWritten + again.lakeFilesDeleted, 0);
-    t.true((await verify(pipeline.bucket, pipeline.store)).ok);
+    t.true((await verify(pipeline.bucket, pipeline.store, pipeline.state)).ok);
   });
 });
 
@@ -161,7 +97,7 @@ test.serial('kpi verify catches a hand-corrupted table row and a hand-deleted la
     await s.clients.ddb.send(new PutCommand({ TableName: s.orderTable, Item: { ...row, total_revenue: row.total_revenue + 1 } }));
     const lakeFile = (await pipeline.bucket.list('curated/'))[3]!.key;
     await pipeline.bucket.delete(lakeFile);
-    const r = await verify(pipeline.bucket, pipeline.store);
+    const r = await verify(pipeline.bucket, pipeline.store, pipeline.state);
     t.false(r.ok);
     t.deepEqual(
       r.differences.map((d) => [d.where, d.key]),
@@ -179,9 +115,9 @@ test.serial('kpi verify catches a hand-corrupted table row and a hand-deleted la
     t.regex(v.stderr, /ALERT: KPI pipeline: verify found 2 difference/);
     const rb = await kpiAsync(['rebuild'], s.env);
     t.is(rb.status, 0, rb.stderr + rb.stdout);
-    t.regex(rb.stdout, /1 KPI rows written, 0 deleted; 1 lake files written/);
+    t.regex(rb.stdout, /rebuild: 12 archived files, 4837 joined items; \d+ KPI rows written, \d+ deleted; 181 lake files written/);
     t.regex(rb.stdout, /verify: ok/);
-    t.true((await verify(pipeline.bucket, pipeline.store)).ok);
+    t.true((await verify(pipeline.bucket, pipeline.store, pipeline.state)).ok);
     t.deepEqual(await tables(s), before);
   });
 });
@@ -197,7 +133,7 @@ test.serial('the lake under races and kills: two transforms at once, and a run k
     await upload(a.bucket, plan.slice(6));
     await a.validate((await a.bucket.list('ecommerce-data/')).map((o) => o.key));
     await Promise.all([a.transform(), b.transform()]);
-    t.true((await verify(a.bucket, a.store)).ok);
+    t.true((await verify(a.bucket, a.store, a.state)).ok);
     // killed half-way through the lake: the new file of a day is in, its old file not yet deleted
     // a later version of an order that has items: its day's file must change
     const day = (await a.bucket.list('curated/'))[0]!.key;
@@ -214,10 +150,10 @@ test.serial('the lake under races and kills: two transforms at once, and a run k
     };
     await t.throwsAsync(a.transform(), { message: 'killed' });
     a.bucket.delete = del;
-    const midway = await verify(a.bucket, a.store);
+    const midway = await verify(a.bucket, a.store, a.state);
     t.false(midway.ok); // a day with two files (or an old answer): what a reader can see during a crash
     await b.transform(); // the next run (any upload, or the schedule)
-    t.true((await verify(b.bucket, b.store)).ok);
+    t.true((await verify(b.bucket, b.store, b.state)).ok);
     const lake = await kpisFromLake(await downloadLake(b.bucket));
     t.deepEqual(lake.order_kpis, (await tables(s)).order_kpis);
   });

@@ -1,0 +1,230 @@
+// The state index: a log-structured merge of immutable runs in S3 (state/index/). A transform adds
+// one run holding what it changed; a look-up reads the newest run first and stops at the first run
+// holding the key, fetching only the blocks that can hold it (byte-range GETs). Runs are merged in
+// the background of a transform so there are O(log n) of them. Runs never change once written,
+// so their indexes and blocks are cached by name.
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { blockOf, cmp, decodeBlock, decodeIndex, encodeRun, findIn, RunWriter, type Rec, type RunIndex } from '../core/runfile';
+import { STATE_PREFIX } from '../core/names';
+import type { Bucket } from './s3store';
+
+export const INDEX_PREFIX = `${STATE_PREFIX}index/`;
+
+export interface RunRef {
+  name: string;
+  bytes: number;
+  indexAt: number;
+  records: number;
+  minKey: string;
+  maxKey: string;
+}
+
+/** Block reads in flight at once. */
+const IN_FLIGHT = 16;
+/** Contiguous blocks are fetched in one GET up to this size. */
+const COALESCE_BYTES = 1 << 20;
+const BLOCK_CACHE = 20000;
+
+const indexCache = new Map<string, RunIndex>();
+const blockCache = new Map<string, Rec[]>();
+
+function cacheBlock(k: string, recs: Rec[]): void {
+  if (blockCache.size >= BLOCK_CACHE) blockCache.delete(blockCache.keys().next().value!);
+  blockCache.set(k, recs);
+}
+
+async function pool<T>(items: T[], fn: (x: T) => Promise<void>, n = IN_FLIGHT): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+export class KeyIndex {
+  /** Records fetched from S3 by the last calls (for the cost figures in logs and tests). */
+  blocksRead = 0;
+  bytesRead = 0;
+
+  /** runs: newest first */
+  constructor(
+    private readonly bucket: Bucket,
+    readonly runs: RunRef[],
+  ) {}
+
+  private async index(run: RunRef): Promise<RunIndex> {
+    let ix = indexCache.get(run.name);
+    if (!ix) {
+      const b = await this.bucket.readRange(INDEX_PREFIX + run.name, run.indexAt, run.bytes - run.indexAt);
+      this.bytesRead += b.length;
+      ix = decodeIndex(b);
+      indexCache.set(run.name, ix);
+    }
+    return ix;
+  }
+
+  /** Decoded blocks `ids` of a run (cached), contiguous ones fetched together. */
+  private async blocks(run: RunRef, ix: RunIndex, ids: number[]): Promise<Map<number, Rec[]>> {
+    const out = new Map<number, Rec[]>();
+    const missing: number[] = [];
+    for (const id of ids) {
+      const c = blockCache.get(`${run.name}#${id}`);
+      if (c) out.set(id, c);
+      else missing.push(id);
+    }
+    const ranges: number[][] = [];
+    for (const id of missing) {
+      const last = ranges.at(-1);
+      const prev = last?.at(-1);
+      if (last && prev === id - 1 && ix.blocks[id]![1] + ix.blocks[id]![2] - ix.blocks[last[0]!]![1] <= COALESCE_BYTES) last.push(id);
+      else ranges.push([id]);
+    }
+    await pool(ranges, async (r) => {
+      const start = ix.blocks[r[0]!]![1];
+      const end = ix.blocks[r.at(-1)!]![1] + ix.blocks[r.at(-1)!]![2];
+      const b = await this.bucket.readRange(INDEX_PREFIX + run.name, start, end - start);
+      this.blocksRead += r.length;
+      this.bytesRead += b.length;
+      for (const id of r) {
+        const [, off, len] = ix.blocks[id]!;
+        const recs = decodeBlock(b.subarray(off - start, off - start + len), ix);
+        cacheBlock(`${run.name}#${id}`, recs);
+        out.set(id, recs);
+      }
+    });
+    return out;
+  }
+
+  /** The current record of each key that has one (deleted keys are absent). */
+  async get(keys: Iterable<string>): Promise<Map<string, Rec>> {
+    const found = new Map<string, Rec>();
+    let todo = [...new Set(keys)].sort(cmp);
+    for (const run of this.runs) {
+      if (!todo.length) break;
+      const inRange = todo.filter((k) => k >= run.minKey && k <= run.maxKey);
+      if (!inRange.length) continue;
+      const ix = await this.index(run);
+      const byBlock = new Map<number, string[]>();
+      for (const k of inRange) {
+        const b = blockOf(ix, k);
+        if (b >= 0) (byBlock.get(b) ?? byBlock.set(b, []).get(b)!).push(k);
+      }
+      const blocks = await this.blocks(run, ix, [...byBlock.keys()]);
+      const done = new Set<string>();
+      for (const [b, ks] of byBlock) {
+        for (const k of ks) {
+          const r = findIn(blocks.get(b)!, k);
+          if (r) {
+            done.add(k);
+            if (r.val !== null) found.set(k, r);
+          }
+        }
+      }
+      if (done.size) todo = todo.filter((k) => !done.has(k));
+    }
+    return found;
+  }
+
+  /** Every current record whose key starts with `pfx`, in key order. */
+  async scan(pfx: string): Promise<Rec[]> {
+    const seen = new Map<string, Rec>();
+    const end = pfx + '\uffff';
+    for (const run of this.runs) {
+      if (run.maxKey < pfx || run.minKey > end) continue;
+      const ix = await this.index(run);
+      const first = Math.max(0, blockOf(ix, pfx));
+      const ids: number[] = [];
+      for (let b = first; b < ix.blocks.length && ix.blocks[b]![0] < end; b++) ids.push(b);
+      const blocks = await this.blocks(run, ix, ids);
+      for (const id of ids) {
+        for (const r of blocks.get(id)!) if (r.key.startsWith(pfx) && !seen.has(r.key)) seen.set(r.key, r);
+      }
+    }
+    return [...seen.values()].filter((r) => r.val !== null).sort((a, b) => cmp(a.key, b.key));
+  }
+}
+
+/** Writes sorted records as a new run (in memory: a transform's own changes). */
+export async function writeRun(bucket: Bucket, recs: Rec[]): Promise<RunRef> {
+  const name = `${Date.now().toString(36)}-${randomUUID()}.run`;
+  const r = encodeRun(recs);
+  await bucket.put(INDEX_PREFIX + name, r.bytes, { contentType: 'application/octet-stream' });
+  return { name, bytes: r.bytes.length, indexAt: r.indexAt, records: r.records, minKey: r.minKey, maxKey: r.maxKey };
+}
+
+/** Reads a whole run block after block, a few MB per GET. */
+async function* scanRun(bucket: Bucket, run: RunRef): AsyncGenerator<Rec> {
+  const ix = indexCache.get(run.name) ?? decodeIndex(await bucket.readRange(INDEX_PREFIX + run.name, run.indexAt, run.bytes - run.indexAt));
+  const STEP = 4 << 20;
+  for (let b = 0; b < ix.blocks.length;) {
+    const start = ix.blocks[b]![1];
+    let e = b;
+    while (e + 1 < ix.blocks.length && ix.blocks[e + 1]![1] + ix.blocks[e + 1]![2] - start <= STEP) e++;
+    const end = ix.blocks[e]![1] + ix.blocks[e]![2];
+    const buf = await bucket.readRange(INDEX_PREFIX + run.name, start, end - start);
+    for (let i = b; i <= e; i++) {
+      const [, off, len] = ix.blocks[i]!;
+      yield* decodeBlock(buf.subarray(off - start, off - start + len), ix);
+    }
+    b = e + 1;
+  }
+}
+
+/**
+ * Merges runs (newest first) into one: for each key the newest record wins. When the merge includes
+ * the oldest run, deletions have nothing left to hide and are dropped. Streams through a temp file,
+ * so memory stays a few blocks per run whatever their size.
+ */
+export async function mergeRuns(bucket: Bucket, runs: RunRef[], dropDeletes: boolean): Promise<RunRef> {
+  const its = runs.map((r) => scanRun(bucket, r));
+  const heads: (Rec | undefined)[] = await Promise.all(its.map(async (it) => (await it.next()).value as Rec | undefined));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kpi-merge-'));
+  const file = path.join(dir, 'run');
+  const ws = createWriteStream(file);
+  const w = new RunWriter((c) => void ws.write(c));
+  try {
+    let n = 0;
+    for (;;) {
+      let best = -1;
+      for (let i = 0; i < heads.length; i++) {
+        const h = heads[i];
+        if (h && (best < 0 || h.key < heads[best]!.key)) best = i;
+      }
+      if (best < 0) break;
+      const k = heads[best]!.key;
+      const win = heads[best]!;
+      for (let i = 0; i < heads.length; i++) {
+        if (heads[i]?.key === k) heads[i] = (await its[i]!.next()).value as Rec | undefined;
+      }
+      if (win.val === null && dropDeletes) continue;
+      w.add(win);
+      // Let the file stream drain now and then: the writer's chunks are small.
+      if (++n % 50000 === 0) await new Promise<void>((r) => (ws.writableNeedDrain ? ws.once('drain', () => r()) : r()));
+    }
+    const end = w.end();
+    await new Promise<void>((res, rej) => ws.end((err?: Error | null) => (err ? rej(err) : res())));
+    const name = `${Date.now().toString(36)}-${randomUUID()}.run`;
+    await bucket.putFile(INDEX_PREFIX + name, file, { contentType: 'application/octet-stream' });
+    return { name, bytes: end.bytes, indexAt: end.indexAt, records: w.records, minKey: w.minKey, maxKey: w.maxKey };
+  } finally {
+    ws.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Which runs to merge (newest first): the newest ones while the runs merged so far hold at least
+ * half as many bytes as the next older one — sizes then grow geometrically, so a key is rewritten
+ * O(log n) times and a look-up visits O(log n) runs. At most 12 runs are left in any case.
+ */
+export function mergePlan(runs: RunRef[]): number {
+  let k = 1;
+  let sum = runs[0]?.bytes ?? 0;
+  while (k < runs.length && sum * 2 >= runs[k]!.bytes) sum += runs[k++]!.bytes;
+  if (k < 2 && runs.length > 12) k = runs.length - 11;
+  return k >= 2 ? k : 0;
+}

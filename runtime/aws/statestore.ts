@@ -1,0 +1,186 @@
+// The commit point of the incremental transform: one DynamoDB item (the "manifest") in the state
+// table. It names the current state (the index runs, the counters) and carries a lease: only the
+// run holding the lease may commit, and a commit is a conditional write on (holder, version), so a
+// run that lost its lease (paused, partitioned) can never overwrite a newer state.
+import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { MissingTable } from './kpistore';
+import { STATE_TABLE } from '../core/names';
+const MANIFEST = 'manifest';
+
+export interface Manifest<B> {
+  version: number;
+  body: B | null;
+}
+
+/** Another run holds the lease and did not release it in time. */
+export class LeaseBusy extends Error {}
+/** This run's lease expired or was taken over: it must stop without committing. */
+export class LeaseLost extends Error {}
+
+const isConditionFailed = (err: unknown) => (err as { name?: string })?.name === 'ConditionalCheckFailedException';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface StateStoreOptions {
+  leaseMs?: number;
+  /** how long acquire() waits for another holder before giving up */
+  waitMs?: number;
+  now?: () => number;
+}
+
+export class StateStore {
+  readonly owner = randomUUID();
+  private readonly leaseMs: number;
+  private readonly waitMs: number;
+  private readonly now: () => number;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private lost: unknown = null;
+
+  constructor(
+    private readonly ddb: DynamoDBDocumentClient,
+    readonly table: string,
+    opts: StateStoreOptions = {},
+  ) {
+    this.leaseMs = opts.leaseMs ?? 60_000;
+    this.waitMs = opts.waitMs ?? 15 * 60_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  static async ensureTable(raw: DynamoDBClient, table: string): Promise<boolean> {
+    try {
+      await raw.send(new DescribeTableCommand({ TableName: table }));
+      return false;
+    } catch (err) {
+      if ((err as { name?: string }).name !== 'ResourceNotFoundException') throw err;
+    }
+    await raw.send(
+      new CreateTableCommand({
+        TableName: table,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: STATE_TABLE.hashKey, AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: STATE_TABLE.hashKey, KeyType: 'HASH' }],
+      }),
+    );
+    return true;
+  }
+
+  private async send<T>(cmd: GetCommand | UpdateCommand): Promise<T> {
+    try {
+      return (await this.ddb.send(cmd as never)) as T;
+    } catch (err) {
+      if ((err as { name?: string })?.name === 'ResourceNotFoundException') throw new MissingTable(this.table);
+      throw err;
+    }
+  }
+
+  /** The committed manifest (version 0 and no body before the first commit). */
+  async read<B>(): Promise<Manifest<B>> {
+    const r = await this.send<{ Item?: { version?: number; body?: string } }>(new GetCommand({ TableName: this.table, Key: { pk: MANIFEST }, ConsistentRead: true }));
+    return { version: r.Item?.version ?? 0, body: r.Item?.body ? (JSON.parse(r.Item.body) as B) : null };
+  }
+
+  /**
+   * Takes the lease (waiting while another live run holds it), keeps it renewed until release(),
+   * and returns the committed manifest as of the moment the lease was taken.
+   */
+  async acquire<B>(onWait?: (holder: string) => void): Promise<Manifest<B>> {
+    const giveUp = this.now() + this.waitMs;
+    let delay = 50;
+    for (;;) {
+      const now = this.now();
+      try {
+        await this.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: MANIFEST },
+            UpdateExpression: 'SET #o = :me, #e = :exp',
+            ConditionExpression: 'attribute_not_exists(#o) OR #e < :now OR #o = :me',
+            ExpressionAttributeNames: { '#o': 'owner', '#e': 'expires' },
+            ExpressionAttributeValues: { ':me': this.owner, ':exp': now + this.leaseMs, ':now': now },
+          }),
+        );
+        break;
+      } catch (err) {
+        if (!isConditionFailed(err)) throw err;
+        if (this.now() > giveUp) throw new LeaseBusy(`the state lease is held by another transform for over ${Math.round(this.waitMs / 1000)} s`);
+        onWait?.('another transform');
+        await sleep(delay + Math.random() * delay);
+        delay = Math.min(delay * 2, 1000);
+      }
+    }
+    this.lost = null;
+    this.renewTimer = setInterval(() => void this.renew().catch((err) => (this.lost = err)), Math.max(10, Math.floor(this.leaseMs / 3)));
+    this.renewTimer.unref();
+    return this.read<B>();
+  }
+
+  private async renew(): Promise<void> {
+    const now = this.now();
+    try {
+      await this.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: MANIFEST },
+          UpdateExpression: 'SET #e = :exp',
+          ConditionExpression: '#o = :me',
+          ExpressionAttributeNames: { '#o': 'owner', '#e': 'expires' },
+          ExpressionAttributeValues: { ':me': this.owner, ':exp': now + this.leaseMs },
+        }),
+      );
+    } catch (err) {
+      throw isConditionFailed(err) ? new LeaseLost('the state lease was taken over by another transform') : err;
+    }
+  }
+
+  /** Throws if the lease was lost since it was taken (checked before each costly step). */
+  check(): void {
+    if (this.lost) throw this.lost instanceof LeaseLost ? this.lost : new LeaseLost(`renewing the state lease failed: ${(this.lost as Error)?.message}`);
+  }
+
+  /** The atomic commit: the new body becomes the state iff this run holds the lease and nobody committed since `from`. */
+  async commit<B>(from: number, body: B): Promise<number> {
+    this.check();
+    try {
+      await this.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: MANIFEST },
+          UpdateExpression: 'SET #v = :next, #b = :body',
+          ConditionExpression: from === 0 ? '#o = :me AND attribute_not_exists(#v)' : '#o = :me AND #v = :from',
+          ExpressionAttributeNames: { '#o': 'owner', '#v': 'version', '#b': 'body' },
+          ExpressionAttributeValues: { ':me': this.owner, ':next': from + 1, ':body': JSON.stringify(body), ...(from === 0 ? {} : { ':from': from }) },
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailed(err)) throw new LeaseLost('commit refused: the lease was lost or another run committed first');
+      throw err;
+    }
+    return from + 1;
+  }
+
+  /** Test hook: stop renewing, as a run that died would (the lease then expires on its own). */
+  abandon(): void {
+    clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+  }
+
+  async release(): Promise<void> {
+    clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+    try {
+      await this.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: MANIFEST },
+          UpdateExpression: 'REMOVE #o, #e',
+          ConditionExpression: '#o = :me',
+          ExpressionAttributeNames: { '#o': 'owner', '#e': 'expires' },
+          ExpressionAttributeValues: { ':me': this.owner },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+    }
+  }
+}

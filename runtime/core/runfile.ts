@@ -1,0 +1,193 @@
+// The state index's file format: one immutable "run" of sorted records (an SSTable). Records are
+// cut into ~8 KB blocks; the index section (block first keys and offsets, and the run's table of
+// version ranks) sits after the blocks, so a reader fetches the index once and then only the
+// blocks holding the keys it looks up. Pure: bytes in, bytes out.
+
+/** One record: a key, the version rank it came from ('' for derived records) and a value; a null value deletes the key. */
+export interface Rec {
+  key: string;
+  rank: string;
+  val: string | null;
+}
+
+export interface RunIndex {
+  ranks: string[];
+  /** [first key, byte offset, byte length] per block */
+  blocks: [string, number, number][];
+}
+
+export const BLOCK_BYTES = 8192;
+
+// Keys compare as JS strings (UTF-16 code units); writer and readers use this order only.
+export const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+const SEP = '\u0000\u0000';
+
+/**
+ * A composite key: kind, then each part prefixed by its length, so keys order by (kind, length,
+ * text) — sequential numeric ids are then in numeric order and a day's new ids sort after every
+ * older one. NUL inside an id is escaped, so no part can run into the next.
+ */
+export function key(kind: string, ...parts: string[]): string {
+  let k = kind;
+  for (const p of parts) k += SEP + String.fromCharCode(p.length + 1) + p.replace(/\u0000/g, '\u0000\u0001');
+  return k;
+}
+
+/** The prefix of every key(kind, ...parts, anything). */
+export const prefix = (kind: string, ...parts: string[]) => key(kind, ...parts) + SEP;
+
+class Out {
+  buf = Buffer.allocUnsafe(1 << 16);
+  n = 0;
+  room(k: number) {
+    if (this.n + k <= this.buf.length) return;
+    const b = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.n + k));
+    this.buf.copy(b, 0, 0, this.n);
+    this.buf = b;
+  }
+  varint(v: number) {
+    this.room(10);
+    while (v >= 0x80) {
+      this.buf[this.n++] = (v & 0x7f) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.n++] = v;
+  }
+  str(s: string) {
+    const len = Buffer.byteLength(s);
+    this.varint(len);
+    this.room(len);
+    this.n += this.buf.write(s, this.n, 'utf8');
+  }
+}
+
+/**
+ * Writes a run from records in strictly increasing key order, handing out finished byte chunks
+ * (so a large run can go to a file instead of memory). Call end() for the index section.
+ */
+export class RunWriter {
+  private out = new Out();
+  private offset = 0;
+  private ranks = new Map<string, number>();
+  private blocks: [string, number, number][] = [];
+  private last: string | null = null;
+  records = 0;
+  minKey = '';
+  maxKey = '';
+  constructor(private readonly emit: (chunk: Buffer) => void) {}
+
+  add(r: Rec): void {
+    if (this.last !== null && !(this.last < r.key)) throw new Error(`run keys out of order: ${JSON.stringify(r.key)} after ${JSON.stringify(this.last)}`);
+    if (this.out.n === 0) this.blocks.push([r.key, this.offset, 0]);
+    if (this.records === 0) this.minKey = r.key;
+    this.last = this.maxKey = r.key;
+    this.records++;
+    let ri = 0;
+    if (r.rank) {
+      ri = this.ranks.get(r.rank) ?? 0;
+      if (!ri) this.ranks.set(r.rank, (ri = this.ranks.size + 1));
+    }
+    this.out.str(r.key);
+    this.out.varint(ri);
+    if (r.val === null) this.out.varint(0);
+    else {
+      const len = Buffer.byteLength(r.val);
+      this.out.varint(len + 1);
+      this.out.room(len);
+      this.out.n += this.out.buf.write(r.val, this.out.n, 'utf8');
+    }
+    if (this.out.n >= BLOCK_BYTES) this.cut();
+  }
+
+  private cut(): void {
+    if (!this.out.n) return;
+    this.blocks.at(-1)![2] = this.out.n;
+    this.emit(Buffer.from(this.out.buf.subarray(0, this.out.n)));
+    this.offset += this.out.n;
+    this.out.n = 0;
+  }
+
+  /** Emits the index section; returns where it starts and how long it is. */
+  end(): { indexAt: number; indexBytes: number; bytes: number } {
+    this.cut();
+    const index: RunIndex = { ranks: [...this.ranks.keys()], blocks: this.blocks };
+    const body = Buffer.from(JSON.stringify(index));
+    this.emit(body);
+    return { indexAt: this.offset, indexBytes: body.length, bytes: this.offset + body.length };
+  }
+}
+
+/** Encodes sorted records into one buffer (small runs). */
+export function encodeRun(recs: Iterable<Rec>): { bytes: Buffer; indexAt: number; records: number; minKey: string; maxKey: string } {
+  const chunks: Buffer[] = [];
+  const w = new RunWriter((c) => chunks.push(c));
+  for (const r of recs) w.add(r);
+  const { indexAt } = w.end();
+  return { bytes: Buffer.concat(chunks), indexAt, records: w.records, minKey: w.minKey, maxKey: w.maxKey };
+}
+
+export function decodeIndex(bytes: Uint8Array): RunIndex {
+  return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as RunIndex;
+}
+
+/** The records of one block, in key order. */
+export function decodeBlock(bytes: Uint8Array, index: RunIndex): Rec[] {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: Rec[] = [];
+  let p = 0;
+  const varint = () => {
+    let v = 0,
+      mul = 1,
+      c: number;
+    do {
+      c = b[p++]!;
+      v += (c & 0x7f) * mul;
+      mul *= 128;
+    } while (c & 0x80);
+    return v;
+  };
+  while (p < b.length) {
+    const kl = varint();
+    const k = b.toString('utf8', p, p + kl);
+    p += kl;
+    const ri = varint();
+    const vl = varint();
+    let val: string | null = null;
+    if (vl) {
+      val = b.toString('utf8', p, p + vl - 1);
+      p += vl - 1;
+    }
+    out.push({ key: k, rank: ri ? index.ranks[ri - 1]! : '', val });
+  }
+  return out;
+}
+
+/** The block that holds `k` if any does: the last block whose first key is ≤ k (-1 if none). */
+export function blockOf(index: RunIndex, k: string): number {
+  let lo = 0,
+    hi = index.blocks.length - 1,
+    ans = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (index.blocks[mid]![0] <= k) {
+      ans = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return ans;
+}
+
+/** Binary search in a decoded block. */
+export function findIn(recs: Rec[], k: string): Rec | undefined {
+  let lo = 0,
+    hi = recs.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const c = cmp(recs[mid]!.key, k);
+    if (c === 0) return recs[mid];
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}
