@@ -10,7 +10,7 @@ export interface ComputeArgs {
   settings: Settings;
   images: Record<Stage, pulumi.Input<string>>;
   bucket: aws.s3.Bucket;
-  tables: { category: aws.dynamodb.Table; order: aws.dynamodb.Table };
+  tables: { category: aws.dynamodb.Table; order: aws.dynamodb.Table; state: aws.dynamodb.Table };
   topicArn: pulumi.Input<string>;
   /** the alert topic's KMS key: publishers need it */
   topicKeyArn: pulumi.Input<string>;
@@ -43,8 +43,8 @@ export class Compute extends pulumi.ComponentResource {
     const policies: Record<Stage, pulumi.Output<string>> = {
       validate: pulumi.all([a.bucket.arn, a.eventBusArn, a.topicArn, a.topicKeyArn]).apply(([b, e, t, k]) => doc(validateStatements(b, e, t, k))),
       transform: pulumi
-        .all([a.bucket.arn, a.topicArn, a.topicKeyArn, pulumi.all([a.tables.category.arn, a.tables.order.arn])])
-        .apply(([b, t, k, tables]) => doc(transformStatements(b, tables, t, k))),
+        .all([a.bucket.arn, a.topicArn, a.topicKeyArn, pulumi.all([a.tables.category.arn, a.tables.order.arn]), a.tables.state.arn])
+        .apply(([b, t, k, tables, state]) => doc(transformStatements(b, tables, state, t, k))),
     };
     for (const stage of STAGES) {
       const role = new aws.iam.Role(`${name}-${stage}-task`, { assumeRolePolicy: assumeTasks }, parent);
@@ -52,17 +52,20 @@ export class Compute extends pulumi.ComponentResource {
       this.taskRoles[stage] = role;
       const logs = new aws.cloudwatch.LogGroup(`${name}-${stage}-logs`, { name: physicalName(s, `/ecs/${stage}-task`), retentionInDays: s.logRetentionDays }, parent);
       this.logGroups[stage] = logs;
-      const environment = pulumi.all([a.bucket.id, a.tables.category.name, a.tables.order.name, a.topicArn, a.eventBusName]).apply(([bucket, cat, ord, topic, bus]) => [
-        { name: ENV.stage, value: stage },
-        { name: ENV.bucket, value: bucket },
-        { name: ENV.categoryTable, value: cat },
-        { name: ENV.orderTable, value: ord },
-        { name: ENV.alertTopic, value: topic },
-        { name: ENV.eventBus, value: bus },
-        { name: ENV.deadline, value: String(s.deadlineSeconds) },
-        { name: ENV.holdSeconds, value: String(s.holdSeconds) },
-        { name: ENV.rejectAlertShare, value: String(s.rejectAlertShare) },
-      ]);
+      const environment = pulumi
+        .all([a.bucket.id, a.tables.category.name, a.tables.order.name, a.tables.state.name, a.topicArn, a.eventBusName])
+        .apply(([bucket, cat, ord, state, topic, bus]) => [
+          { name: ENV.stage, value: stage },
+          { name: ENV.bucket, value: bucket },
+          { name: ENV.categoryTable, value: cat },
+          { name: ENV.orderTable, value: ord },
+          { name: ENV.stateTable, value: state },
+          { name: ENV.alertTopic, value: topic },
+          { name: ENV.eventBus, value: bus },
+          { name: ENV.deadline, value: String(s.deadlineSeconds) },
+          { name: ENV.holdSeconds, value: String(s.holdSeconds) },
+          { name: ENV.rejectAlertShare, value: String(s.rejectAlertShare) },
+        ]);
       this.taskDefinitions[stage] = new aws.ecs.TaskDefinition(
         `${name}-${stage}`,
         {

@@ -1,5 +1,8 @@
 // Least-privilege policy documents, as pure functions of ARNs (unit-tested beside the program).
-import { ARCHIVE_PREFIX, CURATED_PREFIX, ERR_PREFIX, LANDING_PREFIX, QUALITY_KEY } from '../runtime/core/names';
+import { ARCHIVE_PREFIX, CURATED_PREFIX, ERR_PREFIX, LANDING_PREFIX, QUALITY_KEY, STATE_PREFIX } from '../runtime/core/names';
+
+/** The transform's own objects (README "State and commits"): index runs, commit records, pending markers. */
+const STATE_OBJECTS = ['index/', 'commits/', 'pending/'].map((p) => `${STATE_PREFIX}${p}`);
 
 export interface Statement {
   Sid?: string;
@@ -41,20 +44,22 @@ export function validateStatements(bucketArn: string, eventBusArn: string, topic
       Resource: [`${bucketArn}/${LANDING_PREFIX}*`],
     },
     { Sid: 'ArchiveAndErrors', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`${bucketArn}/${ARCHIVE_PREFIX}*`, `${bucketArn}/${ERR_PREFIX}*`] },
+    // The pending marker, put before the archive object: the transform's list of work.
+    { Sid: 'PendingMarkers', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucketArn}/${STATE_PREFIX}pending/*`] },
     { Sid: 'HandOver', Effect: 'Allow', Action: ['events:PutEvents'], Resource: [eventBusArn] },
     ...alertStatements(topicArn, keyArn),
   ];
 }
 
-/** transform: read archive/, report expired items to err/unmatched/, own the two KPI tables. */
-export function transformStatements(bucketArn: string, tableArns: string[], topicArn: string, keyArn: string): Statement[] {
+/** transform: read archive/, report expired items to err/unmatched/, own the lake, its state and the two KPI tables. */
+export function transformStatements(bucketArn: string, tableArns: string[], stateTableArn: string, topicArn: string, keyArn: string): Statement[] {
   return [
     {
       Sid: 'ListArchive',
       Effect: 'Allow',
       Action: ['s3:ListBucket'],
       Resource: [bucketArn],
-      Condition: { StringLike: { 's3:prefix': [`${ARCHIVE_PREFIX}*`, `${ERR_PREFIX}unmatched/*`, `${CURATED_PREFIX}*`] } },
+      Condition: { StringLike: { 's3:prefix': [`${ARCHIVE_PREFIX}*`, `${ERR_PREFIX}unmatched/*`, `${CURATED_PREFIX}*`, ...STATE_OBJECTS.map((p) => `${p}*`)] } },
     },
     // Delete: an archived file that fails the same way twice is quarantined (moved to err/files/quarantine/).
     { Sid: 'ReadArchive', Effect: 'Allow', Action: ['s3:GetObject', 's3:DeleteObject'], Resource: [`${bucketArn}/${ARCHIVE_PREFIX}*`] },
@@ -63,6 +68,9 @@ export function transformStatements(bucketArn: string, tableArns: string[], topi
     // The curated zone: a day's new file is put, the old ones deleted; verify reads them back.
     { Sid: 'CuratedZone', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: [`${bucketArn}/${CURATED_PREFIX}*`] },
     { Sid: 'QualitySummary', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucketArn}/${QUALITY_KEY}`] },
+    { Sid: 'StateObjects', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: STATE_OBJECTS.map((p) => `${bucketArn}/${p}*`) },
+    // The manifest: read, and the conditional writes of the lease and the commit.
+    { Sid: 'StateTable', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: [stateTableArn] },
     {
       Sid: 'KpiTables',
       Effect: 'Allow',

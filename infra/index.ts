@@ -25,7 +25,7 @@ const compute = new Compute('kpi', {
   settings,
   images: images.uris,
   bucket: storage.bucket,
-  tables: { category: storage.categoryTable, order: storage.orderTable },
+  tables: { category: storage.categoryTable, order: storage.orderTable, state: storage.stateTable },
   topicArn: alerts.topic.arn,
   topicKeyArn: alerts.key.arn,
   eventBusArn,

@@ -1,6 +1,14 @@
 // Stack configuration with its defaults (every key is documented in the README).
 import * as pulumi from '@pulumi/pulumi';
-import { CATEGORY_TABLE, DEFAULT_DEADLINE_SECONDS, DEFAULT_HOLD_SECONDS, DEFAULT_RECONCILE_SECONDS, DEFAULT_REJECT_ALERT_SHARE, ORDER_TABLE } from '../runtime/core/names';
+import {
+  CATEGORY_TABLE,
+  DEFAULT_DEADLINE_SECONDS,
+  DEFAULT_HOLD_SECONDS,
+  DEFAULT_RECONCILE_SECONDS,
+  DEFAULT_REJECT_ALERT_SHARE,
+  ORDER_TABLE,
+  STATE_TABLE,
+} from '../runtime/core/names';
 
 export interface Settings {
   stack: string;
@@ -12,6 +20,7 @@ export interface Settings {
   deadlineSeconds: number;
   categoryTableName: string;
   orderTableName: string;
+  stateTableName: string;
   errExpirationDays: number;
   imagesToKeep: number;
   rejectAlertShare: number;
@@ -56,6 +65,7 @@ export function resolveSettings(stack: string, get: (key: string) => string | un
     deadlineSeconds: num('deadlineSeconds', DEFAULT_DEADLINE_SECONDS),
     categoryTableName: get('categoryTableName') ?? physicalName({ stack }, CATEGORY_TABLE.defaultName),
     orderTableName: get('orderTableName') ?? physicalName({ stack }, ORDER_TABLE.defaultName),
+    stateTableName: get('stateTableName') ?? physicalName({ stack }, STATE_TABLE.defaultName),
     errExpirationDays: num('errExpirationDays', 90),
     imagesToKeep: num('imagesToKeep', 10),
     rejectAlertShare: num('rejectAlertShare', DEFAULT_REJECT_ALERT_SHARE),

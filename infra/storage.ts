@@ -1,7 +1,7 @@
 // Storage: the bucket (landing, archive, err) and the two KPI tables.
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { CATEGORY_TABLE, ERR_PREFIX, ORDER_TABLE } from '../runtime/core/names';
+import { CATEGORY_TABLE, ERR_PREFIX, ORDER_TABLE, STATE_TABLE } from '../runtime/core/names';
 import type { Settings } from './settings';
 import { ATHENA_RESULTS_PREFIX } from './lake';
 
@@ -13,6 +13,8 @@ export class Storage extends pulumi.ComponentResource {
   readonly bucket: aws.s3.Bucket;
   readonly categoryTable: aws.dynamodb.Table;
   readonly orderTable: aws.dynamodb.Table;
+  /** the incremental transform's commit point: its manifest and lease */
+  readonly stateTable: aws.dynamodb.Table;
 
   constructor(name: string, a: StorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super('kpi:storage:Storage', name, {}, opts);
@@ -86,6 +88,7 @@ export class Storage extends pulumi.ComponentResource {
       );
     this.categoryTable = table(`${name}-category-kpis`, s.categoryTableName, CATEGORY_TABLE.hashKey, CATEGORY_TABLE.rangeKey);
     this.orderTable = table(`${name}-order-kpis`, s.orderTableName, ORDER_TABLE.hashKey);
+    this.stateTable = table(`${name}-state`, s.stateTableName, STATE_TABLE.hashKey);
     this.registerOutputs({ bucket: this.bucket.id });
   }
 }

@@ -39,7 +39,16 @@ test.serial('kpi local prints exports; kpi upload and kpi query reach it; Ctrl-C
     for (let i = 0; i < 100 && !out.includes('KPI_STATE_TABLE'); i++) await sleep(100);
     const env: Record<string, string> = {};
     for (const m of out.matchAll(/^export (\w+)=(.*)$/gm)) env[m[1]] = m[2];
-    t.deepEqual(Object.keys(env).sort(), ['AWS_ACCESS_KEY_ID', 'AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_SECRET_ACCESS_KEY', 'KPI_BUCKET', 'KPI_CATEGORY_TABLE', 'KPI_ORDER_TABLE', 'KPI_STATE_TABLE']);
+    t.deepEqual(Object.keys(env).sort(), [
+      'AWS_ACCESS_KEY_ID',
+      'AWS_ENDPOINT_URL',
+      'AWS_REGION',
+      'AWS_SECRET_ACCESS_KEY',
+      'KPI_BUCKET',
+      'KPI_CATEGORY_TABLE',
+      'KPI_ORDER_TABLE',
+      'KPI_STATE_TABLE',
+    ]);
     const up = kpi(['upload', DATA], env);
     t.is(up.status, 0, up.stderr);
     t.regex(up.stdout, /uploaded 12 files/);

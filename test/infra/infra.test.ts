@@ -26,7 +26,7 @@ const EXPECTED: Record<string, number> = {
   'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration': 1,
   'aws:s3/bucketPolicy:BucketPolicy': 1,
   'aws:s3/bucketNotification:BucketNotification': 1,
-  'aws:dynamodb/table:Table': 2,
+  'aws:dynamodb/table:Table': 3,
   'aws:ec2/vpc:Vpc': 1,
   'aws:ec2/routeTable:RouteTable': 1,
   'aws:ec2/subnet:Subnet': 2,
@@ -118,6 +118,10 @@ test('storage: bucket guards, lifecycle, EventBridge notifications; the seed tab
   const ord = one(rs, 'aws:dynamodb/table:Table', (r) => r.inputs.name === 'order_kpi_table').inputs;
   t.like(ord, { hashKey: 'order_date', billingMode: 'PAY_PER_REQUEST' });
   t.is(ord.rangeKey, undefined);
+  // the incremental transform's manifest and lease: on demand, encrypted, PITR like the others
+  const state = one(rs, 'aws:dynamodb/table:Table', (r) => r.inputs.name === 'kpi_state_table').inputs;
+  t.like(state, { hashKey: 'pk', billingMode: 'PAY_PER_REQUEST', serverSideEncryption: { enabled: true }, pointInTimeRecovery: { enabled: true } });
+  t.deepEqual(state.attributes, [{ name: 'pk', type: 'S' }]);
 });
 
 test('images: scanned repository, last-N lifecycle, two amd64 targets of one Dockerfile', async (t) => {
@@ -151,6 +155,7 @@ test('compute: Fargate sizes from config, log groups, deadline and names passed 
       KPI_DEADLINE_SECONDS: '900',
       KPI_CATEGORY_TABLE: 'category_kpi_table',
       KPI_ORDER_TABLE: 'order_kpi_table',
+      KPI_STATE_TABLE: 'kpi_state_table',
       KPI_BUCKET: 'kpi-data-bucket',
       KPI_EVENT_BUS: 'default',
     });
@@ -168,6 +173,7 @@ test('IAM: exact actions and resources of every policy', async (t) => {
     { Sid: 'ListOwnPrefixes', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucket], Condition: { StringLike: { 's3:prefix': ['ecommerce-data/*', 'archive/*'] } } },
     { Sid: 'Landing', Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject', 's3:DeleteObjectVersion'], Resource: [`${bucket}/ecommerce-data/*`] },
     { Sid: 'ArchiveAndErrors', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`${bucket}/archive/*`, `${bucket}/err/*`] },
+    { Sid: 'PendingMarkers', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucket}/state/pending/*`] },
     { Sid: 'HandOver', Effect: 'Allow', Action: ['events:PutEvents'], Resource: ['arn:aws:events:us-east-1:123456789012:event-bus/default'] },
     { Sid: 'Alert', Effect: 'Allow', Action: ['sns:Publish'], Resource: ['arn:aws:sns:us-east-1:123456789012:kpi-topic'] },
     // the topic is under a customer-managed key: publishing needs the key too
@@ -189,7 +195,16 @@ test('IAM: exact actions and resources of every policy', async (t) => {
   // the transform deletes only in archive/ (quarantine) and curated/ (a day's old file), and writes err/ only under unmatched/ and quarantine/
   t.deepEqual(
     transform.filter((s: any) => s.Action.includes('s3:DeleteObject')).map((s: any) => s.Resource),
-    [[`${bucket}/archive/*`], [`${bucket}/curated/joined_items/*`]],
+    [[`${bucket}/archive/*`], [`${bucket}/curated/joined_items/*`], [`${bucket}/state/index/*`, `${bucket}/state/commits/*`, `${bucket}/state/pending/*`]],
+  );
+  t.deepEqual(
+    transform.find((s: any) => s.Sid === 'StateTable'),
+    {
+      Sid: 'StateTable',
+      Effect: 'Allow',
+      Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      Resource: ['arn:aws:dynamodb:us-east-1:123456789012:table/kpi_state_table'],
+    },
   );
   t.deepEqual(transform.find((s: any) => s.Sid === 'CuratedZone').Action, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
   t.deepEqual(transform.find((s: any) => s.Sid === 'Quarantine').Resource, [`${bucket}/err/files/quarantine/*`]);
@@ -419,6 +434,7 @@ test('pure helpers: settings defaults, family ARNs, S3 pattern, input template',
     deadlineSeconds: 900,
     categoryTableName: 'category_kpi_table-prod',
     orderTableName: 'order_kpi_table-prod',
+    stateTableName: 'kpi_state_table-prod',
     protect: true,
     sweepSchedule: 'rate(30 minutes)',
   });

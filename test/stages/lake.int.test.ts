@@ -33,7 +33,6 @@ async function readObject(bucket: Bucket, key: string): Promise<Uint8Array> {
   return Buffer.concat(chunks);
 }
 
-
 test.serial('the sample, in two batches with a file delivered twice: DuckDB SQL over the lake equals the tables and kpi compute', async (t) => {
   await withStack(async (s) => {
     const { pipeline } = quietPipeline(s);
