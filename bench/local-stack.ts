@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     clients: stack.clients,
     obs: new Observer(
       cfg,
-      () => {},
+      (l) => process.env.BENCH_LOG && /batch_applied|transform_done/.test(l) && console.log(l),
       () => {},
     ),
   });

@@ -148,8 +148,9 @@ export class KeyIndex {
   }
 }
 
-/** Writes sorted records as a new run (in memory: a transform's own changes). */
+/** Writes sorted records as a new run (in memory when small; through a temp file when large). */
 export async function writeRun(bucket: Bucket, recs: Rec[]): Promise<RunRef> {
+  if (recs.length > 100_000) return writeRunFile(bucket, recs);
   const name = `${Date.now().toString(36)}-${randomUUID()}.run`;
   const r = encodeRun(recs);
   await bucket.put(INDEX_PREFIX + name, r.bytes, { contentType: 'application/octet-stream' });
@@ -182,28 +183,37 @@ async function* scanRun(bucket: Bucket, run: RunRef): AsyncGenerator<Rec> {
 export async function mergeRuns(bucket: Bucket, runs: RunRef[], dropDeletes: boolean): Promise<RunRef> {
   const its = runs.map((r) => scanRun(bucket, r));
   const heads: (Rec | undefined)[] = await Promise.all(its.map(async (it) => (await it.next()).value as Rec | undefined));
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kpi-merge-'));
-  const file = path.join(dir, 'run');
-  const ws = createWriteStream(file);
-  const w = new RunWriter((c) => void ws.write(c));
-  try {
-    let n = 0;
+  async function* merged(): AsyncGenerator<Rec> {
     for (;;) {
       let best = -1;
       for (let i = 0; i < heads.length; i++) {
         const h = heads[i];
         if (h && (best < 0 || h.key < heads[best]!.key)) best = i;
       }
-      if (best < 0) break;
-      const k = heads[best]!.key;
+      if (best < 0) return;
       const win = heads[best]!;
       for (let i = 0; i < heads.length; i++) {
-        if (heads[i]?.key === k) heads[i] = (await its[i]!.next()).value as Rec | undefined;
+        if (heads[i]?.key === win.key) heads[i] = (await its[i]!.next()).value as Rec | undefined;
       }
       if (win.val === null && dropDeletes) continue;
-      w.add(win);
+      yield win;
+    }
+  }
+  return writeRunFile(bucket, merged());
+}
+
+/** Writes records (sorted) as a run through a temp file: memory stays a block whatever the size. */
+async function writeRunFile(bucket: Bucket, recs: Iterable<Rec> | AsyncIterable<Rec>): Promise<RunRef> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kpi-run-'));
+  const file = path.join(dir, 'run');
+  const ws = createWriteStream(file);
+  const w = new RunWriter((c) => void ws.write(c));
+  try {
+    let n = 0;
+    for await (const r of recs) {
+      w.add(r);
       // Let the file stream drain now and then: the writer's chunks are small.
-      if (++n % 50000 === 0) await new Promise<void>((r) => (ws.writableNeedDrain ? ws.once('drain', () => r()) : r()));
+      if (++n % 50000 === 0 && ws.writableNeedDrain) await new Promise<void>((res) => ws.once('drain', () => res()));
     }
     const end = w.end();
     await new Promise<void>((res, rej) => ws.end((err?: Error | null) => (err ? rej(err) : res())));

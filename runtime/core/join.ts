@@ -15,6 +15,8 @@ export interface RejectedRow {
   reason: Reason;
   header: string[];
   fields: string[];
+  /** a held item's parsed version (what it waits with, to join once its order and product come) */
+  item?: { id: string; order: string; product: string; cents: number; status: number };
 }
 
 export interface FileResult {
@@ -51,11 +53,14 @@ export interface Joined extends ChunkColumns {
  * pipeline, until they arrive or expire); defer: not checked (validate stage: one file alone). */
 export type UnknownMode = 'reject' | 'hold' | 'defer';
 
-const ITEM_STATUS_NONE = 0;
-const ITEM_STATUS_RETURNED = 1;
-const ITEM_STATUS_OTHER = 2;
+export const ITEM_STATUS_NONE = 0;
+export const ITEM_STATUS_RETURNED = 1;
+export const ITEM_STATUS_OTHER = 2;
 
 class FileRejected extends Error {}
+
+const fieldDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+const fieldText = (b: Uint8Array, s: number, e: number) => fieldDecoder.decode(b.subarray(s, e));
 
 /** Rule slots of the columns each entity reads: key, then a/b/c by entity (see slotsOf). */
 interface Slots {
@@ -104,6 +109,8 @@ export class Tables {
   private readonly iWin: IdMap;
 
   readonly rejectedByReason: Partial<Record<Reason, number>> = {};
+  /** per entity, where each accepted file's versions start (in reading order): a version's file */
+  readonly fileMarks: Record<Entity, { file: string; start: number }[]> = { products: [], orders: [], order_items: [] };
   readonly held: RejectedRow[] = [];
 
   constructor(
@@ -219,7 +226,18 @@ export class Tables {
       if (dup) return reject(rec, 'duplicate_key', rejected);
       // The version is valid: append it (an item may still not join: unknown order or product).
       const unknown = entity === 'products' ? this.appendProduct(r, b, slots) : entity === 'orders' ? this.appendOrder(r, rec, slots) : this.appendItem(r, rec, slots);
-      if (unknown) return reject(rec, unknown, this.unknownMode === 'hold' ? held : rejected);
+      if (unknown && this.unknownMode === 'hold') {
+        reject(rec, unknown, held);
+        held[held.length - 1]!.item = {
+          id: fieldText(b, r.s[slots.key], r.e[slots.key]),
+          order: fieldText(b, r.s[slots.a], r.e[slots.a]),
+          product: fieldText(b, r.s[slots.b], r.e[slots.b]),
+          cents: r.cents,
+          status: !r.present(slots.c) ? ITEM_STATUS_NONE : r.is(rec, slots.c, 'returned') ? ITEM_STATUS_RETURNED : ITEM_STATUS_OTHER,
+        };
+        return;
+      }
+      if (unknown) return reject(rec, unknown, rejected);
       staged.push(keyId);
     };
 
@@ -240,6 +258,7 @@ export class Tables {
       this.onReject(r);
     }
     for (const h of held) this.held.push(h); // no spread: a file can hold millions of rows
+    this.fileMarks[entity].push({ file, start });
     result.rows = rows;
     result.rejected = rejected.length;
     result.held = held.length;
@@ -272,6 +291,56 @@ export class Tables {
     this.iCents.push(r.cents);
     this.iStatus.push(!r.present(slots.c) ? ITEM_STATUS_NONE : r.is(rec, slots.c, 'returned') ? ITEM_STATUS_RETURNED : ITEM_STATUS_OTHER);
     return null;
+  }
+
+  /** The file a version of `entity` came from. */
+  private fileOf(entity: Entity, v: number): string {
+    const marks = this.fileMarks[entity];
+    let lo = 0,
+      hi = marks.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (marks[mid]!.start <= v) lo = mid;
+      else hi = mid - 1;
+    }
+    return marks[lo]!.file;
+  }
+
+  /** Every winning order version: key, file, day, customer, returned. */
+  *winningOrders(): Generator<{ id: string; file: string; day: number; user: string; ret: boolean }> {
+    this.oWin.ensure(this.orderKeys.size);
+    for (let k = 0; k < this.orderKeys.size; k++) {
+      const v = this.oWin.data[k]!;
+      if (v < 0) continue;
+      yield { id: this.orderKeys.str(k), file: this.fileOf('orders', v), day: this.oDay.data[v]!, user: this.users.str(this.oUser.data[v]!), ret: this.oRet.data[v] === 1 };
+    }
+  }
+
+  /** Every winning product version: key, file, category. */
+  *winningProducts(): Generator<{ id: string; file: string; cat: string }> {
+    this.pWin.ensure(this.productKeys.size);
+    for (let k = 0; k < this.productKeys.size; k++) {
+      const v = this.pWin.data[k]!;
+      if (v < 0) continue;
+      yield { id: this.productKeys.str(k), file: this.fileOf('products', v), cat: this.categories.str(this.pCat.data[v]!) };
+    }
+  }
+
+  /** Every winning (joinable) item version: key, file, order, product, cents, own status. */
+  *winningItems(): Generator<{ id: string; file: string; order: string; product: string; cents: number; status: number }> {
+    this.iWin.ensure(this.itemKeys.size);
+    for (let k = 0; k < this.itemKeys.size; k++) {
+      const v = this.iWin.data[k]!;
+      if (v < 0) continue;
+      yield {
+        id: this.itemKeys.str(k),
+        file: this.fileOf('order_items', v),
+        order: this.orderKeys.str(this.iOrder.data[v]!),
+        product: this.productKeys.str(this.iProduct.data[v]!),
+        cents: this.iCents.data[v]!,
+        status: this.iStatus.data[v]!,
+      };
+    }
   }
 
   /**

@@ -29,6 +29,8 @@ import type { Bucket } from '../aws/s3store';
 export interface StateBody {
   runs: RunRef[];
   files: number;
+  /** archive bytes applied: the bulk path is taken when the pending bytes are at least this */
+  bytes: number;
   rows: number;
   rejected: Partial<Record<Reason, number>>;
   held: number;
@@ -40,10 +42,11 @@ export interface StateBody {
   post: string | null;
 }
 
-export const emptyState = (): StateBody => ({ runs: [], files: 0, rows: 0, rejected: {}, held: 0, joined: 0, revenueCents: 0, latestDate: null, post: null });
+export const emptyState = (): StateBody => ({ runs: [], files: 0, bytes: 0, rows: 0, rejected: {}, held: 0, joined: 0, revenueCents: 0, latestDate: null, post: null });
 
 export interface BatchFile {
   key: string;
+  size: number;
   entity: Entity;
   /** 13-digit upload millis + NUL + landing key: string order is SPEC's version order */
   rank: string;
@@ -88,9 +91,13 @@ export interface Post {
   days: { date: string; file: string; kpis: DayKpis | null; hadCategories: string[] }[];
   /** pending markers of the applied files */
   markers: string[];
+  /** a bulk commit: the KPI tables are replaced from the day records, these objects deleted */
+  full?: boolean;
+  garbage?: string[];
 }
 
 export interface BatchOutcome {
+  times: Record<string, number>;
   recs: Rec[];
   body: StateBody;
   post: Post;
@@ -140,6 +147,16 @@ export function heldRows(recs: Rec[]): RejectedRow[] {
 
 export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody, files: BatchFile[]): Promise<BatchOutcome> {
   const body: StateBody = { ...state, rejected: { ...state.rejected } };
+  // Milliseconds per step, for the logs (where a batch's time goes).
+  const times: Record<string, number> = {};
+  let tMark = performance.now();
+  let step = '';
+  const mark = (next: string) => {
+    const now = performance.now();
+    if (step) times[step] = Math.round(now - tMark);
+    step = next;
+    tMark = now;
+  };
   const recs = new Map<string, Rec>();
   const put = (k: string, rank: string, val: string | null) => recs.set(k, { key: k, rank, val });
   let lookups = 0;
@@ -149,6 +166,7 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
     return ix.get(ks);
   };
 
+  mark('read');
   // 1. The batch's valid versions, files in version order (a later file's version of a key wins).
   const applied = await get(files.map((f) => fKey(f.key)));
   const todo = files.filter((f) => !applied.has(fKey(f.key))).sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0));
@@ -163,6 +181,7 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
       throw new SourceFailed(f.key, err);
     }
     body.files++;
+    body.bytes += f.size;
     body.rows += v.rows;
     for (const [r, n] of Object.entries(v.rejected)) body.rejected[r as Reason] = (body.rejected[r as Reason] ?? 0) + (n ?? 0);
     for (const o of v.orders) O.set(o.id, { ...o, rank: f.rank });
@@ -171,6 +190,7 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
     put(fKey(f.key), '', '1');
   }
 
+  mark('lookup');
   // 2. Orders and products: the state's records of the batch's keys.
   const got = await get([...[...O.keys()].map(oKey), ...[...P.keys()].map(pKey), ...[...I.keys()].map(iKey)]);
   const oldOrders = new Map<string, OrderRec | null>();
@@ -202,6 +222,7 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
     else if (old.cat !== v.cat) recategorized.add(id);
   }
 
+  mark('release');
   // 3. Items waiting for an order or product that has just arrived.
   const released: Rec[] = [];
   if (state.held > 0) {
@@ -214,6 +235,7 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
     (releasedByItem.get(h.item) ?? releasedByItem.set(h.item, []).get(h.item)!).push({ rec, h });
   }
 
+  mark('refs');
   // 4. Every order and product the item versions (new, released, and current winners) refer to.
   const oldItems = new Map<string, ItemRec | null>();
   for (const id of I.keys()) oldItems.set(id, got.has(iKey(id)) ? decodeItem(got.get(iKey(id))!) : null);
@@ -240,6 +262,7 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
   const orderNow = (id: string) => newOrders.get(id) ?? oldOrders.get(id) ?? null;
   const productNow = (id: string) => newProducts.get(id) ?? oldProducts.get(id) ?? null;
 
+  mark('winners');
   // 5. Each touched item's winner: the highest-ranked version whose order and product exist.
   const changedItems = new Map<string, { old: ItemRec | null; now: ItemRec }>();
   const heldPuts: { k: string; h: HeldRec }[] = [];
@@ -283,6 +306,7 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
     put(k, h.rank, JSON.stringify(h));
   }
 
+  mark('days');
   // 6. The days whose joined items change.
   const dateOf = (day: number) => civilFromDays(day);
   const affected = new Set<string>();
@@ -317,6 +341,7 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
     }),
   );
 
+  mark('rows');
   // 7. Rows out, rows in.
   const refresh: JoinedRow[] = [];
   for (const date of dates) {
@@ -352,6 +377,7 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
     }
   }
 
+  mark('write');
   // 8. Each changed day: its new lake file (put before the commit; named by content) and record.
   const post: Post = { days: [], markers: [] };
   const changedDates: string[] = [];
@@ -385,7 +411,9 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
     body.latestDate = left.sort().at(-1) ?? null;
   }
   post.days.sort((a, b) => (a.date < b.date ? -1 : 1));
+  mark('');
   return {
+    times,
     recs: [...recs.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
     body,
     post,

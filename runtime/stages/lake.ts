@@ -31,11 +31,23 @@ export function rowsHash(rows: JoinedRow[]): string {
   return h.digest('hex').slice(0, 16);
 }
 
+export interface LakeDay {
+  date: string;
+  file: string;
+  n: number;
+  cents: number;
+  products: string[];
+}
+
 export interface LakeStats {
   days: number;
   written: number;
   deleted: number;
   changedDates: string[];
+  /** every day with items: its file and what the state index keeps about it */
+  dayFiles: LakeDay[];
+  /** files superseded, left for the caller to delete (deferDeletes) */
+  garbage: string[];
 }
 
 /**
@@ -43,14 +55,19 @@ export interface LakeStats {
  * are deleted (a reader never sees a day with no file while it changes), days that no longer have
  * items lose their files. Idempotent: a rerun with the same state writes nothing.
  */
-export async function writeLake(bucket: Bucket, tables: Tables): Promise<LakeStats> {
+export async function writeLake(bucket: Bucket, tables: Tables, opts: { deferDeletes?: boolean } = {}): Promise<LakeStats> {
   const existing = new Map<string, string[]>();
   for (const o of await bucket.list(CURATED_PREFIX)) {
     const p = parseLakeKey(o.key);
     const date = p?.date ?? /order_date=([^/]+)\//.exec(o.key)?.[1] ?? '';
     (existing.get(date) ?? existing.set(date, []).get(date)!).push(o.key);
   }
-  const stats: LakeStats = { days: 0, written: 0, deleted: 0, changedDates: [] };
+  const stats: LakeStats = { days: 0, written: 0, deleted: 0, changedDates: [], dayFiles: [], garbage: [] };
+  const drop = async (key: string) => {
+    if (opts.deferDeletes) stats.garbage.push(key);
+    else await bucket.delete(key);
+    stats.deleted++;
+  };
   // Day by day: rows are built, hashed, and written if the day's file changed; up to IN_FLIGHT
   // changed days are encoded and uploaded at once, so memory stays a few days' rows.
   let batch: { date: string; key: string; rows: JoinedRow[]; have: string[] }[] = [];
@@ -61,11 +78,7 @@ export async function writeLake(bucket: Bucket, tables: Tables): Promise<LakeSta
           await bucket.put(key, await encodeLakeFile(rows), { contentType: 'application/vnd.apache.parquet' });
           stats.written++;
         }
-        for (const old of have) {
-          if (old === key) continue;
-          await bucket.delete(old);
-          stats.deleted++;
-        }
+        for (const old of have) if (old !== key) await drop(old);
         stats.changedDates.push(date);
       }),
     );
@@ -76,6 +89,13 @@ export async function writeLake(bucket: Bucket, tables: Tables): Promise<LakeSta
     const date = civilFromDays(day);
     const sorted = canonical(rows);
     const key = `${partitionPrefix(date)}part-${rowsHash(sorted)}.parquet`;
+    let cents = 0;
+    const products = new Set<string>();
+    for (const r of sorted) {
+      cents += r.sale_price_cents;
+      products.add(r.product_id);
+    }
+    stats.dayFiles.push({ date, file: key, n: sorted.length, cents, products: [...products].sort() });
     const have = existing.get(date) ?? [];
     existing.delete(date);
     if (have.length === 1 && have[0] === key) continue;
@@ -84,8 +104,7 @@ export async function writeLake(bucket: Bucket, tables: Tables): Promise<LakeSta
   }
   await flush();
   for (const [date, keys] of existing) {
-    for (const k of keys) await bucket.delete(k);
-    stats.deleted += keys.length;
+    for (const k of keys) await drop(k);
     if (keys.length) stats.changedDates.push(date);
   }
   stats.changedDates.sort();

@@ -21,6 +21,8 @@ export interface PipelineOptions {
   state?: StateStoreOptions;
   /** archive bytes applied per commit */
   batchBytes?: number;
+  /** bulk path when pending bytes ≥ this × applied bytes (default 1; Infinity: always incremental) */
+  bulkFactor?: number;
   hooks?: TransformContext['hooks'];
 }
 
@@ -95,6 +97,7 @@ export class Pipeline {
       holdSeconds: this.cfg.holdSeconds,
       deadline,
       batchBytes: this.opts.batchBytes,
+      bulkFactor: this.opts.bulkFactor,
       hooks: this.opts.hooks,
     };
   }

@@ -9,7 +9,9 @@
 // is recognised key by key (f|file records), so a redo never counts twice.
 import { randomUUID, createHash } from 'node:crypto';
 import { applyBatch, emptyState, heldRows, type BatchFile, type DayRec, type Post, type StateBody } from './incremental';
-import { parseArchive, unmatchedKey, versionOrder, landingKey, type ArchivedVersion } from './layout';
+import { parseArchive, unmatchedKey, versionOrder, type ArchivedVersion } from './layout';
+import { rankOf } from './rank';
+import { bulkApply } from './bulk';
 import { partitionPrefix } from './lake';
 import { PENDING_PREFIX, pendingKey } from './pending';
 import { SourceFailed } from '../core/compute';
@@ -19,7 +21,7 @@ import type { Quality } from '../core/quality';
 import { rejectsToCsv } from '../core/rejects';
 import type { RejectedRow } from '../core/join';
 import { key, prefix } from '../core/runfile';
-import type { OrderKpi } from '../core/kpis';
+import type { KpiTables, OrderKpi } from '../core/kpis';
 import { INDEX_PREFIX, KeyIndex, mergePlan, mergeRuns, writeRun } from '../aws/keyindex';
 import type { StateStore } from '../aws/statestore';
 import type { Bucket } from '../aws/s3store';
@@ -41,6 +43,8 @@ export interface TransformContext {
   deadline: Deadline;
   now?: () => number;
   batchBytes?: number;
+  /** bulk path when pending bytes ≥ this × applied bytes (Infinity: always incremental) */
+  bulkFactor?: number;
   /** Test hooks: throwing stops the run there (a task killed at that point). */
   hooks?: { beforeCommit?: () => void; afterCommit?: () => void };
 }
@@ -72,9 +76,6 @@ export async function listArchive(bucket: Bucket): Promise<ArchivedVersion[]> {
   return out.sort(versionOrder);
 }
 
-const stamp = (millis: number) => String(millis).padStart(13, '0');
-export const rankOf = (v: { millis: number; entity: ArchivedVersion['entity']; name: string }) => `${stamp(v.millis)}\u0000${landingKey(v)}`;
-
 /** Marks every archived version pending (a first run over an existing archive, or kpi rebuild). */
 export async function markAll(bucket: Bucket): Promise<number> {
   const have = new Set((await bucket.list(PENDING_PREFIX)).map((o) => o.key));
@@ -88,33 +89,52 @@ export async function markAll(bucket: Bucket): Promise<number> {
   return todo.length;
 }
 
-/** The next batch of pending files, oldest first, up to `maxBytes` (at least one file). */
-async function nextBatch(bucket: Bucket, maxBytes: number): Promise<{ files: BatchFile[]; markers: string[]; bytes: number; left: number }> {
+interface PendingFile extends BatchFile {
+  marker: string;
+}
+
+/** Every pending file whose archive object exists, oldest first (HEADs: the batch needs sizes). */
+async function listPending(bucket: Bucket): Promise<PendingFile[]> {
   const found: (ArchivedVersion & { marker: string })[] = [];
   for (const m of await bucket.list(PENDING_PREFIX)) {
     const key = m.key.slice(PENDING_PREFIX.length);
     const p = parseArchive(key);
-    if (!p) continue;
-    found.push({ ...p, key, etag: '', size: 0, marker: m.key });
+    if (p) found.push({ ...p, key, etag: '', size: 0, marker: m.key });
   }
   found.sort(versionOrder);
-  const files: BatchFile[] = [];
-  const markers: string[] = [];
-  let bytes = 0;
-  for (const v of found) {
-    if (files.length && bytes >= maxBytes) break;
-    const head = await bucket.head(v.key);
-    if (!head) continue; // validate wrote the marker and has not archived yet (or died: it retries)
-    bytes += head.size;
-    files.push({ key: v.key, entity: v.entity, rank: rankOf(v), open: () => bucket.read(v.key) });
-    markers.push(v.marker);
-  }
-  return { files, markers, bytes, left: found.length - files.length };
+  const out: (PendingFile | null)[] = new Array(found.length).fill(null);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let i = next++; i < found.length; i = next++) {
+        const v = found[i]!;
+        const head = await bucket.head(v.key);
+        // No archive object: validate wrote the marker and has not archived yet (or died: it retries).
+        if (head) out[i] = { key: v.key, size: head.size, entity: v.entity, rank: rankOf(v), marker: v.marker, open: () => bucket.read(v.key) };
+      }
+    }),
+  );
+  return out.filter((x): x is PendingFile => x !== null);
 }
 
-/** What a commit left to do: KPI rows of its days, other lake files of those days, its markers. */
-async function finishPost(ctx: TransformContext, postKey: string, post: Post, total: TransformResult): Promise<void> {
-  const stats = await ctx.store.writeDays(post.days);
+/** The oldest pending files up to `maxBytes` (at least one). */
+function takeBatch(pending: PendingFile[], maxBytes: number): PendingFile[] {
+  const out: PendingFile[] = [];
+  let bytes = 0;
+  for (const f of pending) {
+    if (out.length && bytes + f.size > maxBytes) break;
+    out.push(f);
+    bytes += f.size;
+  }
+  return out;
+}
+
+/**
+ * What a commit left to do: the KPI rows of its days (all of them after a bulk commit), the other
+ * lake files of those days, superseded objects, its markers. Safe to redo.
+ */
+async function finishPost(ctx: TransformContext, postKey: string, post: Post, total: TransformResult, body: StateBody, kpis?: KpiTables): Promise<void> {
+  const stats = post.full ? await ctx.store.replaceAll(kpis ?? (await kpisFromDays(ctx.bucket, body))) : await ctx.store.writeDays(post.days);
   total.puts += stats.puts;
   total.deletes += stats.deletes;
   total.retries += stats.retries;
@@ -127,8 +147,30 @@ async function finishPost(ctx: TransformContext, postKey: string, post: Post, to
       }
     }),
   );
+  for (const g of post.garbage ?? []) {
+    await ctx.bucket.delete(g);
+    if (g.startsWith(CURATED_PREFIX)) total.lakeFilesDeleted++;
+  }
   for (const m of post.markers) await ctx.bucket.delete(m);
   await ctx.bucket.delete(postKey);
+}
+
+/** Both KPI tables as the day records hold them (the redo of a bulk commit). */
+async function kpisFromDays(bucket: Bucket, body: StateBody): Promise<KpiTables> {
+  const out: KpiTables = { category_kpis: [], order_kpis: [] };
+  for (const r of await new KeyIndex(bucket, body.runs).scan(prefix('d'))) {
+    const d = JSON.parse(r.val!) as DayRec;
+    out.order_kpis.push(d.kpis.order);
+    for (const c of d.kpis.categories) out.category_kpis.push(c);
+  }
+  out.category_kpis.sort((x, y) => (x.category < y.category ? -1 : x.category > y.category ? 1 : x.order_date < y.order_date ? -1 : 1));
+  return out;
+}
+
+async function putPost(ctx: TransformContext, version: number, post: Post): Promise<string> {
+  const key = `${COMMITS_PREFIX}${String(version + 1).padStart(10, '0')}-${randomUUID()}.json`;
+  await ctx.bucket.put(key, JSON.stringify(post), { contentType: 'application/json' });
+  return key;
 }
 
 async function readPost(bucket: Bucket, key: string): Promise<Post | null> {
@@ -173,7 +215,7 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
     if (body.post) {
       // The last run committed and stopped before finishing: finish it (idempotent).
       const post = await readPost(ctx.bucket, body.post);
-      if (post) await finishPost(ctx, body.post, post, total);
+      if (post) await finishPost(ctx, body.post, post, total, body);
       for (const d of post?.days ?? []) changed.add(d.date);
       body = { ...body, post: null };
       version = await ctx.state.commit(version, body);
@@ -181,13 +223,49 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
     for (;;) {
       ctx.deadline.check();
       ctx.state.check();
-      const batch = await nextBatch(ctx.bucket, ctx.batchBytes ?? DEFAULT_BATCH_BYTES);
-      if (!batch.files.length) break;
+      const pending = await listPending(ctx.bucket);
+      if (!pending.length) break;
       total.rounds++;
+      const pendingBytes = pending.reduce((n, f) => n + f.size, 0);
+      let tw = performance.now();
+      if (pendingBytes >= (ctx.bulkFactor ?? 1) * body.bytes) {
+        // Bulk: at least as much new as applied — recompute everything, one commit.
+        const versions = await listArchive(ctx.bucket);
+        const out = await bulkApply(ctx.bucket, versions);
+        const applyMs = Math.round(performance.now() - tw);
+        tw = performance.now();
+        total.lakeFilesWritten += out.lakeWritten;
+        total.files += versions.length - body.files;
+        ctx.deadline.check();
+        const run = await writeRun(ctx.bucket, out.recs);
+        const post: Post = { days: [], markers: pending.map((f) => f.marker), full: true, garbage: [...out.garbage, ...body.runs.map((r) => INDEX_PREFIX + r.name)] };
+        const postKey = await putPost(ctx, version, post);
+        ctx.hooks?.beforeCommit?.();
+        const next: StateBody = { ...out.body, runs: [run], post: postKey };
+        version = await ctx.state.commit(version, next);
+        body = next;
+        const commitMs = Math.round(performance.now() - tw);
+        ctx.hooks?.afterCommit?.();
+        tw = performance.now();
+        await finishPost(ctx, postKey, post, total, body, out.res);
+        for (const d of out.changedDates) changed.add(d);
+        body = { ...body, post: null };
+        version = await ctx.state.commit(version, body);
+        ctx.obs.log('bulk_applied', {
+          files: versions.length,
+          pending: pending.length,
+          bytes: pendingBytes,
+          records: out.recs.length,
+          changed_dates: out.changedDates.length,
+          ms: { apply: applyMs, commit: commitMs, post: Math.round(performance.now() - tw) },
+        });
+        continue;
+      }
+      const batch = takeBatch(pending, ctx.batchBytes ?? DEFAULT_BATCH_BYTES);
       const ix = new KeyIndex(ctx.bucket, body.runs);
       let out: Awaited<ReturnType<typeof applyBatch>>;
       try {
-        out = await applyBatch(ctx.bucket, ix, body, batch.files);
+        out = await applyBatch(ctx.bucket, ix, body, batch);
       } catch (err) {
         if (!(err instanceof SourceFailed) || isTransient(err.cause)) throw err;
         // The same archived file failing the same way twice is not S3 having a bad moment: it would
@@ -200,29 +278,33 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
       total.lookups += out.lookups;
       total.blocksRead += ix.blocksRead;
       total.lakeFilesWritten += out.lakeWritten;
-      total.files += batch.files.length - out.skippedFiles;
+      total.files += batch.length - out.skippedFiles;
       ctx.deadline.check();
+      tw = performance.now();
       const run = out.recs.length ? await writeRun(ctx.bucket, out.recs) : null;
-      out.post.markers = batch.markers;
-      const postKey = `${COMMITS_PREFIX}${String(version + 1).padStart(10, '0')}-${randomUUID()}.json`;
-      await ctx.bucket.put(postKey, JSON.stringify(out.post), { contentType: 'application/json' });
+      out.post.markers = batch.map((f) => f.marker);
+      const postKey = await putPost(ctx, version, out.post);
       ctx.hooks?.beforeCommit?.();
       const next: StateBody = { ...out.body, runs: run ? [run, ...body.runs] : body.runs, post: postKey };
       version = await ctx.state.commit(version, next);
       body = next;
       ctx.hooks?.afterCommit?.();
-      await finishPost(ctx, postKey, out.post, total);
+      out.times.commit = Math.round(performance.now() - tw);
+      tw = performance.now();
+      await finishPost(ctx, postKey, out.post, total, body);
+      out.times.post = Math.round(performance.now() - tw);
       for (const d of out.changedDates) changed.add(d);
       body = { ...body, post: null };
       version = await ctx.state.commit(version, body);
       ctx.obs.log('batch_applied', {
-        files: batch.files.length,
-        bytes: batch.bytes,
-        left: batch.left,
+        files: batch.length,
+        bytes: batch.reduce((n, f) => n + f.size, 0),
+        left: pending.length - batch.length,
         records: out.recs.length,
         changed_dates: out.changedDates.length,
         lookups: out.lookups,
         blocks_read: ix.blocksRead,
+        ms: out.times,
       });
       // Keep the index a few runs: merge the newest while they are comparable in size.
       const k = mergePlan(body.runs);

@@ -64,6 +64,9 @@ class Scenario {
   }
 }
 
+/** These cases test the incremental path: the bulk path (pending ≥ applied bytes) is turned off. */
+const INCREMENTAL = { bulkFactor: Infinity };
+
 const PRODUCTS = 'id,category\np1,Jeans\np2,Tops\np3,Shoes\n';
 const ORDERS = 'order_id,user_id,status,created_at\no1,u1,Complete,2025-03-01T10:00:00\no2,u2,Returned,2025-03-02T11:00:00\no3,u3,Complete,2025-03-03T09:00:00\n';
 const ITEMS = 'id,order_id,product_id,sale_price\ni1,o1,p1,10.00\ni2,o1,p2,5.50\ni3,o2,p1,20.00\ni4,o3,p3,7.25\n';
@@ -74,7 +77,7 @@ async function lakeDays(p: Pipeline): Promise<string[]> {
 
 test('a later order version moves its items to another day: only the two days are recomputed', async (t) => {
   await withStack(async (s) => {
-    const { pipeline } = quietPipeline(s);
+    const { pipeline } = quietPipeline(s, {}, INCREMENTAL);
     const sc = new Scenario(s, pipeline);
     await sc.upload({ entity: 'products', name: 'p.csv', csv: PRODUCTS }, { entity: 'orders', name: 'o.csv', csv: ORDERS }, { entity: 'order_items', name: 'i.csv', csv: ITEMS });
     await sc.process();
@@ -88,7 +91,7 @@ test('a later order version moves its items to another day: only the two days ar
 
 test('a later item version moves it to another order (and day) and changes its price', async (t) => {
   await withStack(async (s) => {
-    const { pipeline } = quietPipeline(s);
+    const { pipeline } = quietPipeline(s, {}, INCREMENTAL);
     const sc = new Scenario(s, pipeline);
     await sc.upload({ entity: 'products', name: 'p.csv', csv: PRODUCTS }, { entity: 'orders', name: 'o.csv', csv: ORDERS }, { entity: 'order_items', name: 'i.csv', csv: ITEMS });
     await sc.process();
@@ -101,7 +104,7 @@ test('a later item version moves it to another order (and day) and changes its p
 
 test('a product category change recomputes only the days holding its items; an unchanged catalogue re-upload recomputes nothing', async (t) => {
   await withStack(async (s) => {
-    const { pipeline } = quietPipeline(s);
+    const { pipeline } = quietPipeline(s, {}, INCREMENTAL);
     const sc = new Scenario(s, pipeline);
     await sc.upload({ entity: 'products', name: 'p.csv', csv: PRODUCTS }, { entity: 'orders', name: 'o.csv', csv: ORDERS }, { entity: 'order_items', name: 'i.csv', csv: ITEMS });
     await sc.process();
@@ -121,7 +124,7 @@ test('a product category change recomputes only the days holding its items; an u
 test('an item held for its order is reported after the wait, and counted when the order arrives much later', async (t) => {
   await withStack(async (s) => {
     let clock = Date.now();
-    const { pipeline } = quietPipeline(s, { holdSeconds: 3600 });
+    const { pipeline } = quietPipeline(s, { holdSeconds: 3600 }, INCREMENTAL);
     const ctx = pipeline.transformContext();
     const run = async () => (await import('../../runtime/stages/transform')).transform({ ...ctx, now: () => clock });
     const sc = new Scenario(s, pipeline);
@@ -147,7 +150,7 @@ test('an item held for its order is reported after the wait, and counted when th
 
 test('an item waiting for both its order and its product counts once both have come, in either order', async (t) => {
   await withStack(async (s) => {
-    const { pipeline } = quietPipeline(s);
+    const { pipeline } = quietPipeline(s, {}, INCREMENTAL);
     const sc = new Scenario(s, pipeline);
     await sc.upload({ entity: 'order_items', name: 'i.csv', csv: ITEMS });
     t.is((await sc.process()).held, 4);
@@ -163,8 +166,8 @@ test('an item waiting for both its order and its product counts once both have c
 
 test('two transforms racing on the same day converge: one waits for the lease, nothing is lost', async (t) => {
   await withStack(async (s) => {
-    const a = quietPipeline(s);
-    const b = quietPipeline(s);
+    const a = quietPipeline(s, {}, INCREMENTAL);
+    const b = quietPipeline(s, {}, INCREMENTAL);
     const sc = new Scenario(s, a.pipeline);
     await sc.upload({ entity: 'products', name: 'p.csv', csv: PRODUCTS }, { entity: 'orders', name: 'o.csv', csv: ORDERS });
     await sc.upload({ entity: 'order_items', name: 'i1.csv', csv: 'id,order_id,product_id,sale_price\ni1,o1,p1,10.00\n' });
@@ -196,7 +199,7 @@ test('a run killed after writing its data but before committing leaves no trace 
     await t.throwsAsync(killed.pipeline.process(), { message: 'killed' });
     t.true((await killed.pipeline.bucket.list(CURATED_PREFIX)).length > 0); // its lake files were written
     t.deepEqual((await tables(s)).order_kpis, []); // and nothing was committed
-    const { pipeline } = quietPipeline(s);
+    const { pipeline } = quietPipeline(s, {}, INCREMENTAL);
     await pipeline.transform();
     await sc.expectExact(t);
   });
@@ -219,7 +222,7 @@ test('a run killed after its commit, before writing the KPI rows: the next run f
     await sc.upload({ entity: 'products', name: 'p.csv', csv: PRODUCTS }, { entity: 'orders', name: 'o.csv', csv: ORDERS }, { entity: 'order_items', name: 'i.csv', csv: ITEMS });
     await t.throwsAsync(killed.pipeline.process(), { message: 'killed' });
     t.deepEqual((await tables(s)).order_kpis, []);
-    const { pipeline } = quietPipeline(s);
+    const { pipeline } = quietPipeline(s, {}, INCREMENTAL);
     const r = await pipeline.transform();
     t.is(r.files, 0); // already applied: finished, not applied again
     await sc.expectExact(t);
@@ -228,7 +231,7 @@ test('a run killed after its commit, before writing the KPI rows: the next run f
 
 test('a transform that died holding the lease blocks others only until the lease expires', async (t) => {
   await withStack(async (s) => {
-    const { pipeline, logs } = quietPipeline(s);
+    const { pipeline, logs } = quietPipeline(s, {}, INCREMENTAL);
     const sc = new Scenario(s, pipeline);
     await sc.upload({ entity: 'products', name: 'p.csv', csv: PRODUCTS }, { entity: 'orders', name: 'o.csv', csv: ORDERS }, { entity: 'order_items', name: 'i.csv', csv: ITEMS });
     const dead = new StateStore(s.clients.ddb, 'kpi_state_table', { leaseMs: 1500 });
@@ -246,7 +249,7 @@ test('a transform that died holding the lease blocks others only until the lease
 
 test('a new day costs the same with a longer history: one day recomputed, the same look-ups', async (t) => {
   await withStack(async (s) => {
-    const { pipeline } = quietPipeline(s);
+    const { pipeline } = quietPipeline(s, {}, INCREMENTAL);
     const sc = new Scenario(s, pipeline);
     const day = (d: number, base: number) => {
       const date = `2025-04-${String(d).padStart(2, '0')}`;
