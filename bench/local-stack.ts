@@ -1,5 +1,8 @@
 // `npm run bench:local -- --items N`: upload a generated set to the embedded stack and time it
 // until every KPI is queryable (tables equal to kpi compute of the same folder).
+// `npm run bench:local -- --history N [--runs R]`: the same initial load of N items, then R new
+// days (1,000 orders, 1,500 items each) uploaded one after another, each timed from its upload to
+// its day's KPIs in the table; prints the median, and checks the tables against kpi compute.
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,10 +16,40 @@ import { Pipeline } from '../runtime/stages/pipeline';
 import { Dispatcher } from '../runtime/local/dispatcher';
 import { Bucket } from '../runtime/aws/s3store';
 import { planUpload, upload } from '../runtime/cli/upload';
+import { mkdirSync, cpSync } from 'node:fs';
+
+/** One new day: orders with ids after every history id, items of existing products. */
+function newDay(dir: string, r: number, date: string, products: number, valid: Set<string>): number {
+  const base = 900_000_000 + r * 10_000;
+  let o = 'order_id,user_id,status,created_at\n';
+  let i = 'id,order_id,product_id,sale_price,status\n';
+  let item = 0;
+  let joined = 0;
+  for (let k = 0; k < 1000; k++) {
+    o += `${base + k},${1 + ((k * 7919) % 50_000)},${k % 9 === 0 ? 'Returned' : 'Complete'},${date}T${String(k % 24).padStart(2, '0')}:15:00Z\n`;
+    for (let j = 0; j < (k % 2 === 0 ? 2 : 1); j++) {
+      const product = String(1 + ((k * 31 + j * 17) % products));
+      if (valid.has(product)) joined++; // the history's dirty rows left a few product ids invalid
+      i += `${base + item++},${base + k},${product},${((k % 97) + 1).toFixed(2)},${k % 13 === 0 ? 'Returned' : 'Complete'}\n`;
+    }
+  }
+  mkdirSync(path.join(dir, 'orders'), { recursive: true });
+  mkdirSync(path.join(dir, 'order_items'), { recursive: true });
+  writeFileSync(path.join(dir, 'orders', `new_${r}.csv`), o);
+  writeFileSync(path.join(dir, 'order_items', `new_${r}.csv`), i);
+  return joined;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
-  const i = process.argv.indexOf('--items');
-  const items = i > 0 ? Number(process.argv[i + 1]) : 27000;
+  const arg = (name: string) => {
+    const at = process.argv.indexOf(name);
+    return at > 0 ? Number(process.argv[at + 1]) : undefined;
+  };
+  const history = arg('--history');
+  const runs = arg('--runs') ?? 5;
+  const items = history ?? arg('--items') ?? 27000;
   const dir = path.join(__dirname, '..', '..', '.bench', `local-${items}`);
   if (!existsSync(path.join(dir, '.complete'))) {
     generate(dir, { items, seed: 3, dirty: 0.01, partRows: Math.max(2000, Math.ceil(items / 10)) });
@@ -29,7 +62,7 @@ async function main(): Promise<void> {
     clients: stack.clients,
     obs: new Observer(
       cfg,
-      (l) => process.env.BENCH_LOG && /batch_applied|transform_done/.test(l) && console.log(l),
+      (l) => process.env.BENCH_LOG && /batch_applied|bulk_applied|transform_done/.test(l) && console.log(l),
       () => {},
     ),
   });
@@ -40,14 +73,47 @@ async function main(): Promise<void> {
   const tUp = performance.now();
   await d.idle();
   const t1 = performance.now();
-  const got = await new KpiStore(stack.clients.ddb, stack.categoryTable, stack.orderTable).readAll();
-  const want = await computeDir(dir);
+  const store = new KpiStore(stack.clients.ddb, stack.categoryTable, stack.orderTable);
+  let want = await computeDir(dir);
+  const latencies: number[] = [];
+  let expectDir = dir;
+  if (history !== undefined) {
+    const mb0 = plan.reduce((s, p) => s + p.size, 0) / 1e6;
+    console.log(`history: ${items.toLocaleString()} items (${mb0.toFixed(1)} MB) loaded in ${((t1 - t0) / 1000).toFixed(2)} s`);
+    // kpi compute must see the history and every new day, in upload order (new_* names sort after part files).
+    expectDir = mkdtempSync(path.join(os.tmpdir(), 'kpi-bench-expected-'));
+    cpSync(dir, expectDir, { recursive: true });
+    const products = Math.max(50, Math.min(30000, Math.ceil(items / 4)));
+    const last = want.order_kpis.at(-1)!.order_date;
+    const valid = new Set([...want.tables.winningProducts()].map((p) => p.id));
+    for (let r = 1; r <= runs; r++) {
+      const date = new Date(Date.parse(last) + r * 86400_000).toISOString().slice(0, 10);
+      const day = mkdtempSync(path.join(os.tmpdir(), 'kpi-bench-day-'));
+      const joined = newDay(day, r, date, products, valid);
+      newDay(expectDir, r, date, products, valid);
+      const ta = performance.now();
+      await upload(new Bucket(stack.clients.s3, stack.bucket), planUpload(day));
+      for (let n = 0; ; n++) {
+        const row = await store.getDate(date);
+        if (row && row.total_items_sold === joined) break;
+        if (n === 3000) throw new Error(`no KPIs for ${date} after 30 s: ${JSON.stringify(row)}`);
+        await new Promise((res) => setTimeout(res, 10));
+      }
+      const ms = performance.now() - ta;
+      latencies.push(ms);
+      await d.idle();
+      console.log(`new day ${r} (${date}, 1,000 orders, 1,500 items): upload → KPIs ${(ms / 1000).toFixed(2)} s`);
+    }
+    want = await computeDir(expectDir);
+  }
+  const got = await store.readAll();
   const equal = isDeepStrictEqual(got.category_kpis, want.category_kpis) && isDeepStrictEqual(got.order_kpis, want.order_kpis);
   await stack.close();
   const mb = plan.reduce((s, p) => s + p.size, 0) / 1e6;
   console.log(
     `${items.toLocaleString()} items, ${plan.length} files, ${mb.toFixed(1)} MB: upload ${((tUp - t0) / 1000).toFixed(2)} s, all KPIs queryable after ${((t1 - t0) / 1000).toFixed(2)} s (${d.batches.length} batches), tables equal kpi compute: ${equal ? 'yes' : 'NO'}`,
   );
+  if (latencies.length) console.log(`history ${items.toLocaleString()} items: median upload → KPI latency of a new day ${(median(latencies) / 1000).toFixed(2)} s over ${latencies.length} days; tables equal kpi compute: ${equal ? 'yes' : 'NO'}`);
   if (!equal || d.errors.length) process.exitCode = 1;
 }
 

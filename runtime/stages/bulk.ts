@@ -14,6 +14,7 @@ import { rankOf } from './rank';
 import type { Bucket } from '../aws/s3store';
 
 export interface BulkOutcome {
+  times: Record<string, number>;
   recs: Rec[];
   body: StateBody;
   res: ComputeResult;
@@ -27,8 +28,16 @@ const byKey = (a: Rec, b: Rec) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 export async function bulkApply(bucket: Bucket, versions: ArchivedVersion[]): Promise<BulkOutcome> {
   const sources: SourceFile[] = versions.map((v) => ({ entity: v.entity, name: v.key, size: v.size, open: () => bucket.read(v.key) }));
+  const times: Record<string, number> = {};
+  let t = performance.now();
+  const lap = (name: string) => {
+    times[name] = Math.round(performance.now() - t);
+    t = performance.now();
+  };
   const res = await computeSources(sources, { unknownMode: 'hold' });
+  lap('compute');
   const lake = await writeLake(bucket, res.tables, { deferDeletes: true });
+  lap('lake');
   const ranks = new Map<string, string>();
   const rank = (file: string) => {
     let r = ranks.get(file);
@@ -36,10 +45,10 @@ export async function bulkApply(bucket: Bucket, versions: ArchivedVersion[]): Pr
     return r;
   };
   const recs: Rec[] = [];
-  const t = res.tables;
-  for (const o of t.winningOrders()) recs.push({ key: key('o', o.id), rank: rank(o.file), val: JSON.stringify([o.day, o.user, o.ret ? 1 : 0]) });
-  for (const p of t.winningProducts()) recs.push({ key: key('p', p.id), rank: rank(p.file), val: JSON.stringify(p.cat) });
-  for (const i of t.winningItems()) recs.push({ key: key('i', i.id), rank: rank(i.file), val: JSON.stringify([i.order, i.product, i.cents, i.status]) });
+  const tables = res.tables;
+  for (const o of tables.winningOrders()) recs.push({ key: key('o', o.id), rank: rank(o.file), val: JSON.stringify([o.day, o.user, o.ret ? 1 : 0]) });
+  for (const p of tables.winningProducts()) recs.push({ key: key('p', p.id), rank: rank(p.file), val: JSON.stringify(p.cat) });
+  for (const i of tables.winningItems()) recs.push({ key: key('i', i.id), rank: rank(i.file), val: JSON.stringify([i.order, i.product, i.cents, i.status]) });
   for (const h of res.held) {
     const it = h.item!;
     const waits = h.reason === 'unknown_order' ? 'o' : 'p';
@@ -57,7 +66,9 @@ export async function bulkApply(bucket: Bucket, versions: ArchivedVersion[]): Pr
     recs.push({ key: key('d', d.date), rank: '', val: JSON.stringify(rec) });
   }
   for (const v of versions) recs.push({ key: key('f', v.key), rank: '', val: '1' });
+  lap('records');
   recs.sort(byKey);
+  lap('sort');
   const body: StateBody = {
     ...emptyState(),
     files: versions.length,
@@ -69,5 +80,5 @@ export async function bulkApply(bucket: Bucket, versions: ArchivedVersion[]): Pr
     revenueCents: cents,
     latestDate: lake.dayFiles.at(-1)?.date ?? null,
   };
-  return { recs, body, res, changedDates: lake.changedDates, lakeWritten: lake.written, garbage: lake.garbage };
+  return { times, recs, body, res, changedDates: lake.changedDates, lakeWritten: lake.written, garbage: lake.garbage };
 }

@@ -21,7 +21,7 @@ export interface PipelineOptions {
   state?: StateStoreOptions;
   /** archive bytes applied per commit */
   batchBytes?: number;
-  /** bulk path when pending bytes ≥ this × applied bytes (default 1; Infinity: always incremental) */
+  /** bulk path when pending bytes ≥ this × applied bytes (default 0.2; Infinity: always incremental) */
   bulkFactor?: number;
   hooks?: TransformContext['hooks'];
 }
