@@ -14,7 +14,7 @@ Commands:
   query date YYYY-MM-DD       KPIs of one day, from both tables
   run                         container entry point: process the triggering event (or the landing zone)
   verify                      recompute from archive/ and compare with the tables and the lake (exit 1 on a difference)
-  rebuild                     recompute the tables and the lake from archive/, then verify
+  rebuild                     recompute the state, the lake and the tables from archive/, then verify
   dashboard [--port P]        serve the KPI dashboard on 127.0.0.1 (the configured tables)
   report --out FILE.html      write the dashboard as one self-contained HTML file
 
@@ -95,12 +95,14 @@ from disk with no network, for e-mail or an S3 static bucket.`,
 
 Recomputes every KPI and the curated zone from archive/ (the full path, ignoring all derived
 state) and compares them with $KPI_CATEGORY_TABLE, $KPI_ORDER_TABLE and curated/joined_items/ in
-$KPI_BUCKET. Prints each difference (table or lake, key, what differs), alerts, and exits 1 when
+$KPI_BUCKET, holding the transform's lease meanwhile (files still pending are left out). Prints each difference (table or lake, key, what differs), alerts, and exits 1 when
 there is any; 0 when all agree. The deployed pipeline runs it on a schedule (KPI_STAGE=verify).`,
   rebuild: `Usage: kpi rebuild
 
-Recomputes the KPI tables and the curated zone from archive/ and makes them equal to it (puts and
-deletes only what differs), then verifies. For recovery and after a format change.`,
+Recomputes the transform's state ($KPI_STATE_TABLE and state/index/), the curated zone and the
+KPI tables from archive/, then verifies. It marks every archived file pending and clears the
+state, the lake and the tables first (readers see empty tables while it runs); killed at any
+point, the next transform finishes it. For recovery and after a format change.`,
 };
 
 export function help(cmd: string): number {

@@ -6,9 +6,7 @@ import { fieldsOf, NotCsv, readCsv, type CsvRecord } from './csv';
 import type { Entity } from './names';
 import { HeaderError, mapHeader, RowRules, SCHEMAS, type Reason } from './rules';
 
-export const ITEM_STATUS_NONE = 0;
-export const ITEM_STATUS_RETURNED = 1;
-export const ITEM_STATUS_OTHER = 2;
+import { ITEM_STATUS_NONE, ITEM_STATUS_OTHER, ITEM_STATUS_RETURNED } from './join';
 
 export interface OrderVersion {
   id: string;
