@@ -113,7 +113,10 @@ async function main(): Promise<void> {
   console.log(
     `${items.toLocaleString()} items, ${plan.length} files, ${mb.toFixed(1)} MB: upload ${((tUp - t0) / 1000).toFixed(2)} s, all KPIs queryable after ${((t1 - t0) / 1000).toFixed(2)} s (${d.batches.length} batches), tables equal kpi compute: ${equal ? 'yes' : 'NO'}`,
   );
-  if (latencies.length) console.log(`history ${items.toLocaleString()} items: median upload → KPI latency of a new day ${(median(latencies) / 1000).toFixed(2)} s over ${latencies.length} days; tables equal kpi compute: ${equal ? 'yes' : 'NO'}`);
+  if (latencies.length)
+    console.log(
+      `history ${items.toLocaleString()} items: median upload → KPI latency of a new day ${(median(latencies) / 1000).toFixed(2)} s over ${latencies.length} days; tables equal kpi compute: ${equal ? 'yes' : 'NO'}`,
+    );
   if (!equal || d.errors.length) process.exitCode = 1;
 }
 

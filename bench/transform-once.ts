@@ -13,7 +13,14 @@ async function main(): Promise<void> {
   const dir = process.argv[2]!;
   const stack = await startLocal({ dir: mkdtempSync(path.join(os.tmpdir(), 'kpi-bench-')), port: 0 });
   const cfg = configForStack(stack);
-  const pipeline = new Pipeline(cfg, { clients: stack.clients, obs: new Observer(cfg, (l) => /applied|transform_done/.test(l) && console.log(l), () => {}) });
+  const pipeline = new Pipeline(cfg, {
+    clients: stack.clients,
+    obs: new Observer(
+      cfg,
+      (l) => /applied|transform_done/.test(l) && console.log(l),
+      () => {},
+    ),
+  });
   await upload(new Bucket(stack.clients.s3, stack.bucket), planUpload(dir));
   await pipeline.validate((await pipeline.bucket.list('ecommerce-data/')).map((o) => o.key));
   const t0 = performance.now();
@@ -32,7 +39,9 @@ async function main(): Promise<void> {
     const r = await pipeline.transform();
     clearInterval(timer);
     peak = Math.max(peak, process.memoryUsage().rss);
-    console.log(`incremental transform ${((performance.now() - t1) / 1000).toFixed(2)} s, ${r.changedDates.length} day(s), ${r.lookups} look-ups, ${r.blocksRead} blocks read; RSS ${(base / 2 ** 20).toFixed(0)} → peak ${(peak / 2 ** 20).toFixed(0)} MiB (+${((peak - base) / 2 ** 20).toFixed(0)} MiB)`);
+    console.log(
+      `incremental transform ${((performance.now() - t1) / 1000).toFixed(2)} s, ${r.changedDates.length} day(s), ${r.lookups} look-ups, ${r.blocksRead} blocks read; RSS ${(base / 2 ** 20).toFixed(0)} → peak ${(peak / 2 ** 20).toFixed(0)} MiB (+${((peak - base) / 2 ** 20).toFixed(0)} MiB)`,
+    );
   }
   await stack.close();
 }

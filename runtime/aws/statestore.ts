@@ -36,6 +36,10 @@ export class StateStore {
   private readonly now: () => number;
   private renewTimer: NodeJS.Timeout | undefined;
   private lost: unknown = null;
+  // Runs sharing this store (one process) take turns: the owner id is the store's, so DynamoDB
+  // alone could not tell them apart.
+  private turn: Promise<void> = Promise.resolve();
+  private endTurn: (() => void) | null = null;
 
   constructor(
     private readonly ddb: DynamoDBDocumentClient,
@@ -85,6 +89,21 @@ export class StateStore {
    * and returns the committed manifest as of the moment the lease was taken.
    */
   async acquire<B>(onWait?: (holder: string) => void): Promise<Manifest<B>> {
+    const before = this.turn;
+    let end!: () => void;
+    this.turn = new Promise<void>((r) => (end = r));
+    await before;
+    this.endTurn = end;
+    try {
+      return await this.take<B>(onWait);
+    } catch (err) {
+      this.endTurn = null;
+      end();
+      throw err;
+    }
+  }
+
+  private async take<B>(onWait?: (holder: string) => void): Promise<Manifest<B>> {
     const giveUp = this.now() + this.waitMs;
     let delay = 50;
     for (;;) {
@@ -168,6 +187,8 @@ export class StateStore {
   async release(): Promise<void> {
     clearInterval(this.renewTimer);
     this.renewTimer = undefined;
+    const end = this.endTurn;
+    this.endTurn = null;
     try {
       await this.send(
         new UpdateCommand({
@@ -181,6 +202,8 @@ export class StateStore {
       );
     } catch (err) {
       if (!isConditionFailed(err)) throw err;
+    } finally {
+      end?.();
     }
   }
 }

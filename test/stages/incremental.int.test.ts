@@ -178,6 +178,12 @@ test('two transforms racing on the same day converge: one waits for the lease, n
     t.is(ra.files + rb.files, 4);
     t.true([...a.logs, ...b.logs].some((l) => l.event === 'transform_waiting'));
     await sc.expectExact(t);
+    // two runs of one pipeline (one lease owner id) take turns too
+    await sc.upload({ entity: 'order_items', name: 'i3.csv', csv: 'id,order_id,product_id,sale_price\ni1,o1,p3,12.00\ni3,o1,p1,1.00\n' });
+    await a.pipeline.validate((await a.pipeline.bucket.list('ecommerce-data/')).map((o) => o.key));
+    const [r1, r2] = await Promise.all([a.pipeline.transform(), a.pipeline.transform()]);
+    t.is(r1.files + r2.files, 1);
+    await sc.expectExact(t);
   });
 });
 
