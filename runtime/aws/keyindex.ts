@@ -203,7 +203,7 @@ export async function mergeRuns(bucket: Bucket, runs: RunRef[], dropDeletes: boo
 }
 
 /** Writes records (sorted) as a run through a temp file: memory stays a block whatever the size. */
-async function writeRunFile(bucket: Bucket, recs: Iterable<Rec> | AsyncIterable<Rec>): Promise<RunRef> {
+export async function writeRunFile(bucket: Bucket, recs: Iterable<Rec> | AsyncIterable<Rec>): Promise<RunRef> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kpi-run-'));
   const file = path.join(dir, 'run');
   const ws = createWriteStream(file);

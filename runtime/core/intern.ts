@@ -194,16 +194,52 @@ export class Interner {
     return this.lookup(b, 0, b.length);
   }
 
-  str(id: number): string {
-    const g1 = id < this.gOf.length ? this.gOf[id] : 0;
-    if (g1) return decoder.decode(this.arena.subarray(this.gStart[g1 - 1], this.gEnd[g1 - 1]));
+  private values(): Int32Array {
     if (!this.numValues) {
       const values = new Int32Array(this.size);
       for (let v = 0; v < this.direct.length; v++) if (this.direct[v]) values[this.direct[v] - 1] = v;
       for (let q = 0; q < this.nSlots.length; q += 2) if (this.nSlots[q + 1]) values[this.nSlots[q + 1] - 1] = this.nSlots[q];
       this.numValues = values;
     }
-    return String(this.numValues[id]);
+    return this.numValues;
+  }
+
+  /**
+   * The ids `keep` accepts, ordered by (length, text) of their keys — the state index's order —
+   * without making a string per decimal key: canonical decimals in that order are in numeric order.
+   */
+  idsInKeyOrder(keep: (id: number) => boolean): Int32Array {
+    const values = this.values();
+    const num: number[] = [];
+    const gen: { id: number; s: string }[] = [];
+    for (let id = 0; id < this.size; id++) {
+      if (!keep(id)) continue;
+      if (id < this.gOf.length && this.gOf[id]) gen.push({ id, s: this.str(id) });
+      else num.push(id);
+    }
+    const nums = Int32Array.from(num).sort((a, b) => values[a] - values[b]);
+    gen.sort((a, b) => a.s.length - b.s.length || (a.s < b.s ? -1 : a.s > b.s ? 1 : 0));
+    const out = new Int32Array(nums.length + gen.length);
+    let i = 0,
+      j = 0,
+      w = 0;
+    while (i < nums.length || j < gen.length) {
+      if (j >= gen.length) out[w++] = nums[i++];
+      else if (i >= nums.length) out[w++] = gen[j++].id;
+      else {
+        const a = String(values[nums[i]]);
+        const b = gen[j].s;
+        const first = a.length !== b.length ? a.length < b.length : a < b;
+        out[w++] = first ? nums[i++] : gen[j++].id;
+      }
+    }
+    return out;
+  }
+
+  str(id: number): string {
+    const g1 = id < this.gOf.length ? this.gOf[id] : 0;
+    if (g1) return decoder.decode(this.arena.subarray(this.gStart[g1 - 1], this.gEnd[g1 - 1]));
+    return String(this.values()[id]);
   }
 }
 

@@ -306,32 +306,29 @@ export class Tables {
     return marks[lo]!.file;
   }
 
-  /** Every winning order version: key, file, day, customer, returned. */
+  /** Every winning order version, in key order (the state index's): key, file, day, customer, returned. */
   *winningOrders(): Generator<{ id: string; file: string; day: number; user: string; ret: boolean }> {
     this.oWin.ensure(this.orderKeys.size);
-    for (let k = 0; k < this.orderKeys.size; k++) {
+    for (const k of this.orderKeys.idsInKeyOrder((k) => this.oWin.data[k]! >= 0)) {
       const v = this.oWin.data[k]!;
-      if (v < 0) continue;
       yield { id: this.orderKeys.str(k), file: this.fileOf('orders', v), day: this.oDay.data[v]!, user: this.users.str(this.oUser.data[v]!), ret: this.oRet.data[v] === 1 };
     }
   }
 
-  /** Every winning product version: key, file, category. */
+  /** Every winning product version, in key order: key, file, category. */
   *winningProducts(): Generator<{ id: string; file: string; cat: string }> {
     this.pWin.ensure(this.productKeys.size);
-    for (let k = 0; k < this.productKeys.size; k++) {
+    for (const k of this.productKeys.idsInKeyOrder((k) => this.pWin.data[k]! >= 0)) {
       const v = this.pWin.data[k]!;
-      if (v < 0) continue;
       yield { id: this.productKeys.str(k), file: this.fileOf('products', v), cat: this.categories.str(this.pCat.data[v]!) };
     }
   }
 
-  /** Every winning (joinable) item version: key, file, order, product, cents, own status. */
+  /** Every winning (joinable) item version, in key order: key, file, order, product, cents, own status. */
   *winningItems(): Generator<{ id: string; file: string; order: string; product: string; cents: number; status: number }> {
     this.iWin.ensure(this.itemKeys.size);
-    for (let k = 0; k < this.itemKeys.size; k++) {
+    for (const k of this.itemKeys.idsInKeyOrder((k) => this.iWin.data[k]! >= 0)) {
       const v = this.iWin.data[k]!;
-      if (v < 0) continue;
       yield {
         id: this.itemKeys.str(k),
         file: this.fileOf('order_items', v),

@@ -15,7 +15,8 @@ import type { Bucket } from '../aws/s3store';
 
 export interface BulkOutcome {
   times: Record<string, number>;
-  recs: Rec[];
+  /** every record of the new state, in key order (streamed into the index run) */
+  records: () => Iterable<Rec>;
   body: StateBody;
   res: ComputeResult;
   changedDates: string[];
@@ -44,31 +45,48 @@ export async function bulkApply(bucket: Bucket, versions: ArchivedVersion[]): Pr
     if (r === undefined) ranks.set(file, (r = rankOf(parseArchive(file)!)));
     return r;
   };
-  const recs: Rec[] = [];
+  // The records in key order, kind by kind (d < f < hq < i < o < p): the big kinds come straight
+  // from the dictionaries in order, so no array of every record exists at once.
   const tables = res.tables;
-  for (const o of tables.winningOrders()) recs.push({ key: key('o', o.id), rank: rank(o.file), val: JSON.stringify([o.day, o.user, o.ret ? 1 : 0]) });
-  for (const p of tables.winningProducts()) recs.push({ key: key('p', p.id), rank: rank(p.file), val: JSON.stringify(p.cat) });
-  for (const i of tables.winningItems()) recs.push({ key: key('i', i.id), rank: rank(i.file), val: JSON.stringify([i.order, i.product, i.cents, i.status]) });
-  for (const h of res.held) {
-    const it = h.item!;
-    const waits = h.reason === 'unknown_order' ? 'o' : 'p';
-    const r = rank(h.file);
-    const held = { rank: r, order: it.order, product: it.product, cents: it.cents, status: it.status, item: it.id, file: h.file, line: h.line, header: h.header, fields: h.fields };
-    recs.push({ key: key('hq', waits, waits === 'o' ? it.order : it.product, it.id, r), rank: r, val: JSON.stringify(held) });
-  }
   const kpisOf = new Map<string, DayKpis>();
   for (const o of res.order_kpis) kpisOf.set(o.order_date, { order: o, categories: [] });
   for (const c of res.category_kpis) kpisOf.get(c.order_date)!.categories.push(c);
   let cents = 0;
-  for (const d of lake.dayFiles) {
-    const rec: DayRec = { file: d.file, n: d.n, cents: d.cents, products: d.products, kpis: kpisOf.get(d.date)! };
-    cents += d.cents;
-    recs.push({ key: key('d', d.date), rank: '', val: JSON.stringify(rec) });
+  for (const d of lake.dayFiles) cents += d.cents;
+  function* records(): Generator<Rec> {
+    const small = (recs: Rec[]) => recs.sort(byKey);
+    yield* small(
+      lake.dayFiles.map((d) => ({
+        key: key('d', d.date),
+        rank: '',
+        val: JSON.stringify({ file: d.file, n: d.n, cents: d.cents, products: d.products, kpis: kpisOf.get(d.date)! } satisfies DayRec),
+      })),
+    );
+    yield* small(versions.map((v) => ({ key: key('f', v.key), rank: '', val: '1' })));
+    yield* small(
+      res.held.map((h) => {
+        const it = h.item!;
+        const waits = h.reason === 'unknown_order' ? 'o' : 'p';
+        const r = rank(h.file);
+        const held = {
+          rank: r,
+          order: it.order,
+          product: it.product,
+          cents: it.cents,
+          status: it.status,
+          item: it.id,
+          file: h.file,
+          line: h.line,
+          header: h.header,
+          fields: h.fields,
+        };
+        return { key: key('hq', waits, waits === 'o' ? it.order : it.product, it.id, r), rank: r, val: JSON.stringify(held) };
+      }),
+    );
+    for (const i of tables.winningItems()) yield { key: key('i', i.id), rank: rank(i.file), val: JSON.stringify([i.order, i.product, i.cents, i.status]) };
+    for (const o of tables.winningOrders()) yield { key: key('o', o.id), rank: rank(o.file), val: JSON.stringify([o.day, o.user, o.ret ? 1 : 0]) };
+    for (const p of tables.winningProducts()) yield { key: key('p', p.id), rank: rank(p.file), val: JSON.stringify(p.cat) };
   }
-  for (const v of versions) recs.push({ key: key('f', v.key), rank: '', val: '1' });
-  lap('records');
-  recs.sort(byKey);
-  lap('sort');
   const body: StateBody = {
     ...emptyState(),
     files: versions.length,
@@ -80,5 +98,5 @@ export async function bulkApply(bucket: Bucket, versions: ArchivedVersion[]): Pr
     revenueCents: cents,
     latestDate: lake.dayFiles.at(-1)?.date ?? null,
   };
-  return { times, recs, body, res, changedDates: lake.changedDates, lakeWritten: lake.written, garbage: lake.garbage };
+  return { times, records, body, res, changedDates: lake.changedDates, lakeWritten: lake.written, garbage: lake.garbage };
 }

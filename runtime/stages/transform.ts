@@ -22,7 +22,7 @@ import { rejectsToCsv } from '../core/rejects';
 import type { RejectedRow } from '../core/join';
 import { key, prefix } from '../core/runfile';
 import type { KpiTables, OrderKpi } from '../core/kpis';
-import { INDEX_PREFIX, KeyIndex, mergePlan, mergeRuns, writeRun } from '../aws/keyindex';
+import { INDEX_PREFIX, KeyIndex, mergePlan, mergeRuns, writeRun, writeRunFile } from '../aws/keyindex';
 import type { StateStore } from '../aws/statestore';
 import type { Bucket } from '../aws/s3store';
 import type { KpiStore } from '../aws/kpistore';
@@ -252,7 +252,7 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
         total.lakeFilesWritten += out.lakeWritten;
         total.files += versions.length - body.files;
         ctx.deadline.check();
-        const run = await writeRun(ctx.bucket, out.recs);
+        const run = await writeRunFile(ctx.bucket, out.records());
         const post: Post = { days: [], markers: pending.map((f) => f.marker), full: true, garbage: [...out.garbage, ...body.runs.map((r) => INDEX_PREFIX + r.name)] };
         const postKey = await putPost(ctx, version, post);
         ctx.hooks?.beforeCommit?.();
@@ -270,7 +270,7 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
           files: versions.length,
           pending: pending.length,
           bytes: pendingBytes,
-          records: out.recs.length,
+          records: run.records,
           changed_dates: out.changedDates.length,
           ms: { ...out.times, apply: applyMs, commit: commitMs, post: Math.round(performance.now() - tw) },
         });
