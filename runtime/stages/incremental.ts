@@ -39,6 +39,8 @@ export interface StateBody {
   revenueCents: number;
   /** the newest order day with joined items (the dashboard's "latest day" metrics) */
   latestDate: string | null;
+  /** when held items were last checked against the hold time (ms) */
+  expiredAt?: number;
   /** state/commits/<id>.json: what is left to do after the last commit (KPI rows, lake clean-up) */
   post: string | null;
 }

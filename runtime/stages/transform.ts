@@ -332,7 +332,14 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
         total.merges++;
       }
     }
-    total.expired = body.held > 0 ? await expireHeld(ctx, new KeyIndex(ctx.bucket, body.runs), now()) : 0;
+    // Held items are checked against the hold time at most every 15 minutes (as often as the
+    // schedule runs, or the hold time if shorter): the scan costs O(held), not worth every file.
+    const interval = Math.min(15 * 60_000, ctx.holdSeconds * 1000);
+    if (body.held > 0 && now() - (body.expiredAt ?? 0) >= interval) {
+      total.expired = await expireHeld(ctx, new KeyIndex(ctx.bucket, body.runs), now());
+      body = { ...body, expiredAt: now() };
+      version = await ctx.state.commit(version, body);
+    }
     await ctx.bucket.put(QUALITY_KEY, JSON.stringify(qualityOf(body, now())), { contentType: 'application/json' });
     if (body.latestDate) {
       const r = (await new KeyIndex(ctx.bucket, body.runs).get([key('d', body.latestDate)])).get(key('d', body.latestDate));
