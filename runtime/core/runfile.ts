@@ -30,7 +30,7 @@ const SEP = '\u0000\u0000';
  */
 export function key(kind: string, ...parts: string[]): string {
   let k = kind;
-  for (const p of parts) k += SEP + String.fromCharCode(p.length + 1) + p.replaceAll('\u0000', '\u0000\u0001');
+  for (const p of parts) k += SEP + String.fromCharCode(p.length + 1) + (p.includes('\u0000') ? p.replaceAll('\u0000', '\u0000\u0001') : p);
   return k;
 }
 

@@ -27,7 +27,15 @@ export interface BulkOutcome {
 
 const byKey = (a: Rec, b: Rec) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
-export async function bulkApply(bucket: Bucket, versions: ArchivedVersion[]): Promise<BulkOutcome> {
+/** More files became pending while a bulk run computed: it is cheaper to start again with them. */
+export class BulkSuperseded extends Error {}
+
+/**
+ * `superseded` is asked once the recompute is done, before anything is written, and again after
+ * the lake files: true makes the run throw BulkSuperseded (a load still arriving is recomputed
+ * once at its end, not once per file).
+ */
+export async function bulkApply(bucket: Bucket, versions: ArchivedVersion[], superseded?: () => Promise<boolean>): Promise<BulkOutcome> {
   const sources: SourceFile[] = versions.map((v) => ({ entity: v.entity, name: v.key, size: v.size, open: () => bucket.read(v.key) }));
   const times: Record<string, number> = {};
   let t = performance.now();
@@ -37,8 +45,12 @@ export async function bulkApply(bucket: Bucket, versions: ArchivedVersion[]): Pr
   };
   const res = await computeSources(sources, { unknownMode: 'hold' });
   lap('compute');
+  if (superseded && (await superseded())) throw new BulkSuperseded('more files are pending');
   const lake = await writeLake(bucket, res.tables, { deferDeletes: true });
   lap('lake');
+  // Asked again before the state records: the day files just put are unreferenced until a commit,
+  // and the next bulk run lists and supersedes them.
+  if (superseded && (await superseded())) throw new BulkSuperseded('more files are pending');
   const ranks = new Map<string, string>();
   const rank = (file: string) => {
     let r = ranks.get(file);

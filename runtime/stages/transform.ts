@@ -11,7 +11,7 @@ import { randomUUID, createHash } from 'node:crypto';
 import { applyBatch, emptyState, heldRows, type BatchFile, type DayRec, type Post, type StateBody } from './incremental';
 import { parseArchive, unmatchedKey, versionOrder, type ArchivedVersion } from './layout';
 import { rankOf } from './rank';
-import { bulkApply } from './bulk';
+import { bulkApply, BulkSuperseded } from './bulk';
 import { partitionPrefix } from './lake';
 import { PENDING_PREFIX, pendingKey } from './pending';
 import { SourceFailed } from '../core/compute';
@@ -40,6 +40,7 @@ export const DEFAULT_BATCH_BYTES = 128 << 20;
  * O(its rows) and above it O(history) ≤ 6x its bytes — either way a file's cost is bounded by its own size.
  */
 export const DEFAULT_BULK_FACTOR = 0.2;
+const MAX_BULK_RESTARTS = 8;
 
 export interface TransformContext {
   bucket: Bucket;
@@ -101,9 +102,10 @@ interface PendingFile extends BatchFile {
 }
 
 /** Every pending file whose archive object exists, oldest first (HEADs: the batch needs sizes). */
-async function listPending(bucket: Bucket): Promise<PendingFile[]> {
+async function listPending(bucket: Bucket): Promise<PendingFile[] & { markers?: number }> {
   const found: (ArchivedVersion & { marker: string })[] = [];
-  for (const m of await bucket.list(PENDING_PREFIX)) {
+  const markers = await bucket.list(PENDING_PREFIX);
+  for (const m of markers) {
     const key = m.key.slice(PENDING_PREFIX.length);
     const p = parseArchive(key);
     if (p) found.push({ ...p, key, etag: '', size: 0, marker: m.key });
@@ -121,7 +123,10 @@ async function listPending(bucket: Bucket): Promise<PendingFile[]> {
       }
     }),
   );
-  return out.filter((x): x is PendingFile => x !== null);
+  return Object.assign(
+    out.filter((x): x is PendingFile => x !== null),
+    { markers: markers.length },
+  );
 }
 
 /** The oldest pending files up to `maxBytes` (at least one). */
@@ -215,6 +220,7 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
   };
   const changed = new Set<string>();
   const failedOnce = new Set<string>();
+  let restarts = 0;
   let latest: OrderKpi | undefined;
   const m = await ctx.state.acquire<StateBody>(() => ctx.obs.log('transform_waiting', { reason: 'another transform holds the state lease' }));
   let version = m.version;
@@ -246,7 +252,18 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
       if (pendingBytes >= (ctx.bulkFactor ?? DEFAULT_BULK_FACTOR) * body.bytes) {
         // Bulk: at least as much new as applied — recompute everything, one commit.
         const versions = await listArchive(ctx.bucket);
-        const out = await bulkApply(ctx.bucket, versions);
+        // While a load is still arriving, a recompute that finds more files pending starts again
+        // with them (at most MAX_BULK_RESTARTS times a run, so a steady stream cannot starve it).
+        const superseded = restarts < MAX_BULK_RESTARTS ? async () => (await ctx.bucket.list(PENDING_PREFIX)).length > (pending.markers ?? 0) : undefined;
+        let out: Awaited<ReturnType<typeof bulkApply>>;
+        try {
+          out = await bulkApply(ctx.bucket, versions, superseded);
+        } catch (err) {
+          if (!(err instanceof BulkSuperseded)) throw err;
+          restarts++;
+          ctx.obs.log('bulk_restarted', { reason: 'more files became pending', files: versions.length, ms: Math.round(performance.now() - tw) });
+          continue;
+        }
         const applyMs = Math.round(performance.now() - tw);
         tw = performance.now();
         total.lakeFilesWritten += out.lakeWritten;

@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { computeDir } from '../../runtime/core/compute';
 import { StateStore } from '../../runtime/aws/statestore';
+import { bulkApply, BulkSuperseded } from '../../runtime/stages/bulk';
+import { listArchive } from '../../runtime/stages/transform';
 import { CURATED_PREFIX } from '../../runtime/core/names';
 import type { LocalStack } from '../../runtime/local/stack';
 import type { Pipeline } from '../../runtime/stages/pipeline';
@@ -283,6 +285,39 @@ test('a new day costs the same with a longer history: one day recomputed, the sa
     t.deepEqual(long.changedDates, ['2025-04-13']);
     t.is(long.lookups, short.lookups);
     t.is(long.lakeFilesWritten, 1);
+    await sc.expectExact(t);
+  });
+});
+
+test('a bulk recompute that finds more files pending stops before writing anything, and the next one applies them all', async (t) => {
+  await withStack(async (s) => {
+    const { pipeline, logs } = quietPipeline(s);
+    const sc = new Scenario(s, pipeline);
+    await sc.upload({ entity: 'products', name: 'p.csv', csv: PRODUCTS }, { entity: 'orders', name: 'o.csv', csv: ORDERS });
+    await pipeline.validate((await pipeline.bucket.list('ecommerce-data/')).map((o) => o.key));
+    const versions = await listArchive(pipeline.bucket);
+    await t.throwsAsync(
+      bulkApply(pipeline.bucket, versions, async () => true),
+      { instanceOf: BulkSuperseded },
+    );
+    t.deepEqual(await pipeline.bucket.list(CURATED_PREFIX), []); // nothing written
+    // through the transform: items validated while it recomputes; it starts again with them
+    await pipeline.transform();
+    await sc.upload({ entity: 'orders', name: 'o2.csv', csv: 'order_id,user_id,status,created_at\no7,u7,Complete,2025-03-07T10:00:00\n' });
+    await sc.upload({ entity: 'order_items', name: 'i.csv', csv: ITEMS + 'i7,o7,p2,3.00\n' });
+    await pipeline.validate(['ecommerce-data/orders/o2.csv']);
+    let added = false;
+    const list = pipeline.bucket.list.bind(pipeline.bucket);
+    pipeline.bucket.list = async (prefix: string) => {
+      const r = await list(prefix);
+      if (prefix === 'state/pending/' && !added) {
+        added = true;
+        await pipeline.validate(['ecommerce-data/order_items/i.csv']); // validated meanwhile
+      }
+      return r;
+    };
+    await pipeline.transform();
+    t.true(logs.some((l) => l.event === 'bulk_restarted'));
     await sc.expectExact(t);
   });
 });
