@@ -8,7 +8,8 @@ import path from 'node:path';
 import { computeDir } from '../../runtime/core/compute';
 import { StateStore } from '../../runtime/aws/statestore';
 import { bulkApply, BulkSuperseded } from '../../runtime/stages/bulk';
-import { listArchive } from '../../runtime/stages/transform';
+import { listArchive, resetState } from '../../runtime/stages/transform';
+import { verify } from '../../runtime/stages/verify';
 import { CURATED_PREFIX } from '../../runtime/core/names';
 import type { LocalStack } from '../../runtime/local/stack';
 import type { Pipeline } from '../../runtime/stages/pipeline';
@@ -319,5 +320,25 @@ test('a bulk recompute that finds more files pending stops before writing anythi
     await pipeline.transform();
     t.true(logs.some((l) => l.event === 'bulk_restarted'));
     await sc.expectExact(t);
+  });
+});
+
+test('kpi verify checks the committed state only (a file still pending is not a difference); a rebuild killed after its reset is finished by the next transform', async (t) => {
+  await withStack(async (s) => {
+    const { pipeline } = quietPipeline(s, {}, INCREMENTAL);
+    const sc = new Scenario(s, pipeline);
+    await sc.upload({ entity: 'products', name: 'p.csv', csv: PRODUCTS }, { entity: 'orders', name: 'o.csv', csv: ORDERS }, { entity: 'order_items', name: 'i.csv', csv: ITEMS });
+    await sc.process();
+    await sc.upload({ entity: 'order_items', name: 'i2.csv', csv: 'id,order_id,product_id,sale_price\ni9,o3,p1,4.00\n' });
+    await pipeline.validate(['ecommerce-data/order_items/i2.csv']); // archived, not applied yet
+    t.true((await verify(pipeline.bucket, pipeline.store, pipeline.state)).ok);
+    // kpi rebuild's first half (every file marked, state/lake/tables cleared), then killed
+    await resetState(pipeline.transformContext());
+    t.deepEqual((await tables(s)).order_kpis, []);
+    t.deepEqual(await pipeline.bucket.list(CURATED_PREFIX), []);
+    const r = await pipeline.transform(); // any later run
+    t.is(r.files, 4);
+    await sc.expectExact(t);
+    t.true((await verify(pipeline.bucket, pipeline.store, pipeline.state)).ok);
   });
 });
