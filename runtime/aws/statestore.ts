@@ -78,6 +78,31 @@ export class StateStore {
     }
   }
 
+  /**
+   * One conditional UpdateItem on the manifest. The attribute names used in the expressions:
+   * #o owner, #e expires, #v version, #b body; :me is this store's owner id.
+   */
+  private update(set: string, condition: string, values: Record<string, unknown> = {}): Promise<unknown> {
+    const names: Record<string, string> = {};
+    for (const [k, v] of [
+      ['#o', 'owner'],
+      ['#e', 'expires'],
+      ['#v', 'version'],
+      ['#b', 'body'],
+    ] as const)
+      if (set.includes(k) || condition.includes(k)) names[k] = v;
+    return this.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: MANIFEST },
+        UpdateExpression: set,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':me': this.owner, ...values },
+      }),
+    );
+  }
+
   /** The committed manifest (version 0 and no body before the first commit). */
   async read<B>(): Promise<Manifest<B>> {
     const r = await this.send<{ Item?: { version?: number; body?: string } }>(new GetCommand({ TableName: this.table, Key: { pk: MANIFEST }, ConsistentRead: true }));
@@ -109,16 +134,7 @@ export class StateStore {
     for (;;) {
       const now = this.now();
       try {
-        await this.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: { pk: MANIFEST },
-            UpdateExpression: 'SET #o = :me, #e = :exp',
-            ConditionExpression: 'attribute_not_exists(#o) OR #e < :now OR #o = :me',
-            ExpressionAttributeNames: { '#o': 'owner', '#e': 'expires' },
-            ExpressionAttributeValues: { ':me': this.owner, ':exp': now + this.leaseMs, ':now': now },
-          }),
-        );
+        await this.update('SET #o = :me, #e = :exp', 'attribute_not_exists(#o) OR #e < :now OR #o = :me', { ':exp': now + this.leaseMs, ':now': now });
         break;
       } catch (err) {
         if (!isConditionFailed(err)) throw err;
@@ -137,16 +153,7 @@ export class StateStore {
   private async renew(): Promise<void> {
     const now = this.now();
     try {
-      await this.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: MANIFEST },
-          UpdateExpression: 'SET #e = :exp',
-          ConditionExpression: '#o = :me',
-          ExpressionAttributeNames: { '#o': 'owner', '#e': 'expires' },
-          ExpressionAttributeValues: { ':me': this.owner, ':exp': now + this.leaseMs },
-        }),
-      );
+      await this.update('SET #e = :exp', '#o = :me', { ':exp': now + this.leaseMs });
     } catch (err) {
       throw isConditionFailed(err) ? new LeaseLost('the state lease was taken over by another transform') : err;
     }
@@ -161,16 +168,11 @@ export class StateStore {
   async commit<B>(from: number, body: B): Promise<number> {
     this.check();
     try {
-      await this.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: MANIFEST },
-          UpdateExpression: 'SET #v = :next, #b = :body',
-          ConditionExpression: from === 0 ? '#o = :me AND attribute_not_exists(#v)' : '#o = :me AND #v = :from',
-          ExpressionAttributeNames: { '#o': 'owner', '#v': 'version', '#b': 'body' },
-          ExpressionAttributeValues: { ':me': this.owner, ':next': from + 1, ':body': JSON.stringify(body), ...(from === 0 ? {} : { ':from': from }) },
-        }),
-      );
+      await this.update('SET #v = :next, #b = :body', from === 0 ? '#o = :me AND attribute_not_exists(#v)' : '#o = :me AND #v = :from', {
+        ':next': from + 1,
+        ':body': JSON.stringify(body),
+        ...(from === 0 ? {} : { ':from': from }),
+      });
     } catch (err) {
       if (isConditionFailed(err)) throw new LeaseLost('commit refused: the lease was lost or another run committed first');
       throw err;
@@ -190,16 +192,7 @@ export class StateStore {
     const end = this.endTurn;
     this.endTurn = null;
     try {
-      await this.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: MANIFEST },
-          UpdateExpression: 'REMOVE #o, #e',
-          ConditionExpression: '#o = :me',
-          ExpressionAttributeNames: { '#o': 'owner', '#e': 'expires' },
-          ExpressionAttributeValues: { ':me': this.owner },
-        }),
-      );
+      await this.update('REMOVE #o, #e', '#o = :me');
     } catch (err) {
       if (!isConditionFailed(err)) throw err;
     } finally {
