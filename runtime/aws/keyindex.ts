@@ -210,10 +210,20 @@ export async function writeRunFile(bucket: Bucket, recs: Iterable<Rec> | AsyncIt
   const w = new RunWriter((c) => void ws.write(c));
   try {
     let n = 0;
-    for await (const r of recs) {
-      w.add(r);
-      // Let the file stream drain now and then: the writer's chunks are small.
-      if (++n % 50000 === 0 && ws.writableNeedDrain) await new Promise<void>((res) => ws.once('drain', () => res()));
+    const drain = () => new Promise<void>((res) => ws.once('drain', () => res()));
+    // Let the file stream drain now and then: the writer's chunks are small. A plain for-of over a
+    // synchronous source: `for await` would cost a promise per record.
+    if (Symbol.asyncIterator in recs) {
+      for await (const r of recs) {
+        w.add(r);
+        if (++n % 50000 === 0 && ws.writableNeedDrain) await drain();
+      }
+    } else {
+      const it = (recs as Iterable<Rec>)[Symbol.iterator]();
+      for (let next = it.next(); !next.done; next = it.next()) {
+        w.add(next.value);
+        if (++n % 50000 === 0 && ws.writableNeedDrain) await drain();
+      }
     }
     const end = w.end();
     await new Promise<void>((res, rej) => ws.end((err?: Error | null) => (err ? rej(err) : res())));

@@ -222,7 +222,11 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
   const failedOnce = new Set<string>();
   let restarts = 0;
   let latest: OrderKpi | undefined;
-  const m = await ctx.state.acquire<StateBody>(() => ctx.obs.log('transform_waiting', { reason: 'another transform holds the state lease' }));
+  let waited = false;
+  const m = await ctx.state.acquire<StateBody>(() => {
+    if (!waited) ctx.obs.log('transform_waiting', { reason: 'another transform holds the state lease' });
+    waited = true;
+  });
   let version = m.version;
   let body = m.body;
   try {
