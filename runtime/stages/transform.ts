@@ -16,7 +16,7 @@ import { partitionPrefix } from './lake';
 import { PENDING_PREFIX, pendingKey } from './pending';
 import { SourceFailed } from '../core/compute';
 import { ERR_PREFIX } from '../core/names';
-import { ARCHIVE_PREFIX, CURATED_PREFIX, QUALITY_KEY, STATE_PREFIX } from '../core/names';
+import { ARCHIVE_PREFIX, CURATED_PREFIX, LANDING_PREFIX, QUALITY_KEY, STATE_PREFIX } from '../core/names';
 import type { Quality } from '../core/quality';
 import { rejectsToCsv } from '../core/rejects';
 import type { RejectedRow } from '../core/join';
@@ -256,9 +256,14 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
       if (pendingBytes >= (ctx.bulkFactor ?? DEFAULT_BULK_FACTOR) * body.bytes) {
         // Bulk: at least as much new as applied — recompute everything, one commit.
         const versions = await listArchive(ctx.bucket);
-        // While a load is still arriving, a recompute that finds more files pending starts again
-        // with them (at most MAX_BULK_RESTARTS times a run, so a steady stream cannot starve it).
-        const superseded = restarts < MAX_BULK_RESTARTS ? async () => (await ctx.bucket.list(PENDING_PREFIX)).length > (pending.markers ?? 0) : undefined;
+        // While a load is still arriving, a recompute that finds more files pending (validated
+        // meanwhile) or more uploads waiting in the landing zone (the local dispatcher validates
+        // them after this run) starts again with them — at most MAX_BULK_RESTARTS times a run, so
+        // a steady stream cannot starve it. Objects stuck in the landing zone do not count: only growth.
+        const landing = async () => (await ctx.bucket.list(LANDING_PREFIX)).length;
+        const landingAtStart = restarts < MAX_BULK_RESTARTS ? await landing() : 0;
+        const superseded =
+          restarts < MAX_BULK_RESTARTS ? async () => (await ctx.bucket.list(PENDING_PREFIX)).length > (pending.markers ?? 0) || (await landing()) > landingAtStart : undefined;
         let out: Awaited<ReturnType<typeof bulkApply>>;
         try {
           out = await bulkApply(ctx.bucket, versions, superseded);
