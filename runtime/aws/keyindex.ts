@@ -222,7 +222,8 @@ export async function writeRunFile(bucket: Bucket, recs: Iterable<Rec> | AsyncIt
       const it = (recs as Iterable<Rec>)[Symbol.iterator]();
       for (let next = it.next(); !next.done; next = it.next()) {
         w.add(next.value);
-        if (++n % 50000 === 0 && ws.writableNeedDrain) await drain();
+        // Yield now and then even when the file keeps up: the lease renewal timer must get to run.
+        if (++n % 50000 === 0) await (ws.writableNeedDrain ? drain() : new Promise<void>((res) => setImmediate(res)));
       }
     }
     const end = w.end();
