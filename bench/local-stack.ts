@@ -10,9 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { computeDir } from '../runtime/core/compute';
 import { generate } from '../runtime/cli/generate';
 import { KpiStore } from '../runtime/aws/kpistore';
-import { configForStack, startLocal } from '../runtime/local/stack';
-import { Observer } from '../runtime/aws/observe';
-import { Pipeline } from '../runtime/stages/pipeline';
+import { benchStack } from './stack';
 import { Dispatcher } from '../runtime/local/dispatcher';
 import { Bucket } from '../runtime/aws/s3store';
 import { planUpload, upload } from '../runtime/cli/upload';
@@ -56,16 +54,7 @@ async function main(): Promise<void> {
     writeFileSync(path.join(dir, '.complete'), '');
   }
   const plan = planUpload(dir);
-  const stack = await startLocal({ dir: mkdtempSync(path.join(os.tmpdir(), 'kpi-bench-')), port: 0 });
-  const cfg = configForStack(stack);
-  const pipeline = new Pipeline(cfg, {
-    clients: stack.clients,
-    obs: new Observer(
-      cfg,
-      (l) => process.env.BENCH_LOG && /batch_applied|bulk_applied|transform_done/.test(l) && console.log(l),
-      () => {},
-    ),
-  });
+  const { stack, pipeline } = await benchStack((l) => void (process.env.BENCH_LOG && /batch_applied|bulk_applied|transform_done/.test(l) && console.log(l)));
   const d = new Dispatcher(pipeline, 100);
   stack.onObjectCreated((k) => d.enqueue(k));
   const t0 = performance.now();

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { blockOf, cmp, decodeBlock, decodeIndex, encodeRun, findIn, RunWriter, type Rec, type RunIndex } from '../core/runfile';
 import { STATE_PREFIX } from '../core/names';
+import { inPool } from '../core/pool';
 import type { Bucket } from './s3store';
 
 export const INDEX_PREFIX = `${STATE_PREFIX}index/`;
@@ -27,22 +28,16 @@ const IN_FLIGHT = 16;
 /** Contiguous blocks are fetched in one GET up to this size. */
 const COALESCE_BYTES = 1 << 20;
 const BLOCK_CACHE = 20000;
+/** Run indexes kept: more than the at most 12 live runs, so merges do not evict live ones. */
+const INDEX_CACHE = 64;
 
 const indexCache = new Map<string, RunIndex>();
 const blockCache = new Map<string, Rec[]>();
 
-function cacheBlock(k: string, recs: Rec[]): void {
-  if (blockCache.size >= BLOCK_CACHE) blockCache.delete(blockCache.keys().next().value!);
-  blockCache.set(k, recs);
-}
-
-async function pool<T>(items: T[], fn: (x: T) => Promise<void>, n = IN_FLIGHT): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(n, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
+/** Oldest entry out first: runs merged away are never asked for again. */
+function remember<V>(cache: Map<string, V>, max: number, k: string, v: V): void {
+  if (cache.size >= max) cache.delete(cache.keys().next().value!);
+  cache.set(k, v);
 }
 
 export class KeyIndex {
@@ -62,7 +57,7 @@ export class KeyIndex {
       const b = await this.bucket.readRange(INDEX_PREFIX + run.name, run.indexAt, run.bytes - run.indexAt);
       this.bytesRead += b.length;
       ix = decodeIndex(b);
-      indexCache.set(run.name, ix);
+      remember(indexCache, INDEX_CACHE, run.name, ix);
     }
     return ix;
   }
@@ -83,7 +78,7 @@ export class KeyIndex {
       if (last && prev === id - 1 && ix.blocks[id]![1] + ix.blocks[id]![2] - ix.blocks[last[0]!]![1] <= COALESCE_BYTES) last.push(id);
       else ranges.push([id]);
     }
-    await pool(ranges, async (r) => {
+    await inPool(ranges, IN_FLIGHT, async (r) => {
       const start = ix.blocks[r[0]!]![1];
       const end = ix.blocks[r.at(-1)!]![1] + ix.blocks[r.at(-1)!]![2];
       const b = await this.bucket.readRange(INDEX_PREFIX + run.name, start, end - start);
@@ -92,7 +87,7 @@ export class KeyIndex {
       for (const id of r) {
         const [, off, len] = ix.blocks[id]!;
         const recs = decodeBlock(b.subarray(off - start, off - start + len), ix);
-        cacheBlock(`${run.name}#${id}`, recs);
+        remember(blockCache, BLOCK_CACHE, `${run.name}#${id}`, recs);
         out.set(id, recs);
       }
     });

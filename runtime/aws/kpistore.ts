@@ -2,7 +2,7 @@
 // throttling retried (exponential backoff, full jitter), a few batches in flight at once.
 import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, QueryCommand, GetCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { CategoryKpi, KpiTables, OrderKpi } from '../core/kpis';
+import { byCategoryThenDate, type CategoryKpi, type KpiTables, type OrderKpi } from '../core/kpis';
 import { CATEGORY_TABLE, ORDER_TABLE } from '../core/names';
 import type { DayKpis } from '../core/daykpis';
 
@@ -102,7 +102,7 @@ export class KpiStore {
 
   async readAll(): Promise<KpiTables> {
     const [c, o] = await Promise.all([this.scan(this.categoryTable), this.scan(this.orderTable)]);
-    const cat = (c as unknown as CategoryKpi[]).sort((x, y) => (x.category < y.category ? -1 : x.category > y.category ? 1 : x.order_date < y.order_date ? -1 : 1));
+    const cat = (c as unknown as CategoryKpi[]).sort(byCategoryThenDate);
     const ord = (o as unknown as OrderKpi[]).sort((x, y) => (x.order_date < y.order_date ? -1 : 1));
     return { category_kpis: cat, order_kpis: ord };
   }

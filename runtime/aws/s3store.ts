@@ -60,6 +60,13 @@ export class Bucket {
     for await (const chunk of r.Body as Readable) yield chunk as Uint8Array;
   }
 
+  /** A whole (small) object's bytes: a lake day, a commit record. */
+  async readBytes(key: string): Promise<Buffer> {
+    const chunks: Uint8Array[] = [];
+    for await (const c of this.read(key)) chunks.push(c);
+    return Buffer.concat(chunks);
+  }
+
   /** Bytes [start, start + length) of an object, in one request (the state index's block reads). */
   async readRange(key: string, start: number, length: number): Promise<Buffer> {
     const r = await this.s3.send(new GetObjectCommand({ Bucket: this.name, Key: key, Range: `bytes=${start}-${start + length - 1}` }));

@@ -63,7 +63,7 @@ const fieldDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 const fieldText = (b: Uint8Array, s: number, e: number) => fieldDecoder.decode(b.subarray(s, e));
 
 /** Rule slots of the columns each entity reads: key, then a/b/c by entity (see slotsOf). */
-interface Slots {
+export interface Slots {
   key: number;
   a: number;
   b: number;
@@ -71,11 +71,18 @@ interface Slots {
 }
 
 /** products: a = category; orders: a = user_id, b = status; items: a = order_id, b = product_id, c = status. */
-function slotsOf(entity: Entity, rules: RowRules): Slots {
+export function slotsOf(entity: Entity, rules: RowRules): Slots {
   const key = rules.slot(SCHEMAS[entity].key);
   if (entity === 'products') return { key, a: rules.slot('category'), b: 0, c: 0 };
   if (entity === 'orders') return { key, a: rules.slot('user_id'), b: rules.slot('status'), c: 0 };
   return { key, a: rules.slot('order_id'), b: rules.slot('product_id'), c: rules.slot('status') };
+}
+
+export const BINARY_HEADER = 'not a text CSV file (binary content in the header)';
+/** A NUL byte in the header row: the file is not text (the rest of it is not looked at). */
+export function binaryHeader(rec: CsvRecord): boolean {
+  for (let i = rec.starts[0]; i < rec.ends[rec.count - 1]; i++) if (rec.buf[i] === 0) return true;
+  return false;
 }
 
 /** Winner-slot mark of a key already met in the file being read. */
@@ -193,9 +200,7 @@ export class Tables {
 
     const onRecord = (rec: CsvRecord): void => {
       if (!layout) {
-        for (let i = rec.starts[0]; i < rec.ends[rec.count - 1]; i++) {
-          if (rec.buf[i] === 0) throw new FileRejected('not a text CSV file (binary content in the header)');
-        }
+        if (binaryHeader(rec)) throw new FileRejected(BINARY_HEADER);
         try {
           layout = mapHeader(schema, fieldsOf(rec));
         } catch (err) {

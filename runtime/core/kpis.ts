@@ -33,6 +33,10 @@ export interface KpiTables {
   order_kpis: OrderKpi[];
 }
 
+/** The category table's order: category, then date. */
+export const byCategoryThenDate = (x: CategoryKpi, y: CategoryKpi) =>
+  x.category < y.category ? -1 : x.category > y.category ? 1 : x.order_date < y.order_date ? -1 : x.order_date > y.order_date ? 1 : 0;
+
 export function toKpis(a: Aggregates, categories: Interner): KpiTables {
   const category_kpis = a.groups.map((g) => ({
     category: categories.str(g.cat),
@@ -45,7 +49,7 @@ export function toKpis(a: Aggregates, categories: Interner): KpiTables {
     orders: g.orders,
     returned_items: g.returnedItems,
   }));
-  category_kpis.sort((x, y) => (x.category < y.category ? -1 : x.category > y.category ? 1 : x.order_date < y.order_date ? -1 : x.order_date > y.order_date ? 1 : 0));
+  category_kpis.sort(byCategoryThenDate);
   const order_kpis = a.days.map((d) => ({
     order_date: civilFromDays(d.day),
     total_orders: d.orders,

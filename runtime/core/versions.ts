@@ -6,7 +6,7 @@ import { fieldsOf, NotCsv, readCsv, type CsvRecord } from './csv';
 import type { Entity } from './names';
 import { HeaderError, mapHeader, RowRules, SCHEMAS, type Reason } from './rules';
 
-import { ITEM_STATUS_NONE, ITEM_STATUS_OTHER, ITEM_STATUS_RETURNED } from './join';
+import { BINARY_HEADER, binaryHeader, ITEM_STATUS_NONE, ITEM_STATUS_OTHER, ITEM_STATUS_RETURNED, slotsOf, type Slots } from './join';
 
 export interface OrderVersion {
   id: string;
@@ -49,23 +49,16 @@ export async function readVersions(entity: Entity, file: string, open: (reuse?: 
   let out: FileVersions;
   let rules: RowRules | null = null;
   let seen = new Set<string>();
-  let slots = { key: 0, a: 0, b: 0, c: 0 };
+  let slots: Slots = { key: 0, a: 0, b: 0, c: 0 };
   const fresh = (): FileVersions => ({ entity, status: 'accepted', rows: 0, header: [], rejected: {}, orders: [], products: [], items: [] });
   out = fresh();
   const text = (b: Uint8Array, k: number) => decoder.decode(b.subarray(rules!.s[k], rules!.e[k]));
   const onRecord = (rec: CsvRecord): void => {
     if (!rules) {
-      for (let i = rec.starts[0]!; i < rec.ends[rec.count - 1]!; i++) if (rec.buf[i] === 0) throw new HeaderError('not a text CSV file (binary content in the header)');
+      if (binaryHeader(rec)) throw new HeaderError(BINARY_HEADER);
       out.header = fieldsOf(rec);
-      const r = new RowRules(schema, mapHeader(schema, out.header));
-      rules = r;
-      const key = r.slot(schema.key);
-      slots =
-        entity === 'products'
-          ? { key, a: r.slot('category'), b: 0, c: 0 }
-          : entity === 'orders'
-            ? { key, a: r.slot('user_id'), b: r.slot('status'), c: 0 }
-            : { key, a: r.slot('order_id'), b: r.slot('product_id'), c: r.slot('status') };
+      rules = new RowRules(schema, mapHeader(schema, out.header));
+      slots = slotsOf(entity, rules);
       return;
     }
     out.rows++;

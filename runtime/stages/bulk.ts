@@ -3,14 +3,16 @@
 // the new bytes and is much faster per row than looking keys up one by one. The result is the same
 // state the incremental path would reach: every winning record written to one new index run,
 // the lake made equal to the joined items, and the KPI tables replaced after the commit.
-import { computeSources, type ComputeResult, type SourceFile } from '../core/compute';
+import { computeSources, type ComputeResult } from '../core/compute';
+import { laps } from '../core/laps';
 import type { DayKpis } from '../core/daykpis';
-import { key, type Rec } from '../core/runfile';
+import { cmp, key, type Rec } from '../core/runfile';
 import type { Reason } from '../core/rules';
 import { writeLake } from './lake';
 import { parseArchive, type ArchivedVersion } from './layout';
 import { emptyState, type DayRec, type StateBody } from './incremental';
 import { rankOf } from './rank';
+import { archiveSources } from './pending';
 import type { Bucket } from '../aws/s3store';
 
 export interface BulkOutcome {
@@ -25,7 +27,7 @@ export interface BulkOutcome {
   garbage: string[];
 }
 
-const byKey = (a: Rec, b: Rec) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+const byKey = (a: Rec, b: Rec) => cmp(a.key, b.key);
 
 /** More files became pending while a bulk run computed: it is cheaper to start again with them. */
 export class BulkSuperseded extends Error {}
@@ -36,14 +38,8 @@ export class BulkSuperseded extends Error {}
  * once at its end, not once per file).
  */
 export async function bulkApply(bucket: Bucket, versions: ArchivedVersion[], superseded?: () => Promise<boolean>): Promise<BulkOutcome> {
-  const sources: SourceFile[] = versions.map((v) => ({ entity: v.entity, name: v.key, size: v.size, open: () => bucket.read(v.key) }));
-  const times: Record<string, number> = {};
-  let t = performance.now();
-  const lap = (name: string) => {
-    times[name] = Math.round(performance.now() - t);
-    t = performance.now();
-  };
-  const res = await computeSources(sources, { unknownMode: 'hold' });
+  const { times, lap } = laps();
+  const res = await computeSources(archiveSources(bucket, versions), { unknownMode: 'hold' });
   lap('compute');
   if (superseded && (await superseded())) throw new BulkSuperseded('more files are pending');
   const lake = await writeLake(bucket, res.tables, { deferDeletes: true });

@@ -11,9 +11,8 @@
 // highest; an item version counts only once its order and product exist, exactly as a full
 // recompute over every archived file would decide. The cost of a batch is its rows, the look-ups of
 // their keys, and the days whose joined items change — never the whole history.
-import { createHash } from 'node:crypto';
 import { SourceFailed } from '../core/compute';
-import { key, prefix, type Rec } from '../core/runfile';
+import { cmp, key, prefix, type Rec } from '../core/runfile';
 import * as versions from '../core/versions';
 import { type ItemVersion, type OrderVersion, type ProductVersion } from '../core/versions';
 import { ITEM_STATUS_NONE, ITEM_STATUS_RETURNED } from '../core/join';
@@ -24,6 +23,7 @@ import type { JoinedRow, RejectedRow } from '../core/join';
 import type { Entity } from '../core/names';
 import type { Reason } from '../core/rules';
 import { canonical, partitionPrefix, rowsHash } from './lake';
+import { laps } from '../core/laps';
 import type { KeyIndex, RunRef } from '../aws/keyindex';
 import type { Bucket } from '../aws/s3store';
 
@@ -151,15 +151,7 @@ export function heldRows(recs: Rec[]): RejectedRow[] {
 export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody, files: BatchFile[]): Promise<BatchOutcome> {
   const body: StateBody = { ...state, rejected: { ...state.rejected } };
   // Milliseconds per step, for the logs (where a batch's time goes).
-  const times: Record<string, number> = {};
-  let tMark = performance.now();
-  let step = '';
-  const mark = (next: string) => {
-    const now = performance.now();
-    if (step) times[step] = Math.round(now - tMark);
-    step = next;
-    tMark = now;
-  };
+  const { times, lap } = laps();
   const recs = new Map<string, Rec>();
   const put = (k: string, rank: string, val: string | null) => recs.set(k, { key: k, rank, val });
   let lookups = 0;
@@ -169,10 +161,9 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
     return ix.get(ks);
   };
 
-  mark('read');
   // 1. The batch's valid versions, files in version order (a later file's version of a key wins).
   const applied = await get(files.map((f) => fKey(f.key)));
-  const todo = files.filter((f) => !applied.has(fKey(f.key))).sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0));
+  const todo = files.filter((f) => !applied.has(fKey(f.key))).sort((a, b) => cmp(a.rank, b.rank));
   const O = new Map<string, OrderVersion & { rank: string }>();
   const P = new Map<string, ProductVersion & { rank: string }>();
   const I = new Map<string, (ItemVersion & { rank: string; file: string; header: string[] })[]>();
@@ -193,7 +184,7 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
     put(fKey(f.key), '', '1');
   }
 
-  mark('lookup');
+  lap('read');
   // 2. Orders and products: the state's records of the batch's keys.
   const got = await get([...[...O.keys()].map(oKey), ...[...P.keys()].map(pKey), ...[...I.keys()].map(iKey)]);
   const oldOrders = new Map<string, OrderRec | null>();
@@ -225,7 +216,7 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
     else if (old.cat !== v.cat) recategorized.add(id);
   }
 
-  mark('release');
+  lap('lookup');
   // 3. Items waiting for an order or product that has just arrived.
   const released: Rec[] = [];
   if (state.held > 0) {
@@ -238,7 +229,7 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
     (releasedByItem.get(h.item) ?? releasedByItem.set(h.item, []).get(h.item)!).push({ rec, h });
   }
 
-  mark('refs');
+  lap('release');
   // 4. Every order and product the item versions (new, released, and current winners) refer to.
   const oldItems = new Map<string, ItemRec | null>();
   for (const id of I.keys()) oldItems.set(id, got.has(iKey(id)) ? decodeItem(got.get(iKey(id))!) : null);
@@ -265,7 +256,7 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
   const orderNow = (id: string) => newOrders.get(id) ?? oldOrders.get(id) ?? null;
   const productNow = (id: string) => newProducts.get(id) ?? oldProducts.get(id) ?? null;
 
-  mark('winners');
+  lap('refs');
   // 5. Each touched item's winner: the highest-ranked version whose order and product exist.
   const changedItems = new Map<string, { old: ItemRec | null; now: ItemRec }>();
   const heldPuts: { k: string; h: HeldRec }[] = [];
@@ -309,7 +300,7 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
     put(k, h.rank, JSON.stringify(h));
   }
 
-  mark('days');
+  lap('winners');
   // 6. The days whose joined items change.
   const dateOf = (day: number) => civilFromDays(day);
   const affected = new Set<string>();
@@ -326,10 +317,7 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
   }
   if (recategorized.size) {
     // Rare (a product's category changed): which days hold its items is in each day's record.
-    for (const r of await ix.scan(prefix('d'))) {
-      const d = JSON.parse(r.val!) as DayRec;
-      if (d.products.some((p) => recategorized.has(p))) affected.add(dateFromKey(r.key));
-    }
+    for (const { date, rec } of await dayRecords(ix)) if (rec.products.some((p) => recategorized.has(p))) affected.add(date);
   }
   const dates = [...affected].sort();
   const dayRecs = await get(dates.map(dKey));
@@ -340,11 +328,11 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
       const r = dayRecs.get(dKey(date));
       const d = r ? (JSON.parse(r.val!) as DayRec) : null;
       oldDay.set(date, d);
-      rowsOf.set(date, d ? await readLakeFile(bucket, d.file) : []);
+      rowsOf.set(date, d ? await decodeLakeFile(await bucket.readBytes(d.file)) : []);
     }),
   );
 
-  mark('rows');
+  lap('days');
   // 7. Rows out, rows in.
   const refresh: JoinedRow[] = [];
   for (const date of dates) {
@@ -380,7 +368,7 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
     }
   }
 
-  mark('write');
+  lap('rows');
   // 8. Each changed day: its new lake file (put before the commit; named by content) and record.
   const post: Post = { days: [], markers: [] };
   const changedDates: string[] = [];
@@ -409,15 +397,15 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
   for (const d of post.days) if (d.kpis && (!body.latestDate || d.date > body.latestDate)) body.latestDate = d.date;
   if (body.latestDate && post.days.some((d) => d.date === body.latestDate && !d.kpis)) {
     // The newest day lost its last item (rare): the newest day that still has items.
-    const left = (await ix.scan(prefix('d'))).map((r) => dateFromKey(r.key)).filter((d) => d !== body.latestDate && !post.days.some((x) => x.date === d && !x.kpis));
+    const left = (await dayRecords(ix)).map((d) => d.date).filter((d) => d !== body.latestDate && !post.days.some((x) => x.date === d && !x.kpis));
     for (const d of post.days) if (d.kpis) left.push(d.date);
     body.latestDate = left.sort().at(-1) ?? null;
   }
   post.days.sort((a, b) => (a.date < b.date ? -1 : 1));
-  mark('');
+  lap('write');
   return {
     times,
-    recs: [...recs.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+    recs: [...recs.values()].sort((a, b) => cmp(a.key, b.key)),
     body,
     post,
     changedDates,
@@ -427,16 +415,13 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
   };
 }
 
-/** The date of a d|date key. */
-export function dateFromKey(k: string): string {
-  return k.slice(-10);
+/** Every day record, in date order (the keys end with the date). */
+export async function dayRecords(ix: KeyIndex): Promise<{ date: string; rec: DayRec }[]> {
+  return (await ix.scan(prefix('d'))).map((r) => ({ date: r.key.slice(-10), rec: JSON.parse(r.val!) as DayRec }));
 }
 
-async function readLakeFile(bucket: Bucket, file: string): Promise<JoinedRow[]> {
-  const chunks: Uint8Array[] = [];
-  for await (const c of bucket.read(file)) chunks.push(c);
-  return decodeLakeFile(Buffer.concat(chunks));
+/** One day's record, or null when the day has no joined items. */
+export async function dayRecord(ix: KeyIndex, date: string): Promise<DayRec | null> {
+  const r = (await ix.get([dKey(date)])).get(dKey(date));
+  return r ? (JSON.parse(r.val!) as DayRec) : null;
 }
-
-/** A short content id for commit records. */
-export const shortHash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);

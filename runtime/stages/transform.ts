@@ -8,19 +8,19 @@
 // the commit record lets the next run redo exactly that if this one dies. A batch already applied
 // is recognised key by key (f|file records), so a redo never counts twice.
 import { randomUUID, createHash } from 'node:crypto';
-import { applyBatch, emptyState, heldRows, type BatchFile, type DayRec, type Post, type StateBody } from './incremental';
-import { parseArchive, unmatchedKey, versionOrder, type ArchivedVersion } from './layout';
-import { rankOf } from './rank';
+import { applyBatch, dayRecord, dayRecords, emptyState, heldRows, type Post, type StateBody } from './incremental';
+import { parseArchive, unmatchedKey } from './layout';
 import { bulkApply, BulkSuperseded } from './bulk';
 import { partitionPrefix } from './lake';
-import { PENDING_PREFIX, pendingKey } from './pending';
+import { listArchive, listPending, markAll, PENDING_PREFIX, pendingKey, takeBatch } from './pending';
 import { SourceFailed } from '../core/compute';
-import { ERR_PREFIX } from '../core/names';
-import { ARCHIVE_PREFIX, CURATED_PREFIX, LANDING_PREFIX, QUALITY_KEY, STATE_PREFIX } from '../core/names';
+import { byCategoryThenDate } from '../core/kpis';
+import { inPool } from '../core/pool';
+import { CURATED_PREFIX, ERR_PREFIX, LANDING_PREFIX, QUALITY_KEY, STATE_PREFIX } from '../core/names';
 import type { Quality } from '../core/quality';
 import { rejectsToCsv } from '../core/rejects';
 import type { RejectedRow } from '../core/join';
-import { key, prefix } from '../core/runfile';
+import { prefix } from '../core/runfile';
 import type { KpiTables, OrderKpi } from '../core/kpis';
 import { INDEX_PREFIX, KeyIndex, mergePlan, mergeRuns, writeRun, writeRunFile } from '../aws/keyindex';
 import type { StateStore } from '../aws/statestore';
@@ -75,72 +75,6 @@ export interface TransformResult {
   ms: number;
 }
 
-export async function listArchive(bucket: Bucket): Promise<ArchivedVersion[]> {
-  const out: ArchivedVersion[] = [];
-  for (const o of await bucket.list(ARCHIVE_PREFIX)) {
-    const p = parseArchive(o.key);
-    if (p) out.push({ ...p, key: o.key, etag: o.etag, size: o.size });
-  }
-  return out.sort(versionOrder);
-}
-
-/** Marks every archived version pending (a first run over an existing archive, or kpi rebuild). */
-export async function markAll(bucket: Bucket): Promise<number> {
-  const have = new Set((await bucket.list(PENDING_PREFIX)).map((o) => o.key));
-  const todo = (await listArchive(bucket)).map((v) => pendingKey(v.key)).filter((k) => !have.has(k));
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next < todo.length) await bucket.put(todo[next++]!, 'pending\n', { contentType: 'text/plain' });
-    }),
-  );
-  return todo.length;
-}
-
-interface PendingFile extends BatchFile {
-  marker: string;
-}
-
-/** Every pending file whose archive object exists, oldest first (HEADs: the batch needs sizes). */
-async function listPending(bucket: Bucket): Promise<PendingFile[] & { markers?: number }> {
-  const found: (ArchivedVersion & { marker: string })[] = [];
-  const markers = await bucket.list(PENDING_PREFIX);
-  for (const m of markers) {
-    const key = m.key.slice(PENDING_PREFIX.length);
-    const p = parseArchive(key);
-    if (p) found.push({ ...p, key, etag: '', size: 0, marker: m.key });
-  }
-  found.sort(versionOrder);
-  const out: (PendingFile | null)[] = new Array(found.length).fill(null);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      for (let i = next++; i < found.length; i = next++) {
-        const v = found[i]!;
-        const head = await bucket.head(v.key);
-        // No archive object: validate wrote the marker and has not archived yet (or died: it retries).
-        if (head) out[i] = { key: v.key, size: head.size, entity: v.entity, rank: rankOf(v), marker: v.marker, open: () => bucket.read(v.key) };
-      }
-    }),
-  );
-  return Object.assign(
-    out.filter((x): x is PendingFile => x !== null),
-    { markers: markers.length },
-  );
-}
-
-/** The oldest pending files up to `maxBytes` (at least one). */
-function takeBatch(pending: PendingFile[], maxBytes: number): PendingFile[] {
-  const out: PendingFile[] = [];
-  let bytes = 0;
-  for (const f of pending) {
-    if (out.length && bytes + f.size > maxBytes) break;
-    out.push(f);
-    bytes += f.size;
-  }
-  return out;
-}
-
 /**
  * What a commit left to do: the KPI rows of its days (all of them after a bulk commit), the other
  * lake files of those days, superseded objects, its markers. Safe to redo.
@@ -168,24 +102,16 @@ async function finishPost(ctx: TransformContext, postKey: string, post: Post, to
 /** Both KPI tables as the day records hold them (the redo of a bulk commit). */
 async function kpisFromDays(bucket: Bucket, body: StateBody): Promise<KpiTables> {
   const out: KpiTables = { category_kpis: [], order_kpis: [] };
-  for (const r of await new KeyIndex(bucket, body.runs).scan(prefix('d'))) {
-    const d = JSON.parse(r.val!) as DayRec;
-    out.order_kpis.push(d.kpis.order);
-    for (const c of d.kpis.categories) out.category_kpis.push(c);
+  for (const { rec } of await dayRecords(new KeyIndex(bucket, body.runs))) {
+    out.order_kpis.push(rec.kpis.order);
+    for (const c of rec.kpis.categories) out.category_kpis.push(c);
   }
-  out.category_kpis.sort((x, y) => (x.category < y.category ? -1 : x.category > y.category ? 1 : x.order_date < y.order_date ? -1 : 1));
+  out.category_kpis.sort(byCategoryThenDate);
   return out;
 }
 
 /** Deletes keys 16 at a time. */
-async function deleteAll(bucket: Bucket, keys: string[]): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(16, keys.length) }, async () => {
-      while (next < keys.length) await bucket.delete(keys[next++]!);
-    }),
-  );
-}
+const deleteAll = (bucket: Bucket, keys: string[]) => inPool(keys, 16, (k) => bucket.delete(k));
 
 async function putPost(ctx: TransformContext, version: number, post: Post): Promise<string> {
   const key = `${COMMITS_PREFIX}${String(version + 1).padStart(10, '0')}-${randomUUID()}.json`;
@@ -245,13 +171,28 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
       body = { ...body, post: null };
       version = await ctx.state.commit(version, body);
     }
+    // One batch's commit: the commit record, the conditional write, then what it left to do.
+    const commitBatch = async (next: Omit<StateBody, 'post'>, post: Post, changedDates: string[], kpis?: KpiTables) => {
+      const postKey = await putPost(ctx, version, post);
+      ctx.hooks?.beforeCommit?.();
+      body = { ...next, post: postKey };
+      version = await ctx.state.commit(version, body);
+      ctx.hooks?.afterCommit?.();
+      const t = performance.now();
+      await finishPost(ctx, postKey, post, total, body, kpis);
+      for (const d of changedDates) changed.add(d);
+      body = { ...body, post: null };
+      version = await ctx.state.commit(version, body);
+      return Math.round(performance.now() - t);
+    };
+    const sizes = new Map<string, number>();
     for (;;) {
       ctx.deadline.check();
       ctx.state.check();
-      const pending = await listPending(ctx.bucket);
-      if (!pending.length) break;
+      const pending = await listPending(ctx.bucket, sizes);
+      if (!pending.files.length) break;
       total.rounds++;
-      const pendingBytes = pending.reduce((n, f) => n + f.size, 0);
+      const pendingBytes = pending.files.reduce((n, f) => n + f.size, 0);
       let tw = performance.now();
       if (pendingBytes >= (ctx.bulkFactor ?? DEFAULT_BULK_FACTOR) * body.bytes) {
         // Bulk: at least as much new as applied — recompute everything, one commit.
@@ -263,7 +204,7 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
         const landing = async () => (await ctx.bucket.list(LANDING_PREFIX)).length;
         const landingAtStart = restarts < MAX_BULK_RESTARTS ? await landing() : 0;
         const superseded =
-          restarts < MAX_BULK_RESTARTS ? async () => (await ctx.bucket.list(PENDING_PREFIX)).length > (pending.markers ?? 0) || (await landing()) > landingAtStart : undefined;
+          restarts < MAX_BULK_RESTARTS ? async () => (await ctx.bucket.list(PENDING_PREFIX)).length > pending.markers || (await landing()) > landingAtStart : undefined;
         let out: Awaited<ReturnType<typeof bulkApply>>;
         try {
           out = await bulkApply(ctx.bucket, versions, superseded);
@@ -279,30 +220,20 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
         total.files += versions.length - body.files;
         ctx.deadline.check();
         const run = await writeRunFile(ctx.bucket, out.records());
-        const post: Post = { days: [], markers: pending.map((f) => f.marker), full: true, garbage: [...out.garbage, ...body.runs.map((r) => INDEX_PREFIX + r.name)] };
-        const postKey = await putPost(ctx, version, post);
-        ctx.hooks?.beforeCommit?.();
-        const next: StateBody = { ...out.body, runs: [run], post: postKey };
-        version = await ctx.state.commit(version, next);
-        body = next;
+        const post: Post = { days: [], markers: pending.files.map((f) => f.marker), full: true, garbage: [...out.garbage, ...body.runs.map((r) => INDEX_PREFIX + r.name)] };
         const commitMs = Math.round(performance.now() - tw);
-        ctx.hooks?.afterCommit?.();
-        tw = performance.now();
-        await finishPost(ctx, postKey, post, total, body, out.res);
-        for (const d of out.changedDates) changed.add(d);
-        body = { ...body, post: null };
-        version = await ctx.state.commit(version, body);
+        const postMs = await commitBatch({ ...out.body, runs: [run] }, post, out.changedDates, out.res);
         ctx.obs.log('bulk_applied', {
           files: versions.length,
-          pending: pending.length,
+          pending: pending.files.length,
           bytes: pendingBytes,
           records: run.records,
           changed_dates: out.changedDates.length,
-          ms: { ...out.times, apply: applyMs, commit: commitMs, post: Math.round(performance.now() - tw) },
+          ms: { ...out.times, apply: applyMs, commit: commitMs, post: postMs },
         });
         continue;
       }
-      const batch = takeBatch(pending, ctx.batchBytes ?? DEFAULT_BATCH_BYTES);
+      const batch = takeBatch(pending.files, ctx.batchBytes ?? DEFAULT_BATCH_BYTES);
       const ix = new KeyIndex(ctx.bucket, body.runs);
       let out: Awaited<ReturnType<typeof applyBatch>>;
       try {
@@ -324,23 +255,12 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
       tw = performance.now();
       const run = out.recs.length ? await writeRun(ctx.bucket, out.recs) : null;
       out.post.markers = batch.map((f) => f.marker);
-      const postKey = await putPost(ctx, version, out.post);
-      ctx.hooks?.beforeCommit?.();
-      const next: StateBody = { ...out.body, runs: run ? [run, ...body.runs] : body.runs, post: postKey };
-      version = await ctx.state.commit(version, next);
-      body = next;
-      ctx.hooks?.afterCommit?.();
       out.times.commit = Math.round(performance.now() - tw);
-      tw = performance.now();
-      await finishPost(ctx, postKey, out.post, total, body);
-      out.times.post = Math.round(performance.now() - tw);
-      for (const d of out.changedDates) changed.add(d);
-      body = { ...body, post: null };
-      version = await ctx.state.commit(version, body);
+      out.times.post = await commitBatch({ ...out.body, runs: run ? [run, ...body.runs] : body.runs }, out.post, out.changedDates);
       ctx.obs.log('batch_applied', {
         files: batch.length,
         bytes: batch.reduce((n, f) => n + f.size, 0),
-        left: pending.length - batch.length,
+        left: pending.files.length - batch.length,
         records: out.recs.length,
         changed_dates: out.changedDates.length,
         lookups: out.lookups,
@@ -354,7 +274,10 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
         const old = body.runs.slice(0, k);
         body = { ...body, runs: [merged, ...body.runs.slice(k)] };
         version = await ctx.state.commit(version, body);
-        for (const r of old) await ctx.bucket.delete(INDEX_PREFIX + r.name);
+        await deleteAll(
+          ctx.bucket,
+          old.map((r) => INDEX_PREFIX + r.name),
+        );
         total.merges++;
       }
     }
@@ -368,8 +291,7 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
     }
     await ctx.bucket.put(QUALITY_KEY, JSON.stringify(qualityOf(body, now())), { contentType: 'application/json' });
     if (body.latestDate) {
-      const r = (await new KeyIndex(ctx.bucket, body.runs).get([key('d', body.latestDate)])).get(key('d', body.latestDate));
-      latest = r ? (JSON.parse(r.val!) as DayRec).kpis.order : undefined;
+      latest = (await dayRecord(new KeyIndex(ctx.bucket, body.runs), body.latestDate))?.kpis.order;
     }
   } finally {
     await ctx.state.release();
@@ -452,9 +374,11 @@ export async function resetState(ctx: TransformContext): Promise<void> {
   const m = await ctx.state.acquire<StateBody>();
   try {
     await ctx.state.commit(m.version, emptyState());
-    for (const o of await ctx.bucket.list(INDEX_PREFIX)) await ctx.bucket.delete(o.key);
-    for (const o of await ctx.bucket.list(COMMITS_PREFIX)) await ctx.bucket.delete(o.key);
-    for (const o of await ctx.bucket.list(CURATED_PREFIX)) await ctx.bucket.delete(o.key);
+    for (const p of [INDEX_PREFIX, COMMITS_PREFIX, CURATED_PREFIX])
+      await deleteAll(
+        ctx.bucket,
+        (await ctx.bucket.list(p)).map((o) => o.key),
+      );
     await ctx.store.replaceAll({ category_kpis: [], order_kpis: [] });
   } finally {
     await ctx.state.release();
@@ -466,10 +390,7 @@ export async function republish(ctx: TransformContext): Promise<number> {
   const m = await ctx.state.acquire<StateBody>();
   try {
     if (!m.body) return 0;
-    const days = (await new KeyIndex(ctx.bucket, m.body.runs).scan(prefix('d'))).map((r) => {
-      const d = JSON.parse(r.val!) as { file: string; kpis: Post['days'][number]['kpis'] };
-      return { date: r.key.slice(-10), file: d.file, kpis: d.kpis, hadCategories: [] };
-    });
+    const days = (await dayRecords(new KeyIndex(ctx.bucket, m.body.runs))).map(({ date, rec }) => ({ date, file: rec.file, kpis: rec.kpis, hadCategories: [] }));
     await ctx.store.writeDays(days);
     return days.length;
   } finally {
@@ -484,6 +405,7 @@ function isTransient(err: unknown): boolean {
   if (['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'ERR_STREAM_PREMATURE_CLOSE'].includes(e?.code ?? '')) return true;
   return ['TimeoutError', 'AbortError'].includes(e?.name ?? '') || /aborted|socket hang up|short read/i.test(e?.message ?? '');
 }
+
 async function quarantine(ctx: TransformContext, err: SourceFailed): Promise<void> {
   await ctx.bucket.delete(pendingKey(err.source));
   const dest = `${ERR_PREFIX}files/quarantine/${err.source}`;

@@ -1,6 +1,6 @@
 // kpi verify: recompute everything from archive/ (the full path) and compare with the KPI tables
 // and the curated zone. Any difference is reported with its keys; kpi rebuild repairs them.
-import { computeSources, type SourceFile } from '../core/compute';
+import { computeSources } from '../core/compute';
 import type { JoinedRow } from '../core/join';
 import type { KpiTables } from '../core/kpis';
 import { CURATED_PREFIX } from '../core/names';
@@ -9,8 +9,7 @@ import { civilFromDays } from '../core/timestamp';
 import type { KpiStore } from '../aws/kpistore';
 import type { Bucket } from '../aws/s3store';
 import { canonical, parseLakeKey } from './lake';
-import { listArchive } from './transform';
-import { PENDING_PREFIX } from './pending';
+import { archiveSources, listArchive, PENDING_PREFIX } from './pending';
 import type { StateStore } from '../aws/statestore';
 
 export interface Difference {
@@ -41,8 +40,7 @@ export async function verify(bucket: Bucket, store: KpiStore, state: StateStore)
 async function verifyHeld(bucket: Bucket, store: KpiStore): Promise<VerifyResult> {
   const pending = new Set((await bucket.list(PENDING_PREFIX)).map((o) => o.key.slice(PENDING_PREFIX.length)));
   const versions = (await listArchive(bucket)).filter((v) => !pending.has(v.key));
-  const sources: SourceFile[] = versions.map((v) => ({ entity: v.entity, name: v.key, size: v.size, open: () => bucket.read(v.key) }));
-  const res = await computeSources(sources, { unknownMode: 'hold' });
+  const res = await computeSources(archiveSources(bucket, versions), { unknownMode: 'hold' });
   const differences: Difference[] = [];
   compareTables(res, await store.readAll(), differences);
   const files = new Map<string, string[]>();
@@ -67,7 +65,7 @@ async function verifyHeld(bucket: Bucket, store: KpiStore): Promise<VerifyResult
       continue;
     }
     const got: JoinedRow[] = [];
-    for (const k of keys) for (const r of await decodeLakeFile(await readAll(bucket, k))) got.push(r);
+    for (const k of keys) for (const r of await decodeLakeFile(await bucket.readBytes(k))) got.push(r);
     if (JSON.stringify(canonical(got)) !== JSON.stringify(rows)) {
       const want = new Map(rows.map((r) => [r.item_id, JSON.stringify(r)]));
       const have = new Map(canonical(got).map((r) => [r.item_id, JSON.stringify(r)]));
@@ -109,10 +107,4 @@ function describe(want: Record<string, unknown>, got: Record<string, unknown>): 
     .filter((k) => want[k] !== got[k])
     .map((k) => `${k} ${String(got[k])} (expected ${String(want[k])})`)
     .join(', ');
-}
-
-async function readAll(bucket: Bucket, key: string): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  for await (const c of bucket.read(key)) chunks.push(c);
-  return Buffer.concat(chunks);
 }
