@@ -138,9 +138,10 @@ export class RowRules {
 
   check(rec: CsvRecord): Reason | null {
     const b = rec.buf;
+    // Trimmed before any verdict: a rejected row still claims its key (duplicate_key, SPEC).
+    this.locate(rec);
     // Checked first, on every field (extra columns too): text that does not decode is not data.
     for (let i = 0; i < rec.count; i++) if (!isValidUtf8(b, rec.starts[i], rec.ends[i])) return 'bad_encoding';
-    this.locate(rec);
     const S = this.s;
     const E = this.e;
     for (const k of this.requiredSlots) if (S[k] === E[k]) return 'missing_field';

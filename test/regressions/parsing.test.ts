@@ -99,3 +99,19 @@ test('a single-line 8 MB file read in 16 KB chunks is scanned in linear work, no
   // Rescanning the whole carry at every chunk would be 512 × 4 MB on average = 2 GB.
   t.true(sc.scanned <= 4 * size, `scanned ${sc.scanned} bytes for ${size}`);
 });
+
+test('a bad_encoding row still claims its key: a later row of the same file with that key is duplicate_key', async (t) => {
+  // The rule check stopped before trimming the fields, so the key was read at the previous row's offsets.
+  const orders = Buffer.concat([
+    Buffer.from('order_id,user_id,status,created_at\no1,u1,Complete,2025-03-01T10:00:00\no2,u'),
+    Buffer.from([0xff]),
+    Buffer.from(',Complete,2025-03-01T10:00:00\no2,u2,Complete,2025-03-01T10:00:00\n'),
+  ]);
+  const items = 'id,order_id,product_id,sale_price\ni1,o1,16,1.00\ni2,o2,16,2.00\n';
+  const r = await computeFiles({ 'products/p.csv': 'id,category\n16,Jeans\n', 'orders/o.csv': orders, 'order_items/i.csv': items });
+  t.deepEqual(r.rejected, { bad_encoding: 1, duplicate_key: 1, unknown_order: 1 });
+  t.deepEqual(
+    r.order_kpis.map((o) => [o.order_date, o.total_orders, o.total_revenue]),
+    [['2025-03-01', 1, 1]],
+  );
+});
