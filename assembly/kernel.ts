@@ -2,33 +2,11 @@
 // Input rows arrive in chunks, ordered by (day, order): that ordering turns both distinct counts
 // into O(1) stamp checks instead of hash sets. Groups are found in open-addressing tables.
 
-let top: usize = 0;
-/** Set when memory could not grow: init reports it instead of trapping (the caller says why). */
-let outOfMemory = false;
+import { alloc, fill, outOfMemory, reset } from './alloc';
 
 /** Status codes of init. */
 export const INIT_OK: i32 = 0;
 export const INIT_OUT_OF_MEMORY: i32 = 1;
-
-function alloc(bytes: usize): usize {
-  if (top == 0) top = (__heap_base + 15) & ~15;
-  const ptr = (top + 15) & ~(<usize>15);
-  const end = ptr + bytes;
-  const need = <i32>((<u64>end + 0xffff) >>> 16);
-  const have = memory.size();
-  // end < ptr: past the 4 GiB of wasm32 (the address wrapped)
-  if (outOfMemory || end < ptr || (need > have && memory.grow(need - have) < 0)) {
-    outOfMemory = true;
-    return 0;
-  }
-  top = end;
-  return ptr;
-}
-
-/** memory.fill, skipped once an allocation failed (the pointers are then 0). */
-function fill(ptr: usize, value: u8, bytes: usize): void {
-  if (!outOfMemory) memory.fill(ptr, value, bytes);
-}
 
 // Column addresses, exported by name: the runtime reads them after init (no numbered layout).
 // input columns (chunk)
@@ -74,8 +52,7 @@ function pow2AtLeast(n: i32): u32 {
 
 /** Prepares tables for at most `maxGroups` (category, day) groups and `maxDays` days. */
 export function init(chunk: i32, nCats: i32, nUsers: i32, maxGroups: i32, maxDays: i32): i32 {
-  top = 0;
-  outOfMemory = false;
+  reset();
   const c = <usize>chunk;
   inCat = alloc(c << 2);
   inDay = alloc(c << 2);
@@ -125,7 +102,7 @@ export function init(chunk: i32, nCats: i32, nUsers: i32, maxGroups: i32, maxDay
   fill(userStamp, 0, <usize>nUsers << 2);
   lastOrder = -1;
   orderSeq = 0;
-  return outOfMemory ? INIT_OUT_OF_MEMORY : INIT_OK;
+  return outOfMemory() ? INIT_OUT_OF_MEMORY : INIT_OK;
 }
 
 @inline function mix(a: u32, b: u32): u32 {

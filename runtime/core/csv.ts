@@ -42,7 +42,13 @@ export class FastCsvScanner {
   /** Bytes handed to scan() so far: the work done, for the linear-cost regression test. */
   scanned = 0;
 
-  constructor(private readonly onRecord: RecordHandler) {}
+  /** atFileStart: a leading BOM is dropped (false for a record cut out of a file's middle). */
+  constructor(
+    private readonly onRecord: RecordHandler,
+    atFileStart = true,
+  ) {
+    this.first = atFileStart;
+  }
 
   push(chunk: Uint8Array): void {
     if (this.carried === 0 && !this.first) {
@@ -64,6 +70,12 @@ export class FastCsvScanner {
     this.carry.copyWithin(0, offset + used, this.carried);
     this.carried -= offset + used;
     this.rescanAt = used === 0 ? this.carried * 2 : 0;
+  }
+
+  /** Drops any carried bytes (the scanner is reused for unrelated input). */
+  reset(): void {
+    this.carried = 0;
+    this.rescanAt = 0;
   }
 
   end(): void {

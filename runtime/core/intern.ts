@@ -112,35 +112,41 @@ export class Interner {
   /** Id of the bytes [s, e) of b, or -1 if never interned. */
   lookup(b: Uint8Array, s: number, e: number): number {
     const v = Interner.numeric(b, s, e);
-    if (v >= 0) {
-      if (v < this.direct.length && this.direct[v] !== 0) return this.direct[v] - 1;
-      return this.nCount ? this.nSlots[(this.nFind(v) << 1) + 1] - 1 : -1;
-    }
+    if (v >= 0) return this.lookupNumber(v);
     const g1 = this.gSlots[(this.gFind(b, s, e, Interner.hashBytes(b, s, e)) << 1) + 1];
     return g1 === 0 ? -1 : this.gId[g1 - 1];
+  }
+
+  /** Id of the canonical decimal key v (what intern gives its text), or -1 if never interned. */
+  lookupNumber(v: number): number {
+    if (v < this.direct.length && this.direct[v] !== 0) return this.direct[v] - 1;
+    return this.nCount ? this.nSlots[(this.nFind(v) << 1) + 1] - 1 : -1;
+  }
+
+  /** Id of the canonical decimal key v (below 1e9, as the row scanner reads it), adding it if new. */
+  internNumber(v: number): number {
+    if (v < this.direct.length && this.direct[v] !== 0) return this.direct[v] - 1;
+    // A value the direct array did not cover when it was first seen lives in the hash table.
+    const p = this.nCount ? this.nFind(v) << 1 : -1;
+    if (p >= 0 && this.nSlots[p + 1] !== 0) return this.nSlots[p + 1] - 1;
+    if (this.directCovers(v)) {
+      const id = this.newId();
+      this.direct[v] = id + 1;
+      return id;
+    }
+    const q = this.nFind(v) << 1;
+    const id = this.newId();
+    this.nSlots[q] = v;
+    this.nSlots[q + 1] = id + 1;
+    // Load factor up to 0.8: linear probing over 8-byte slots stays within a cache line or two.
+    if (++this.nCount * 5 > (this.nMask + 1) * 4) this.nSlots = this.grow(this.nSlots, (this.nMask = this.nMask * 2 + 1), true);
+    return id;
   }
 
   /** Id of the bytes [s, e) of b, adding them if new. */
   intern(b: Uint8Array, s: number, e: number): number {
     const v = Interner.numeric(b, s, e);
-    if (v >= 0) {
-      if (v < this.direct.length && this.direct[v] !== 0) return this.direct[v] - 1;
-      // A value the direct array did not cover when it was first seen lives in the hash table.
-      const p = this.nCount ? this.nFind(v) << 1 : -1;
-      if (p >= 0 && this.nSlots[p + 1] !== 0) return this.nSlots[p + 1] - 1;
-      if (this.directCovers(v)) {
-        const id = this.newId();
-        this.direct[v] = id + 1;
-        return id;
-      }
-      const q = this.nFind(v) << 1;
-      const id = this.newId();
-      this.nSlots[q] = v;
-      this.nSlots[q + 1] = id + 1;
-      // Load factor up to 0.8: linear probing over 8-byte slots stays within a cache line or two.
-      if (++this.nCount * 5 > (this.nMask + 1) * 4) this.nSlots = this.grow(this.nSlots, (this.nMask = this.nMask * 2 + 1), true);
-      return id;
-    }
+    if (v >= 0) return this.internNumber(v);
     const h = Interner.hashBytes(b, s, e);
     const p = this.gFind(b, s, e, h) << 1;
     if (this.gSlots[p + 1] !== 0) return this.gId[this.gSlots[p + 1] - 1];

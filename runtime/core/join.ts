@@ -1,10 +1,11 @@
 // Stage 3 — valid rows → accepted state (upsert by key across files) → joined items.
 // Every row version is appended to typed columns; a file's versions become the winners for their
 // keys only when the whole file has been read, so a file rejected whole changes nothing.
-import { readCsv, fieldsOf, NotCsv, type CsvRecord } from './csv';
+import { Declined, readCsv, fieldsOf, NotCsv, parseWithCsvParse, type CsvRecord } from './csv';
+import { newVerdict, scanRows, verdictOf, type RowHandlers, type RowVerdict, type VerdictSlots } from './rowscan';
 import { Column, IdMap } from './column';
 import { Interner } from './intern';
-import { groupItemsByOrder, sortOrdersByDay } from './sorts';
+import { groupItemsByOrder, orderPositions, sortOrdersByDay } from './sorts';
 import type { Entity } from './names';
 import { HeaderError, mapHeader, RowRules, SCHEMAS, type Layout, type Reason } from './rules';
 
@@ -28,7 +29,7 @@ export interface FileResult {
   accepted: number;
   rejected: number;
   held: number;
-  parser?: 'fast' | 'csv-parse';
+  parser?: 'wasm' | 'fast' | 'csv-parse';
 }
 
 /** One joined item as the curated zone holds it (SPEC "Curated zone"). */
@@ -52,6 +53,9 @@ export interface Joined extends ChunkColumns {
 /** reject: unknown order/product rejected at once (kpi compute); hold: kept aside (the deployed
  * pipeline, until they arrive or expire); defer: not checked (validate stage: one file alone). */
 export type UnknownMode = 'reject' | 'hold' | 'defer';
+
+/** wasm: the WebAssembly row scanner (assembly/rows.ts); reference: the TypeScript scanner and rules. */
+export type RowEngine = 'wasm' | 'reference';
 
 export const ITEM_STATUS_NONE = 0;
 export const ITEM_STATUS_RETURNED = 1;
@@ -83,6 +87,14 @@ export const BINARY_HEADER = 'not a text CSV file (binary content in the header)
 export function binaryHeader(rec: CsvRecord): boolean {
   for (let i = rec.starts[0]; i < rec.ends[rec.count - 1]; i++) if (rec.buf[i] === 0) return true;
   return false;
+}
+
+/** The verdict slots of an entity's rules: the key, a and b as in RowVerdict, and the status column. */
+export function verdictSlots(entity: Entity, rules: RowRules): VerdictSlots {
+  const s = slotsOf(entity, rules);
+  if (entity === 'products') return { key: s.key, a: s.a, b: -1, status: -1 };
+  if (entity === 'orders') return { key: s.key, a: s.a, b: -1, status: s.b };
+  return { key: s.key, a: s.a, b: s.b, status: s.c };
 }
 
 /** Winner-slot mark of a key already met in the file being read. */
@@ -124,6 +136,7 @@ export class Tables {
     private readonly unknownMode: UnknownMode = 'reject',
     private readonly onReject: (r: RejectedRow) => void = () => {},
     hint: SizeHint = {},
+    private readonly rowEngine: RowEngine = 'wasm',
   ) {
     this.orderKeys = new Interner(hint.orders);
     this.productKeys = new Interner(hint.products);
@@ -173,10 +186,10 @@ export class Tables {
     const mark = { p: this.pCat.length, o: this.oDay.length, i: this.iOrder.length };
     let layout: Layout | null = null;
     let rules: RowRules | null = null;
+    let slots: VerdictSlots = { key: 0, a: -1, b: -1, status: -1 };
     let rejected: RejectedRow[] = [];
     let held: RejectedRow[] = [];
     let rows = 0;
-    let slots: Slots = { key: 0, a: 0, b: 0, c: 0 };
 
     const truncate = (): void => {
       this.pCat.length = mark.p;
@@ -194,31 +207,30 @@ export class Tables {
       rows = 0;
     };
 
-    const reject = (rec: CsvRecord, reason: Reason, into: RejectedRow[]): void => {
-      into.push({ entity, file, line: rec.line, reason, header: layout!.header, fields: fieldsOf(rec) });
+    const reject = (v: RowVerdict, reason: Reason, into: RejectedRow[]): void => {
+      into.push({ entity, file, line: v.line, reason, header: layout!.header, fields: v.fields() });
     };
 
-    const onRecord = (rec: CsvRecord): void => {
-      if (!layout) {
-        if (binaryHeader(rec)) throw new FileRejected(BINARY_HEADER);
-        try {
-          layout = mapHeader(schema, fieldsOf(rec));
-        } catch (err) {
-          if (err instanceof HeaderError) throw new FileRejected(err.message);
-          throw err;
-        }
-        rules = new RowRules(schema, layout);
-        slots = slotsOf(entity, rules);
-        return;
+    const header = (rec: CsvRecord): { rules: RowRules; slots: VerdictSlots } => {
+      if (binaryHeader(rec)) throw new FileRejected(BINARY_HEADER);
+      try {
+        layout = mapHeader(schema, fieldsOf(rec));
+      } catch (err) {
+        if (err instanceof HeaderError) throw new FileRejected(err.message);
+        throw err;
       }
+      rules = new RowRules(schema, layout);
+      slots = verdictSlots(entity, rules);
+      return { rules, slots };
+    };
+
+    const keyOf = (v: RowVerdict): number => (v.kn >= 0 ? keys.internNumber(v.kn) : keys.intern(v.buf, v.ks, v.ke));
+    const onRow = (v: RowVerdict): void => {
       rows++;
-      const r = rules!;
-      const reason0 = r.check(rec);
-      const b = rec.buf;
       let keyId = -1;
       let dup = false;
-      if (r.present(slots.key)) {
-        keyId = keys.intern(b, r.s[slots.key], r.e[slots.key]);
+      if (v.ks !== v.ke) {
+        keyId = keyOf(v);
         const w = winners.get(keyId);
         dup = w === SEEN;
         if (!dup) {
@@ -227,28 +239,38 @@ export class Tables {
           winners.set(keyId, SEEN);
         }
       }
-      if (reason0) return reject(rec, reason0, rejected);
-      if (dup) return reject(rec, 'duplicate_key', rejected);
+      if (v.reason) return reject(v, v.reason, rejected);
+      if (dup) return reject(v, 'duplicate_key', rejected);
       // The version is valid: append it (an item may still not join: unknown order or product).
-      const unknown = entity === 'products' ? this.appendProduct(r, b, slots) : entity === 'orders' ? this.appendOrder(r, rec, slots) : this.appendItem(r, rec, slots);
+      const unknown = entity === 'products' ? this.appendProduct(v) : entity === 'orders' ? this.appendOrder(v) : this.appendItem(v);
       if (unknown && this.unknownMode === 'hold') {
-        reject(rec, unknown, held);
+        reject(v, unknown, held);
         held[held.length - 1]!.item = {
-          id: fieldText(b, r.s[slots.key], r.e[slots.key]),
-          order: fieldText(b, r.s[slots.a], r.e[slots.a]),
-          product: fieldText(b, r.s[slots.b], r.e[slots.b]),
-          cents: r.cents,
-          status: !r.present(slots.c) ? ITEM_STATUS_NONE : r.is(rec, slots.c, 'returned') ? ITEM_STATUS_RETURNED : ITEM_STATUS_OTHER,
+          id: fieldText(v.buf, v.ks, v.ke),
+          order: fieldText(v.buf, v.as, v.ae),
+          product: fieldText(v.buf, v.bs, v.be),
+          cents: v.cents,
+          status: v.status,
         };
         return;
       }
-      if (unknown) return reject(rec, unknown, rejected);
+      if (unknown) return reject(v, unknown, rejected);
       staged.push(keyId);
+    };
+
+    // The reference path (and csv-parse after a decline): records → RowRules → the same verdicts.
+    const verdict = newVerdict();
+    const onRecord = (rec: CsvRecord): void => {
+      if (!layout) {
+        header(rec);
+        return;
+      }
+      onRow(verdictOf(verdict, rec, rules!, slots));
     };
 
     const result: FileResult = { entity, file, status: 'accepted', rows: 0, accepted: 0, rejected: 0, held: 0 };
     try {
-      result.parser = await readCsv(open, onRecord, restart);
+      result.parser = await this.readRows(open, { header, row: onRow }, onRecord, restart);
       if (!layout) throw new FileRejected('empty file (no header row)');
     } catch (err) {
       if (!(err instanceof FileRejected) && !(err instanceof NotCsv)) throw err;
@@ -271,30 +293,51 @@ export class Tables {
     return result;
   }
 
-  private appendProduct(r: RowRules, b: Uint8Array, slots: Slots): null {
-    this.pCat.push(this.categories.intern(b, r.s[slots.a], r.e[slots.a]));
+  /** The WebAssembly scanner, or the TypeScript one (the reference); csv-parse when either declines. */
+  private async readRows(
+    open: (reuse?: boolean) => AsyncIterable<Uint8Array>,
+    handlers: RowHandlers,
+    onRecord: (rec: CsvRecord) => void,
+    restart: () => void,
+  ): Promise<FileResult['parser']> {
+    if (this.rowEngine === 'reference') return readCsv(open, onRecord, restart);
+    try {
+      await scanRows(open, handlers);
+      return 'wasm';
+    } catch (err) {
+      if (!(err instanceof Declined)) throw err;
+    }
+    restart();
+    await parseWithCsvParse(open(false), onRecord);
+    return 'csv-parse';
+  }
+
+  private appendProduct(v: RowVerdict): null {
+    this.pCat.push(this.categories.intern(v.buf, v.as, v.ae));
     return null;
   }
 
-  private appendOrder(r: RowRules, rec: CsvRecord, slots: Slots): null {
-    this.oDay.push(Math.floor(r.createdSec / 86400));
-    this.oUser.push(this.users.intern(rec.buf, r.s[slots.a], r.e[slots.a]));
-    this.oRet.push(r.is(rec, slots.b, 'returned') ? 1 : 0);
+  private appendOrder(v: RowVerdict): null {
+    this.oDay.push(v.day);
+    this.oUser.push(v.an >= 0 ? this.users.internNumber(v.an) : this.users.intern(v.buf, v.as, v.ae));
+    this.oRet.push(v.status === ITEM_STATUS_RETURNED ? 1 : 0);
     return null;
   }
 
   /** Appends a joining item; returns the reason when its order or product is not (yet) known. */
-  private appendItem(r: RowRules, rec: CsvRecord, slots: Slots): 'unknown_order' | 'unknown_product' | null {
-    const b = rec.buf;
+  private appendItem(v: RowVerdict): 'unknown_order' | 'unknown_product' | null {
+    const b = v.buf;
+    const O = this.orderKeys;
+    const P = this.productKeys;
     const defer = this.unknownMode === 'defer';
-    const orderId = defer ? this.orderKeys.intern(b, r.s[slots.a], r.e[slots.a]) : this.orderKeys.lookup(b, r.s[slots.a], r.e[slots.a]);
+    const orderId = v.an >= 0 ? (defer ? O.internNumber(v.an) : O.lookupNumber(v.an)) : defer ? O.intern(b, v.as, v.ae) : O.lookup(b, v.as, v.ae);
     if (!defer && (orderId < 0 || this.oWin.get(orderId) < 0)) return 'unknown_order';
-    const productId = defer ? this.productKeys.intern(b, r.s[slots.b], r.e[slots.b]) : this.productKeys.lookup(b, r.s[slots.b], r.e[slots.b]);
+    const productId = v.bn >= 0 ? (defer ? P.internNumber(v.bn) : P.lookupNumber(v.bn)) : defer ? P.intern(b, v.bs, v.be) : P.lookup(b, v.bs, v.be);
     if (!defer && (productId < 0 || this.pWin.get(productId) < 0)) return 'unknown_product';
     this.iOrder.push(orderId);
     this.iProduct.push(productId);
-    this.iCents.push(r.cents);
-    this.iStatus.push(!r.present(slots.c) ? ITEM_STATUS_NONE : r.is(rec, slots.c, 'returned') ? ITEM_STATUS_RETURNED : ITEM_STATUS_OTHER);
+    this.iCents.push(v.cents);
+    this.iStatus.push(v.status);
     return null;
   }
 
@@ -411,7 +454,7 @@ export class Tables {
     const iOrder = this.iOrder.data;
     const oDay = this.oDay.data;
     const { byOrder, perOrder, n } = groupItemsByOrder(iWin, iOrder, nKeys, nOrders);
-    const { ordersByDay, days } = sortOrdersByDay(perOrder, oDay, oWin, nOrders, n);
+    const { dest, days } = orderPositions(perOrder, oDay, oWin, nOrders, n);
     const oUser = this.oUser.data,
       oRet = this.oRet.data,
       iStatus = this.iStatus.data,
@@ -425,29 +468,36 @@ export class Tables {
       days,
       categories: this.categories,
       forEachChunk(out: ChunkColumns, onChunk: (count: number) => void): void {
+        // Items are read in order-id order (about the order they were read in) and written to
+        // their (day, order) position inside the current window of the output: scattered writes
+        // into a buffer that stays in cache, instead of a random read per item in day order.
         const cap = out.cat.length;
-        let w = 0;
-        for (const o of ordersByDay) {
-          const ov = oWin[o];
-          const day = oDay[ov];
-          const user = oUser[ov];
-          const oret = oRet[ov];
-          for (let j = perOrder[o]; j < perOrder[o + 1]; j++) {
-            const v = byOrder[j];
-            const st = iStatus[v];
-            out.cat[w] = pCat[pWin[iProduct[v]]];
-            out.day[w] = day;
-            out.order[w] = o;
-            out.user[w] = user;
-            out.cents[w] = iCents[v];
-            out.flags[w] = (st === ITEM_STATUS_RETURNED || (st === ITEM_STATUS_NONE && oret === 1) ? 1 : 0) | (oret << 1);
-            if (++w === cap) {
-              onChunk(w);
-              w = 0;
+        for (let w0 = 0; w0 < n; w0 += cap) {
+          const w1 = Math.min(n, w0 + cap);
+          for (let o = 0; o < nOrders; o++) {
+            const d0 = dest[o];
+            const j0 = perOrder[o];
+            const j1 = perOrder[o + 1];
+            if (d0 < 0 || d0 >= w1 || d0 + (j1 - j0) <= w0) continue;
+            const ov = oWin[o];
+            const day = oDay[ov];
+            const user = oUser[ov];
+            const oret = oRet[ov];
+            for (let j = j0; j < j1; j++) {
+              const x = d0 + (j - j0) - w0;
+              if (x < 0 || x >= cap) continue;
+              const v = byOrder[j];
+              const st = iStatus[v];
+              out.cat[x] = pCat[pWin[iProduct[v]]];
+              out.day[x] = day;
+              out.order[x] = o;
+              out.user[x] = user;
+              out.cents[x] = iCents[v];
+              out.flags[x] = (st === ITEM_STATUS_RETURNED || (st === ITEM_STATUS_NONE && oret === 1) ? 1 : 0) | (oret << 1);
             }
           }
+          onChunk(w1 - w0);
         }
-        if (w) onChunk(w);
       },
     };
   }

@@ -49,7 +49,8 @@ function module(build: KernelBuild): WebAssembly.Module {
   return (compiled[build] ??= new WebAssembly.Module(readFileSync(file)));
 }
 
-export const CHUNK = 1 << 16;
+/** Items per kernel call: large, since each chunk is one pass of the join's scatter over all orders. */
+export const CHUNK = 1 << 20;
 
 const WASM32_BYTES = 2 ** 32;
 
@@ -69,6 +70,8 @@ export function aggregateWasm(
   build: KernelBuild = 'release',
 ): Aggregates {
   const src: JoinSource = 'forEachChunk' in input ? input : arraySource(input);
+  // A small input (one day of the incremental path) needs no 25 MB of input columns.
+  chunk = Math.max(1, Math.min(chunk, src.n));
   const k = new WebAssembly.Instance(module(build), {}).exports as unknown as KernelExports;
   const maxDays = Math.max(1, src.days);
   const maxGroups = Math.max(1, Math.min(src.n, src.nCats * maxDays));

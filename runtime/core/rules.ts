@@ -110,6 +110,21 @@ export class RowRules {
     this.deliveredSlot = present('delivered_at');
   }
 
+  /** What the WebAssembly row scanner needs to apply these rules (slots; -1 where absent). */
+  wasmLayout(): { fileCol: Int32Array; required: number; price: number; integer: number; created: number; shipped: number; delivered: number; returned: number } {
+    const present = (n: string) => (this.names.includes(n) && this.fileCol[this.names.indexOf(n)] >= 0 ? this.names.indexOf(n) : -1);
+    return {
+      fileCol: this.fileCol,
+      required: this.requiredSlots.length,
+      price: this.priceSlot,
+      integer: this.intSlot,
+      created: this.createdSlot,
+      shipped: this.shippedSlot,
+      delivered: this.deliveredSlot,
+      returned: present('returned_at'),
+    };
+  }
+
   /** The slot of a column name of this schema. */
   slot(name: string): number {
     const i = this.names.indexOf(name);

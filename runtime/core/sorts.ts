@@ -54,3 +54,38 @@ export function sortOrdersByDay(perOrder: Int32Array, oDay: Int32Array, oWin: In
   }
   return { ordersByDay, days };
 }
+
+/**
+ * Where each order's items start in the (day, order) ordering of all n items (orders of a day by
+ * id), computed from counts alone; days is the number of distinct days. Orders without items get -1.
+ */
+export function orderPositions(perOrder: Int32Array, oDay: Int32Array, oWin: Int32Array, nOrders: number, n: number): { dest: Int32Array; days: number } {
+  let minDay = Infinity;
+  let maxDay = -Infinity;
+  for (let o = 0; o < nOrders; o++) {
+    if (perOrder[o + 1] === perOrder[o]) continue;
+    const d = oDay[oWin[o]];
+    if (d < minDay) minDay = d;
+    if (d > maxDay) maxDay = d;
+  }
+  const span = n ? maxDay - minDay + 1 : 0;
+  const cursor = new Float64Array(span + 1);
+  for (let o = 0; o < nOrders; o++) {
+    const c = perOrder[o + 1] - perOrder[o];
+    if (c) cursor[oDay[oWin[o]] - minDay + 1] += c;
+  }
+  let days = 0;
+  for (let d = 0; d < span; d++) {
+    if (cursor[d + 1] > 0) days++;
+    cursor[d + 1] += cursor[d];
+  }
+  const dest = new Int32Array(nOrders).fill(-1);
+  for (let o = 0; o < nOrders; o++) {
+    const c = perOrder[o + 1] - perOrder[o];
+    if (!c) continue;
+    const d = oDay[oWin[o]] - minDay;
+    dest[o] = cursor[d];
+    cursor[d] += c;
+  }
+  return { dest, days };
+}
