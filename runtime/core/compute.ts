@@ -3,7 +3,7 @@ import { readFileChunks } from './csv';
 import { entityFiles, isCsvName, noFilesMessage } from './folder';
 import { aggregateWasm } from './kernel';
 import { aggregateReference } from './reference';
-import { materialize, Tables, type FileResult, type RejectedRow, type UnknownMode } from './join';
+import { materialize, Tables, type FileResult, type RejectedRow, type RowEngine, type UnknownMode } from './join';
 import { toKpis, type KpiTables } from './kpis';
 import { ENTITIES, type Entity } from './names';
 import type { Reason } from './rules';
@@ -34,7 +34,10 @@ export interface ComputeResult extends KpiTables {
 }
 
 export interface ComputeOptions {
+  /** the KPI kernel: WebAssembly or the TypeScript reference */
   engine?: 'wasm' | 'reference';
+  /** the row stages (csv + rules): the WebAssembly scanner or the TypeScript reference */
+  rowEngine?: RowEngine;
   unknownMode?: UnknownMode;
   onReject?: (r: RejectedRow) => void;
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
@@ -62,7 +65,7 @@ export async function loadTables(sources: SourceFile[], opts: ComputeOptions = {
   const bytes = (e: Entity) => sources.filter((s) => s.entity === e).reduce((n, s) => n + s.size, 0);
   // Rough rows per byte of TheLook-shaped files; only sizes the dictionaries.
   const hint = { orders: Math.ceil(bytes('orders') / 80), products: Math.ceil(bytes('products') / 80), items: Math.ceil(bytes('order_items') / 95) };
-  const tables = new Tables(opts.unknownMode ?? 'reject', opts.onReject, hint);
+  const tables = new Tables(opts.unknownMode ?? 'reject', opts.onReject, hint, opts.rowEngine);
   const files: FileResult[] = [];
   const total = sources.reduce((s, f) => s + f.size, 0);
   let done = 0;
