@@ -97,6 +97,17 @@ export function verdictSlots(entity: Entity, rules: RowRules): VerdictSlots {
   return { key: s.key, a: s.a, b: s.b, status: s.c };
 }
 
+/** A rejected or held row whose fields are decoded when first read (most never are: kpi compute
+ * only counts them), as an enumerable property so that spreads and JSON see it. */
+function rejectedRow(row: Omit<RejectedRow, 'fields'>, load: () => string[]): RejectedRow {
+  let fields: string[] | null = null;
+  return Object.defineProperty(row, 'fields', {
+    enumerable: true,
+    get: () => (fields ??= load()),
+    set: (f: string[]) => (fields = f),
+  }) as RejectedRow;
+}
+
 /** Winner-slot mark of a key already met in the file being read. */
 const SEEN = -2;
 
@@ -208,7 +219,7 @@ export class Tables {
     };
 
     const reject = (v: RowVerdict, reason: Reason, into: RejectedRow[]): void => {
-      into.push({ entity, file, line: v.line, reason, header: layout!.header, fields: v.fields() });
+      into.push(rejectedRow({ entity, file, line: v.line, reason, header: layout!.header }, v.fields()));
     };
 
     const header = (rec: CsvRecord): { rules: RowRules; slots: VerdictSlots } => {
