@@ -2,7 +2,7 @@
 // Every row version is appended to typed columns; a file's versions become the winners for their
 // keys only when the whole file has been read, so a file rejected whole changes nothing.
 import { Declined, readCsv, fieldsOf, NotCsv, parseWithCsvParse, type CsvRecord } from './csv';
-import { newVerdict, scanRows, verdictOf, type RowHandlers, type RowVerdict, type VerdictSlots } from './rowscan';
+import { newVerdict, scanRows, verdictOf, type RowHandlers, type RowVerdict, type VerdictColumns, type VerdictSlots } from './rowscan';
 import { Column, IdMap } from './column';
 import { Interner } from './intern';
 import { groupItemsByOrder, orderPositions, sortOrdersByDay } from './sorts';
@@ -269,6 +269,52 @@ export class Tables {
       staged.push(keyId);
     };
 
+    // The common row straight from the scanner's columns: valid, decimal keys, joinable, a key not
+    // yet met in this file. Anything else goes through onRow (generic), which decides it the same way.
+    const batch = (c: VerdictColumns, n: number, generic: (i: number) => void): void => {
+      const reason = c.reason,
+        kn = c.kn,
+        an = c.an,
+        bn = c.bn;
+      const defer = this.unknownMode === 'defer';
+      const O = this.orderKeys;
+      const P = this.productKeys;
+      for (let i = 0; i < n; i++) {
+        const k = kn[i];
+        if (reason[i] !== 0 || k < 0 || an[i] < 0 || (entity === 'order_items' && bn[i] < 0) || entity === 'products') {
+          generic(i);
+          continue;
+        }
+        const keyId = keys.internNumber(k);
+        const w = winners.get(keyId);
+        if (w === SEEN) {
+          generic(i);
+          continue;
+        }
+        if (entity === 'orders') {
+          this.oDay.push(c.day[i]);
+          this.oUser.push(this.users.internNumber(an[i]));
+          this.oRet.push(c.status[i] === ITEM_STATUS_RETURNED ? 1 : 0);
+        } else {
+          const orderId = defer ? O.internNumber(an[i]) : O.lookupNumber(an[i]);
+          const productId = defer ? P.internNumber(bn[i]) : P.lookupNumber(bn[i]);
+          if (!defer && (orderId < 0 || this.oWin.get(orderId) < 0 || productId < 0 || this.pWin.get(productId) < 0)) {
+            generic(i);
+            continue;
+          }
+          this.iOrder.push(orderId);
+          this.iProduct.push(productId);
+          this.iCents.push(c.cents[i]);
+          this.iStatus.push(c.status[i]);
+        }
+        rows++;
+        undoKey.push(keyId);
+        undoOld.push(w);
+        winners.set(keyId, SEEN);
+        staged.push(keyId);
+      }
+    };
+
     // The reference path (and csv-parse after a decline): records → RowRules → the same verdicts.
     const verdict = newVerdict();
     const onRecord = (rec: CsvRecord): void => {
@@ -281,7 +327,7 @@ export class Tables {
 
     const result: FileResult = { entity, file, status: 'accepted', rows: 0, accepted: 0, rejected: 0, held: 0 };
     try {
-      result.parser = await this.readRows(open, { header, row: onRow }, onRecord, restart);
+      result.parser = await this.readRows(open, { header, row: onRow, batch }, onRecord, restart);
       if (!layout) throw new FileRejected('empty file (no header row)');
     } catch (err) {
       if (!(err instanceof FileRejected) && !(err instanceof NotCsv)) throw err;

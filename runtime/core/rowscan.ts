@@ -91,10 +91,24 @@ export interface VerdictSlots {
   status: number;
 }
 
+/** A scan call's verdicts as columns (valid until the handler returns). */
+export interface VerdictColumns {
+  reason: Uint8Array;
+  kn: Int32Array;
+  an: Int32Array;
+  bn: Int32Array;
+  cents: Float64Array;
+  day: Int32Array;
+  status: Uint8Array;
+}
+
 export interface RowHandlers {
   /** The header record; returns the rules for the rows after it (or throws to reject the file). */
   header(rec: CsvRecord): { rules: RowRules; slots: VerdictSlots };
   row(v: RowVerdict): void;
+  /** Takes the rows it can straight from the columns, in order; each other row goes through
+   * generic(i), which calls row(). Without it every row goes through row(). */
+  batch?(c: VerdictColumns, n: number, generic: (i: number) => void): void;
 }
 
 export const newVerdict = (): RowVerdict => ({
@@ -249,33 +263,35 @@ export async function scanRows(open: (reuse?: boolean) => AsyncIterable<Uint8Arr
     });
   };
 
-  const deliver = (n: number): void => {
-    v.buf = mem;
-    for (let i = 0; i < n; i++) {
-      const r = c.reason[i];
-      if (r === SLOW) {
-        recordAt(mem, c.recS[i], c.recE[i], c.line[i], (rec) => handlers.row(verdictOf(slow, rec, rules!, slots)));
-        continue;
-      }
-      at = i;
-      v.line = c.line[i];
-      v.reason = r === 0 ? null : REASONS[r - 1]!;
-      v.ks = c.ks[i];
-      v.ke = c.ke[i];
-      v.kn = c.kn[i];
-      if (r === 0) {
-        v.as = c.as[i];
-        v.ae = c.ae[i];
-        v.an = c.an[i];
-        v.bs = c.bs[i];
-        v.be = c.be[i];
-        v.bn = c.bn[i];
-        v.cents = c.cents[i];
-        v.day = c.day[i];
-        v.status = c.status[i];
-      }
-      handlers.row(v);
+  const one = (i: number): void => {
+    const r = c.reason[i];
+    if (r === SLOW) {
+      recordAt(mem, c.recS[i], c.recE[i], c.line[i], (rec) => handlers.row(verdictOf(slow, rec, rules!, slots)));
+      return;
     }
+    at = i;
+    v.buf = mem;
+    v.line = c.line[i];
+    v.reason = r === 0 ? null : REASONS[r - 1]!;
+    v.ks = c.ks[i];
+    v.ke = c.ke[i];
+    v.kn = c.kn[i];
+    if (r === 0) {
+      v.as = c.as[i];
+      v.ae = c.ae[i];
+      v.an = c.an[i];
+      v.bs = c.bs[i];
+      v.be = c.be[i];
+      v.bn = c.bn[i];
+      v.cents = c.cents[i];
+      v.day = c.day[i];
+      v.status = c.status[i];
+    }
+    handlers.row(v);
+  };
+  const deliver = (n: number): void => {
+    if (handlers.batch) handlers.batch(c, n, one);
+    else for (let i = 0; i < n; i++) one(i);
   };
 
   let len = 0;
