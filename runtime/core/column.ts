@@ -19,6 +19,14 @@ export class Column<T extends Int32Array | Float64Array | Uint8Array> {
     return new Column(new Uint8Array(Math.max(1024, capacity)), (n) => new Uint8Array(n));
   }
 
+  /** Room for n more values, so a loop can store into `data` directly (one type per store site). */
+  reserve(n: number): void {
+    if (this.length + n <= this.data.length) return;
+    const d = this.make(Math.max(this.length + n, Math.ceil(this.data.length * 1.5)));
+    d.set(this.data as never);
+    this.data = d;
+  }
+
   push(v: number): void {
     if (this.length === this.data.length) {
       // 1.5x: a growing column briefly holds old + new; doubling would peak at 3x the data.

@@ -97,17 +97,6 @@ export function verdictSlots(entity: Entity, rules: RowRules): VerdictSlots {
   return { key: s.key, a: s.a, b: s.b, status: s.c };
 }
 
-/** A rejected or held row whose fields are decoded when first read (most never are: kpi compute
- * only counts them), as an enumerable property so that spreads and JSON see it. */
-function rejectedRow(row: Omit<RejectedRow, 'fields'>, load: () => string[]): RejectedRow {
-  let fields: string[] | null = null;
-  return Object.defineProperty(row, 'fields', {
-    enumerable: true,
-    get: () => (fields ??= load()),
-    set: (f: string[]) => (fields = f),
-  }) as RejectedRow;
-}
-
 /** Winner-slot mark of a key already met in the file being read. */
 const SEEN = -2;
 
@@ -145,7 +134,8 @@ export class Tables {
 
   constructor(
     private readonly unknownMode: UnknownMode = 'reject',
-    private readonly onReject: (r: RejectedRow) => void = () => {},
+    /** every rejected row, once its file is read; without it rejected rows are only counted */
+    private readonly onReject?: (r: RejectedRow) => void,
     hint: SizeHint = {},
     private readonly rowEngine: RowEngine = 'wasm',
   ) {
@@ -199,6 +189,8 @@ export class Tables {
     let rules: RowRules | null = null;
     let slots: VerdictSlots = { key: 0, a: -1, b: -1, status: -1 };
     let rejected: RejectedRow[] = [];
+    let rejectedN = 0;
+    let byReason: Partial<Record<Reason, number>> = {};
     let held: RejectedRow[] = [];
     let rows = 0;
 
@@ -214,12 +206,23 @@ export class Tables {
       layout = null;
       rules = null;
       rejected = [];
+      rejectedN = 0;
+      byReason = {};
       held = [];
       rows = 0;
     };
 
-    const reject = (v: RowVerdict, reason: Reason, into: RejectedRow[]): void => {
-      into.push(rejectedRow({ entity, file, line: v.line, reason, header: layout!.header }, v.fields()));
+    // Nobody listening (kpi compute without --rejected): a rejected row is only counted, its
+    // fields never decoded.
+    const listening = this.onReject !== undefined;
+    const reject = (v: RowVerdict, reason: Reason, into: RejectedRow[] | null): void => {
+      if (into === null) {
+        rejectedN++;
+        byReason[reason] = (byReason[reason] ?? 0) + 1;
+        if (!listening) return;
+        into = rejected;
+      }
+      into.push({ entity, file, line: v.line, reason, header: layout!.header, fields: v.fields() });
     };
 
     const header = (rec: CsvRecord): { rules: RowRules; slots: VerdictSlots } => {
@@ -250,8 +253,8 @@ export class Tables {
           winners.set(keyId, SEEN);
         }
       }
-      if (v.reason) return reject(v, v.reason, rejected);
-      if (dup) return reject(v, 'duplicate_key', rejected);
+      if (v.reason) return reject(v, v.reason, null);
+      if (dup) return reject(v, 'duplicate_key', null);
       // The version is valid: append it (an item may still not join: unknown order or product).
       const unknown = entity === 'products' ? this.appendProduct(v) : entity === 'orders' ? this.appendOrder(v) : this.appendItem(v);
       if (unknown && this.unknownMode === 'hold') {
@@ -265,13 +268,17 @@ export class Tables {
         };
         return;
       }
-      if (unknown) return reject(v, unknown, rejected);
+      if (unknown) return reject(v, unknown, null);
       staged.push(keyId);
     };
 
     // The common row straight from the scanner's columns: valid, decimal keys, joinable, a key not
     // yet met in this file. Anything else goes through onRow (generic), which decides it the same way.
     const batch = (c: VerdictColumns, n: number, generic: (i: number) => void): void => {
+      if (entity === 'products') {
+        for (let i = 0; i < n; i++) generic(i);
+        return;
+      }
       const reason = c.reason,
         kn = c.kn,
         an = c.an,
@@ -279,39 +286,67 @@ export class Tables {
       const defer = this.unknownMode === 'defer';
       const O = this.orderKeys;
       const P = this.productKeys;
+      const items = entity === 'order_items';
+      // Room for every row of the batch up front: the stores below go straight into the arrays.
+      for (const col of items ? [this.iOrder, this.iProduct, this.iCents, this.iStatus] : [this.oDay, this.oUser, this.oRet]) col.reserve(n);
+      undoKey.reserve(n);
+      undoOld.reserve(n);
+      staged.reserve(n);
+      winners.ensure(keys.size + n);
+      let wd = winners.data;
+      const oWin = this.oWin.data;
+      const pWin = this.pWin.data;
+      const uk = undoKey.data,
+        uo = undoOld.data,
+        st = staged.data;
       for (let i = 0; i < n; i++) {
         const k = kn[i];
-        if (reason[i] !== 0 || k < 0 || an[i] < 0 || (entity === 'order_items' && bn[i] < 0) || entity === 'products') {
+        if (reason[i] !== 0 || k < 0 || an[i] < 0 || (items && bn[i] < 0)) {
           generic(i);
+          wd = winners.data;
           continue;
         }
         const keyId = keys.internNumber(k);
-        const w = winners.get(keyId);
+        const w = keyId < wd.length ? wd[keyId] : -1;
         if (w === SEEN) {
           generic(i);
+          wd = winners.data;
           continue;
         }
-        if (entity === 'orders') {
-          this.oDay.push(c.day[i]);
-          this.oUser.push(this.users.internNumber(an[i]));
-          this.oRet.push(c.status[i] === ITEM_STATUS_RETURNED ? 1 : 0);
-        } else {
+        if (items) {
           const orderId = defer ? O.internNumber(an[i]) : O.lookupNumber(an[i]);
           const productId = defer ? P.internNumber(bn[i]) : P.lookupNumber(bn[i]);
-          if (!defer && (orderId < 0 || this.oWin.get(orderId) < 0 || productId < 0 || this.pWin.get(productId) < 0)) {
+          if (!defer && (orderId < 0 || orderId >= oWin.length || oWin[orderId] < 0 || productId < 0 || productId >= pWin.length || pWin[productId] < 0)) {
             generic(i);
+            wd = winners.data;
             continue;
           }
-          this.iOrder.push(orderId);
-          this.iProduct.push(productId);
-          this.iCents.push(c.cents[i]);
-          this.iStatus.push(c.status[i]);
+          const at = this.iOrder.length++;
+          this.iProduct.length++;
+          this.iCents.length++;
+          this.iStatus.length++;
+          this.iOrder.data[at] = orderId;
+          this.iProduct.data[at] = productId;
+          this.iCents.data[at] = c.cents[i];
+          this.iStatus.data[at] = c.status[i];
+        } else {
+          const at = this.oDay.length++;
+          this.oUser.length++;
+          this.oRet.length++;
+          this.oDay.data[at] = c.day[i];
+          this.oUser.data[at] = this.users.internNumber(an[i]);
+          this.oRet.data[at] = c.status[i] === ITEM_STATUS_RETURNED ? 1 : 0;
         }
         rows++;
-        undoKey.push(keyId);
-        undoOld.push(w);
-        winners.set(keyId, SEEN);
-        staged.push(keyId);
+        uk[undoKey.length] = keyId;
+        uo[undoKey.length] = w;
+        undoKey.length++;
+        undoOld.length++;
+        if (keyId >= wd.length) {
+          winners.set(keyId, SEEN);
+          wd = winners.data;
+        } else wd[keyId] = SEEN;
+        st[staged.length++] = keyId;
       }
     };
 
@@ -337,16 +372,14 @@ export class Tables {
     restoreWinners();
     const start = entity === 'orders' ? mark.o : entity === 'products' ? mark.p : mark.i;
     for (let k = 0; k < staged.length; k++) winners.set(staged.data[k], start + k);
-    for (const r of rejected) {
-      this.rejectedByReason[r.reason] = (this.rejectedByReason[r.reason] ?? 0) + 1;
-      this.onReject(r);
-    }
+    for (const [reason, n] of Object.entries(byReason) as [Reason, number][]) this.rejectedByReason[reason] = (this.rejectedByReason[reason] ?? 0) + n;
+    for (const r of rejected) this.onReject?.(r);
     for (const h of held) this.held.push(h); // no spread: a file can hold millions of rows
     this.fileMarks[entity].push({ file, start });
     result.rows = rows;
-    result.rejected = rejected.length;
+    result.rejected = rejectedN;
     result.held = held.length;
-    result.accepted = rows - rejected.length - held.length;
+    result.accepted = rows - rejectedN - held.length;
     return result;
   }
 

@@ -79,8 +79,8 @@ export interface RowVerdict {
   day: number;
   /** the status column: 0 empty, 1 "returned" (any case), 2 anything else */
   status: number;
-  /** the row's fields as text, read later: the bytes are kept, decoding waits until asked */
-  fields(): () => string[];
+  /** the row's fields as text (for rejected and held rows: the common row never needs them) */
+  fields(): string[];
 }
 
 /** Rule slots the scanner fills: key, a, b (see RowVerdict), the status column. */
@@ -127,7 +127,7 @@ export const newVerdict = (): RowVerdict => ({
   cents: 0,
   day: 0,
   status: 0,
-  fields: () => () => [],
+  fields: () => [],
 });
 
 /** Fills `v` from the reference rules' verdict on a record (the TypeScript path). */
@@ -147,10 +147,7 @@ export function verdictOf(v: RowVerdict, rec: CsvRecord, rules: RowRules, slots:
   v.cents = rules.cents;
   v.day = Math.floor(rules.createdSec / 86400);
   v.status = slots.status < 0 || !rules.present(slots.status) ? 0 : rules.is(rec, slots.status, 'returned') ? 1 : 2;
-  v.fields = () => {
-    const f = fieldsOf(rec);
-    return () => f;
-  };
+  v.fields = () => fieldsOf(rec);
   return v;
 }
 
@@ -228,13 +225,9 @@ export async function scanRows(open: (reuse?: boolean) => AsyncIterable<Uint8Arr
   const v = newVerdict();
   let at = 0;
   v.fields = () => {
-    const bytes = mem.slice(c.recS[at], c.recE[at]);
-    const line = c.line[at];
-    return () => {
-      let out: string[] = [];
-      recordAt(bytes, 0, bytes.length, line, (rec) => (out = fieldsOf(rec)));
-      return out;
-    };
+    let out: string[] = [];
+    recordAt(mem, c.recS[at], c.recE[at], c.line[at], (rec) => (out = fieldsOf(rec)));
+    return out;
   };
   const slow = newVerdict();
 

@@ -78,7 +78,7 @@ async function wasm(entity: Entity, bytes: Uint8Array, chunk: number, capacity: 
     for (let i = 0; i < bytes.length; i += chunk) yield bytes.slice(i, i + chunk);
   }
   try {
-    await scanRows(open, { header: (rec) => headerRules(entity, fieldsOf(rec)), row: (v) => rows.push(snapshot(entity, v, v.fields()())) }, capacity);
+    await scanRows(open, { header: (rec) => headerRules(entity, fieldsOf(rec)), row: (v) => rows.push(snapshot(entity, v, v.fields())) }, capacity);
   } catch (err) {
     if (err instanceof Declined) return { declined: true };
     return { header: (err as Error).message };
