@@ -40,6 +40,10 @@ export let dUsers: usize = 0;
 export let dReturnedOrders: usize = 0;
 
 let catStamp: usize = 0;
+// The group of each category on the current day: (day index + 1) stamp and group, so that the
+// hash table is probed once per (category, day), not once per item.
+let catGroupDay: usize = 0;
+let catGroup: usize = 0;
 let userStamp: usize = 0;
 let lastOrder: i32 = -1;
 let orderSeq: i32 = 0;
@@ -98,6 +102,9 @@ export function init(chunk: i32, nCats: i32, nUsers: i32, maxGroups: i32, maxDay
 
   catStamp = alloc(<usize>nCats << 2);
   fill(catStamp, 0, <usize>nCats << 2);
+  catGroupDay = alloc(<usize>nCats << 2);
+  fill(catGroupDay, 0, <usize>nCats << 2);
+  catGroup = alloc(<usize>nCats << 2);
   userStamp = alloc(<usize>nUsers << 2);
   fill(userStamp, 0, <usize>nUsers << 2);
   lastOrder = -1;
@@ -155,11 +162,11 @@ function findDay(day: i32): i32 {
   store<i32>(p, load<i32>(p) + by);
 }
 
-/** Aggregates the first n rows of the input columns. */
-export function process(n: i32): void {
+/** Aggregates rows [from, to) of the input columns. */
+export function process(from: i32, to: i32): void {
   let lastDay: i32 = 0x7fffffff;
   let d: i32 = -1;
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < to; i++) {
     const cat = load<i32>(at(inCat, i));
     const day = load<i32>(at(inDay, i));
     const order = load<i32>(at(inOrder, i));
@@ -170,7 +177,14 @@ export function process(n: i32): void {
       d = findDay(day);
       lastDay = day;
     }
-    const g = findGroup(cat, day);
+    const cd = at(catGroupDay, cat);
+    let g: i32;
+    if (load<i32>(cd) == d + 1) g = load<i32>(at(catGroup, cat));
+    else {
+      g = findGroup(cat, day);
+      store<i32>(cd, d + 1);
+      store<i32>(at(catGroup, cat), g);
+    }
     if (order != lastOrder) {
       lastOrder = order;
       orderSeq++;

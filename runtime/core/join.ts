@@ -562,9 +562,23 @@ export class Tables {
         // their (day, order) position inside the current window of the output: scattered writes
         // into a buffer that stays in cache, instead of a random read per item in day order.
         const cap = out.cat.length;
-        for (let w0 = 0; w0 < n; w0 += cap) {
+        // Each order's window (255: none, or it spans two): a pass skips other windows' orders
+        // on one byte each.
+        const windows = Math.ceil(n / cap);
+        const winOf = new Uint8Array(nOrders).fill(255);
+        if (windows < 255) {
+          for (let o = 0; o < nOrders; o++) {
+            const d0 = dest[o];
+            if (d0 < 0) continue;
+            const w = Math.floor(d0 / cap);
+            if (Math.floor((d0 + perOrder[o + 1] - perOrder[o] - 1) / cap) === w) winOf[o] = w;
+          }
+        }
+        for (let w0 = 0, w = 0; w0 < n; w0 += cap, w++) {
           const w1 = Math.min(n, w0 + cap);
           for (let o = 0; o < nOrders; o++) {
+            const wo = winOf[o];
+            if (wo !== w && wo !== 255) continue;
             const d0 = dest[o];
             const j0 = perOrder[o];
             const j1 = perOrder[o + 1];
