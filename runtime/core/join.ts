@@ -100,6 +100,103 @@ export function verdictSlots(entity: Entity, rules: RowRules): VerdictSlots {
 /** Winner-slot mark of a key already met in the file being read. */
 const SEEN = -2;
 
+/** The file being read: winners it displaced (to restore) and its versions' keys, in order. */
+interface FileLog {
+  undoKey: Column<Int32Array>;
+  undoOld: Column<Int32Array>;
+  staged: Column<Int32Array>;
+}
+
+/** Marks key `keyId` (winner slot w) met in this file; its version is the next one staged. */
+function stage(log: FileLog, wins: Int32Array, keyId: number, w: number): void {
+  const at = log.undoKey.length++;
+  log.undoOld.length++;
+  log.undoKey.data[at] = keyId;
+  log.undoOld.data[at] = w;
+  wins[keyId] = SEEN;
+  log.staged.data[log.staged.length++] = keyId;
+}
+
+/**
+ * Takes the common item rows of a scan batch from `from` on — valid, decimal keys, a key new to
+ * the file, a known order and product (or any, deferred) — into the columns; returns the first row
+ * that is not one (the caller hands it to the generic path). Columns and logs have room for the
+ * batch, `wins` covers every key id the batch can make.
+ */
+function takeItems(
+  c: VerdictColumns,
+  from: number,
+  n: number,
+  keys: Interner,
+  wins: Int32Array,
+  O: Interner,
+  P: Interner,
+  oWin: Int32Array,
+  pWin: Int32Array,
+  defer: boolean,
+  iOrder: Column<Int32Array>,
+  iProduct: Column<Int32Array>,
+  iCents: Column<Float64Array>,
+  iStatus: Column<Uint8Array>,
+  log: FileLog,
+): number {
+  const { reason, kn, an, bn, cents, status } = c;
+  for (let i = from; i < n; i++) {
+    const k = kn[i];
+    const a = an[i];
+    const b = bn[i];
+    if (reason[i] !== 0 || k < 0 || a < 0 || b < 0) return i;
+    const keyId = keys.internNumber(k);
+    const w = wins[keyId];
+    if (w === SEEN) return i;
+    const orderId = defer ? O.internNumber(a) : O.lookupNumber(a);
+    const productId = defer ? P.internNumber(b) : P.lookupNumber(b);
+    if (!defer && (orderId < 0 || !(oWin[orderId] >= 0) || productId < 0 || !(pWin[productId] >= 0))) return i;
+    const at = iOrder.length++;
+    iProduct.length++;
+    iCents.length++;
+    iStatus.length++;
+    iOrder.data[at] = orderId;
+    iProduct.data[at] = productId;
+    iCents.data[at] = cents[i];
+    iStatus.data[at] = status[i];
+    stage(log, wins, keyId, w);
+  }
+  return n;
+}
+
+/** takeItems for orders: valid, decimal order and user ids, an order id new to the file. */
+function takeOrders(
+  c: VerdictColumns,
+  from: number,
+  n: number,
+  keys: Interner,
+  wins: Int32Array,
+  users: Interner,
+  oDay: Column<Int32Array>,
+  oUser: Column<Int32Array>,
+  oRet: Column<Uint8Array>,
+  log: FileLog,
+): number {
+  const { reason, kn, an, day, status } = c;
+  for (let i = from; i < n; i++) {
+    const k = kn[i];
+    const a = an[i];
+    if (reason[i] !== 0 || k < 0 || a < 0) return i;
+    const keyId = keys.internNumber(k);
+    const w = wins[keyId];
+    if (w === SEEN) return i;
+    const at = oDay.length++;
+    oUser.length++;
+    oRet.length++;
+    oDay.data[at] = day[i];
+    oUser.data[at] = users.internNumber(a);
+    oRet.data[at] = status[i] === ITEM_STATUS_RETURNED ? 1 : 0;
+    stage(log, wins, keyId, w);
+  }
+  return n;
+}
+
 /** Expected key counts, to size the dictionaries once instead of growing them. */
 export interface SizeHint {
   orders?: number;
@@ -279,74 +376,35 @@ export class Tables {
         for (let i = 0; i < n; i++) generic(i);
         return;
       }
-      const reason = c.reason,
-        kn = c.kn,
-        an = c.an,
-        bn = c.bn;
-      const defer = this.unknownMode === 'defer';
-      const O = this.orderKeys;
-      const P = this.productKeys;
-      const items = entity === 'order_items';
-      // Room for every row of the batch up front: the stores below go straight into the arrays.
-      for (const col of items ? [this.iOrder, this.iProduct, this.iCents, this.iStatus] : [this.oDay, this.oUser, this.oRet]) col.reserve(n);
-      undoKey.reserve(n);
-      undoOld.reserve(n);
-      staged.reserve(n);
+      // Room for every row of the batch up front: the loops store straight into the arrays.
+      const cols = entity === 'order_items' ? [this.iOrder, this.iProduct, this.iCents, this.iStatus] : [this.oDay, this.oUser, this.oRet];
+      for (const col of [...cols, undoKey, undoOld, staged]) col.reserve(n);
       winners.ensure(keys.size + n);
-      let wd = winners.data;
-      const oWin = this.oWin.data;
-      const pWin = this.pWin.data;
-      const uk = undoKey.data,
-        uo = undoOld.data,
-        st = staged.data;
-      for (let i = 0; i < n; i++) {
-        const k = kn[i];
-        if (reason[i] !== 0 || k < 0 || an[i] < 0 || (items && bn[i] < 0)) {
-          generic(i);
-          wd = winners.data;
-          continue;
-        }
-        const keyId = keys.internNumber(k);
-        const w = keyId < wd.length ? wd[keyId] : -1;
-        if (w === SEEN) {
-          generic(i);
-          wd = winners.data;
-          continue;
-        }
-        if (items) {
-          const orderId = defer ? O.internNumber(an[i]) : O.lookupNumber(an[i]);
-          const productId = defer ? P.internNumber(bn[i]) : P.lookupNumber(bn[i]);
-          if (!defer && (orderId < 0 || orderId >= oWin.length || oWin[orderId] < 0 || productId < 0 || productId >= pWin.length || pWin[productId] < 0)) {
-            generic(i);
-            wd = winners.data;
-            continue;
-          }
-          const at = this.iOrder.length++;
-          this.iProduct.length++;
-          this.iCents.length++;
-          this.iStatus.length++;
-          this.iOrder.data[at] = orderId;
-          this.iProduct.data[at] = productId;
-          this.iCents.data[at] = c.cents[i];
-          this.iStatus.data[at] = c.status[i];
-        } else {
-          const at = this.oDay.length++;
-          this.oUser.length++;
-          this.oRet.length++;
-          this.oDay.data[at] = c.day[i];
-          this.oUser.data[at] = this.users.internNumber(an[i]);
-          this.oRet.data[at] = c.status[i] === ITEM_STATUS_RETURNED ? 1 : 0;
-        }
-        rows++;
-        uk[undoKey.length] = keyId;
-        uo[undoKey.length] = w;
-        undoKey.length++;
-        undoOld.length++;
-        if (keyId >= wd.length) {
-          winners.set(keyId, SEEN);
-          wd = winners.data;
-        } else wd[keyId] = SEEN;
-        st[staged.length++] = keyId;
+      const log: FileLog = { undoKey, undoOld, staged };
+      for (let i = 0; i < n;) {
+        const stop =
+          entity === 'order_items'
+            ? takeItems(
+                c,
+                i,
+                n,
+                keys,
+                winners.data,
+                this.orderKeys,
+                this.productKeys,
+                this.oWin.data,
+                this.pWin.data,
+                this.unknownMode === 'defer',
+                this.iOrder,
+                this.iProduct,
+                this.iCents,
+                this.iStatus,
+                log,
+              )
+            : takeOrders(c, i, n, keys, winners.data, this.users, this.oDay, this.oUser, this.oRet, log);
+        rows += stop - i;
+        i = stop;
+        if (i < n) generic(i++);
       }
     };
 
