@@ -52,6 +52,7 @@ async function compute(p: Parsed): Promise<number> {
   const sink = rejectedFile ? (await import('./rejects-file')).rejectsCsvFile(rejectedFile) : undefined;
   const res = await computeDir(dir, {
     engine,
+    rowEngine: engine,
     onReject: sink?.write,
     onProgress: progressBar('reading'),
   });

@@ -28,7 +28,8 @@ export const HELP: Record<string, string> = {
 Reads DIR/products/*.csv, DIR/orders/*.csv and DIR/order_items/*.csv (each in file name order,
 later files upserting earlier ones), applies every row rule, joins, and prints both KPI tables.
   --json              one JSON object {category_kpis, order_kpis, rejected}
-  --engine NAME       wasm (default) or reference (the plain TypeScript aggregation)
+  --engine NAME       wasm (default: the WebAssembly row scanner and kernel) or reference
+                      (the TypeScript scanner, rules and aggregation they are tested against)
   --rejected FILE     also write every rejected row (original columns + reason, file, line) as CSV`,
   generate: `Usage: kpi generate DIR --items N [--seed S] [--dirty RATE] [--part-rows R]
 

@@ -32,12 +32,13 @@ for (const [seed, dirty] of [
     generate(dir, { items: 6000, seed, dirty, partRows: 900 });
     const duck = await duckCompute(dir, 2);
     const wasm = await computeDir(dir);
-    const ref = await computeDir(dir, { engine: 'reference' });
+    const ref = await computeDir(dir, { engine: 'reference', rowEngine: 'reference' });
     t.deepEqual(wasm.category_kpis, duck.category_kpis);
     t.deepEqual(wasm.order_kpis, duck.order_kpis);
     t.deepEqual(wasm.rejected, duck.rejected);
     t.deepEqual(ref.category_kpis, wasm.category_kpis);
     t.deepEqual(ref.order_kpis, wasm.order_kpis);
+    t.deepEqual(ref.rejected, wasm.rejected);
     if (dirty > 0) t.is(Object.keys(wasm.rejected).length, 9, 'every reason injected');
   });
 }
