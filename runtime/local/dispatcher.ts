@@ -3,9 +3,13 @@
 import { LANDING_PREFIX } from '../core/names';
 import type { BatchResult, Pipeline } from '../stages/pipeline';
 
+/** How long a batch keeps validating files queued after it started before it transforms. */
+const DRAIN_MS = 120_000;
+
 /**
  * Local stand-in for EventBridge: object-created events are queued; a single worker validates
- * everything queued, then transforms once, and repeats while events keep coming.
+ * everything queued (and what arrives meanwhile, for up to DRAIN_MS), then transforms once, and
+ * repeats while events keep coming.
  */
 export class Dispatcher {
   private readonly pending = new Set<string>();
@@ -77,7 +81,7 @@ export class Dispatcher {
       const keys = [...this.pending];
       this.pending.clear();
       try {
-        const b = await this.pipeline.process(keys);
+        const b = await this.batch(keys);
         this.batches.push(b);
         this.onBatch?.(b);
         failures = 0;
@@ -99,6 +103,25 @@ export class Dispatcher {
         }
       }
     }
+  }
+
+  /**
+   * Validates `keys`, then whatever was queued meanwhile (for up to DRAIN_MS), then transforms
+   * once: a load still arriving is recomputed once at its end, not once per file. Every key taken
+   * is appended to `keys` (the caller requeues them if the batch fails).
+   */
+  private async batch(keys: string[]): Promise<BatchResult> {
+    const started = Date.now();
+    const validated = await this.pipeline.validate([...keys]);
+    while (this.pending.size && Date.now() - started < DRAIN_MS) {
+      const more = [...this.pending];
+      this.pending.clear();
+      keys.push(...more);
+      validated.push(...(await this.pipeline.validate(more)));
+    }
+    const transform = await this.pipeline.transform();
+    this.pipeline.latency(validated);
+    return { validated, transform };
   }
 
   /** Resolves when nothing is queued or running. */
