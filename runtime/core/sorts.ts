@@ -29,7 +29,8 @@ export function groupItemsByOrder(iWin: Int32Array, iOrder: Int32Array, nKeys: n
 }
 
 /** Orders that have items, counting-sorted by their day; days is the number of distinct days. */
-export function sortOrdersByDay(perOrder: Int32Array, oDay: Int32Array, oWin: Int32Array, nOrders: number, n: number): { ordersByDay: Int32Array; days: number } {
+/** The first day and the number of days (span) of the orders that have items. */
+function dayRange(perOrder: Int32Array, oDay: Int32Array, oWin: Int32Array, nOrders: number, n: number): { minDay: number; span: number } {
   let minDay = Infinity;
   let maxDay = -Infinity;
   for (let o = 0; o < nOrders; o++) {
@@ -38,7 +39,11 @@ export function sortOrdersByDay(perOrder: Int32Array, oDay: Int32Array, oWin: In
     if (d < minDay) minDay = d;
     if (d > maxDay) maxDay = d;
   }
-  const span = n ? maxDay - minDay + 1 : 0;
+  return { minDay, span: n ? maxDay - minDay + 1 : 0 };
+}
+
+export function sortOrdersByDay(perOrder: Int32Array, oDay: Int32Array, oWin: Int32Array, nOrders: number, n: number): { ordersByDay: Int32Array; days: number } {
+  const { minDay, span } = dayRange(perOrder, oDay, oWin, nOrders, n);
   const perDay = new Int32Array(span + 1);
   for (let o = 0; o < nOrders; o++) {
     if (perOrder[o + 1] !== perOrder[o]) perDay[oDay[oWin[o]] - minDay + 1]++;
@@ -60,15 +65,7 @@ export function sortOrdersByDay(perOrder: Int32Array, oDay: Int32Array, oWin: In
  * id), computed from counts alone; days is the number of distinct days. Orders without items get -1.
  */
 export function orderPositions(perOrder: Int32Array, oDay: Int32Array, oWin: Int32Array, nOrders: number, n: number): { dest: Int32Array; days: number } {
-  let minDay = Infinity;
-  let maxDay = -Infinity;
-  for (let o = 0; o < nOrders; o++) {
-    if (perOrder[o + 1] === perOrder[o]) continue;
-    const d = oDay[oWin[o]];
-    if (d < minDay) minDay = d;
-    if (d > maxDay) maxDay = d;
-  }
-  const span = n ? maxDay - minDay + 1 : 0;
+  const { minDay, span } = dayRange(perOrder, oDay, oWin, nOrders, n);
   const cursor = new Float64Array(span + 1);
   for (let o = 0; o < nOrders; o++) {
     const c = perOrder[o + 1] - perOrder[o];

@@ -1,6 +1,15 @@
 // Upserts across files, the join, and what "returned" means (SPEC.md: Row rules, Joined item).
 import test from 'ava';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { computeFiles, PRODUCTS, ORDERS } from '../helpers';
+import { computeDir } from '../../runtime/core/compute';
+import { generate } from '../../runtime/cli/generate';
+import { materialize } from '../../runtime/core/join';
+import { aggregateWasm } from '../../runtime/core/kernel';
+import { aggregateReference } from '../../runtime/core/reference';
+import { sortAggregates } from '../../runtime/core/aggregates';
 
 test('a later file upserts: its version of an order replaces the earlier one', async (t) => {
   const r = await computeFiles({
@@ -77,4 +86,23 @@ test('category KPIs: distinct orders per category and revenue per order', async 
     ],
   );
   t.like(r.order_kpis[0], { total_orders: 2, total_items_sold: 4, total_revenue: 31.01, unique_customers: 2, revenue_per_order: 15.51 });
+});
+
+test('the join scatters items into windows of any size (orders spanning two or more windows) in (day, order) order', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kpi-windows-'));
+  generate(dir, { items: 3000, seed: 5, dirty: 0.02, partRows: 700 });
+  const { tables } = await computeDir(dir);
+  const whole = materialize(tables.joinSource());
+  t.true(whole.n > 2500);
+  // (day, order) order: days ascending, an order's items together
+  const seen = new Set<number>();
+  for (let i = 0; i < whole.n; i++) {
+    if (i && whole.day[i]! < whole.day[i - 1]!) return t.fail(`day order broken at ${i}`);
+    if (i && whole.order[i] !== whole.order[i - 1]) {
+      t.false(seen.has(whole.order[i]!), `order ${whole.order[i]} split`);
+      seen.add(whole.order[i - 1]!);
+    }
+  }
+  const expected = sortAggregates(aggregateReference(whole));
+  for (const window of [1, 2, 3, 7, 64, 999, 4096]) t.deepEqual(sortAggregates(aggregateWasm(tables.joinSource(), window)), expected, `window ${window}`);
 });
