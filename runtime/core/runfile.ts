@@ -55,10 +55,27 @@ class Out {
     this.buf[this.n++] = v;
   }
   str(s: string) {
+    if (s.length < 0x80 && this.ascii(s, s.length)) return;
     const len = Buffer.byteLength(s);
     this.varint(len);
     this.room(len);
     this.n += this.buf.write(s, this.n, 'utf8');
+  }
+  /** One length byte (< 0x80, a one-byte varint), then an ASCII string's bytes, copied by hand:
+   * cheaper than two native calls for a short key. False, with nothing written, if s is not ASCII. */
+  ascii(s: string, lengthByte: number): boolean {
+    const len = s.length;
+    this.room(len + 1);
+    const b = this.buf;
+    const at = this.n + 1;
+    for (let i = 0; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return false;
+      b[at + i] = c;
+    }
+    b[this.n] = lengthByte;
+    this.n = at + len;
+    return true;
   }
 }
 
@@ -91,7 +108,9 @@ export class RunWriter {
     this.out.str(r.key);
     this.out.varint(ri);
     if (r.val === null) this.out.varint(0);
-    else {
+    else if (r.val.length + 1 < 0x80 && this.out.ascii(r.val, r.val.length + 1)) {
+      // value length + 1 (0 means deleted), then its bytes
+    } else {
       const len = Buffer.byteLength(r.val);
       this.out.varint(len + 1);
       this.out.room(len);

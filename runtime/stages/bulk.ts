@@ -29,6 +29,11 @@ export interface BulkOutcome {
 
 const byKey = (a: Rec, b: Rec) => cmp(a.key, b.key);
 
+/** Text JSON.stringify leaves as it is between quotes (no quote, backslash, control character or
+ * surrogate): the millions of id records are then built without a stringify call each. */
+const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+const plain = (s: string) => PLAIN.test(s);
+
 /** More files became pending while a bulk run computed: it is cheaper to start again with them. */
 export class BulkSuperseded extends Error {}
 
@@ -91,8 +96,14 @@ export async function bulkApply(bucket: Bucket, versions: ArchivedVersion[], sup
         return { key: key('hq', waits, waits === 'o' ? it.order : it.product, it.id, r), rank: r, val: JSON.stringify(held) };
       }),
     );
-    for (const i of tables.winningItems()) yield { key: key('i', i.id), rank: rank(i.file), val: JSON.stringify([i.order, i.product, i.cents, i.status]) };
-    for (const o of tables.winningOrders()) yield { key: key('o', o.id), rank: rank(o.file), val: JSON.stringify([o.day, o.user, o.ret ? 1 : 0]) };
+    for (const i of tables.winningItems())
+      yield {
+        key: key('i', i.id),
+        rank: rank(i.file),
+        val: plain(i.order) && plain(i.product) ? `["${i.order}","${i.product}",${i.cents},${i.status}]` : JSON.stringify([i.order, i.product, i.cents, i.status]),
+      };
+    for (const o of tables.winningOrders())
+      yield { key: key('o', o.id), rank: rank(o.file), val: plain(o.user) ? `[${o.day},"${o.user}",${o.ret ? 1 : 0}]` : JSON.stringify([o.day, o.user, o.ret ? 1 : 0]) };
     for (const p of tables.winningProducts()) yield { key: key('p', p.id), rank: rank(p.file), val: JSON.stringify(p.cat) };
   }
   const body: StateBody = {
