@@ -288,22 +288,32 @@ export async function parseWithCsvParse(source: AsyncIterable<Uint8Array>, onRec
 }
 
 /**
- * Reads one CSV source: the fast scanner first; if it declines, `restart` is called and the whole
- * source is read again with csv-parse. Returns which parser produced the records.
+ * Reads one CSV source: `fast` first (the TypeScript scanner unless another is given); if it
+ * declines, `restart` is called and the whole source is read again with csv-parse. Returns which
+ * parser produced the records.
  */
-export async function readCsv(open: (reuse?: boolean) => AsyncIterable<Uint8Array>, onRecord: RecordHandler, restart: () => void): Promise<'fast' | 'csv-parse'> {
+export async function readCsv(
+  open: (reuse?: boolean) => AsyncIterable<Uint8Array>,
+  onRecord: RecordHandler,
+  restart: () => void,
+  fast: { name: 'fast' | 'wasm'; read: () => Promise<void> } = { name: 'fast', read: () => scanFast(open, onRecord) },
+): Promise<'fast' | 'wasm' | 'csv-parse'> {
   try {
-    const scanner = new FastCsvScanner(onRecord);
-    // The scanner is done with each chunk before asking for the next: the source may reuse it.
-    for await (const chunk of open(true)) scanner.push(chunk);
-    scanner.end();
-    return 'fast';
+    await fast.read();
+    return fast.name;
   } catch (err) {
     if (!(err instanceof Declined)) throw err;
   }
   restart();
   await parseWithCsvParse(open(false), onRecord);
   return 'csv-parse';
+}
+
+async function scanFast(open: (reuse?: boolean) => AsyncIterable<Uint8Array>, onRecord: RecordHandler): Promise<void> {
+  const scanner = new FastCsvScanner(onRecord);
+  // The scanner is done with each chunk before asking for the next: the source may reuse it.
+  for await (const chunk of open(true)) scanner.push(chunk);
+  scanner.end();
 }
 
 /**

@@ -1,7 +1,7 @@
 // Stage 3 — valid rows → accepted state (upsert by key across files) → joined items.
 // Every row version is appended to typed columns; a file's versions become the winners for their
 // keys only when the whole file has been read, so a file rejected whole changes nothing.
-import { Declined, readCsv, fieldsOf, NotCsv, parseWithCsvParse, type CsvRecord } from './csv';
+import { readCsv, fieldsOf, NotCsv, type CsvRecord } from './csv';
 import { newVerdict, scanRows, verdictOf, type RowHandlers, type RowVerdict, type VerdictColumns, type VerdictSlots } from './rowscan';
 import { Column, IdMap } from './column';
 import { Interner } from './intern';
@@ -66,22 +66,6 @@ class FileRejected extends Error {}
 const fieldDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 const fieldText = (b: Uint8Array, s: number, e: number) => fieldDecoder.decode(b.subarray(s, e));
 
-/** Rule slots of the columns each entity reads: key, then a/b/c by entity (see slotsOf). */
-export interface Slots {
-  key: number;
-  a: number;
-  b: number;
-  c: number;
-}
-
-/** products: a = category; orders: a = user_id, b = status; items: a = order_id, b = product_id, c = status. */
-export function slotsOf(entity: Entity, rules: RowRules): Slots {
-  const key = rules.slot(SCHEMAS[entity].key);
-  if (entity === 'products') return { key, a: rules.slot('category'), b: 0, c: 0 };
-  if (entity === 'orders') return { key, a: rules.slot('user_id'), b: rules.slot('status'), c: 0 };
-  return { key, a: rules.slot('order_id'), b: rules.slot('product_id'), c: rules.slot('status') };
-}
-
 export const BINARY_HEADER = 'not a text CSV file (binary content in the header)';
 /** A NUL byte in the header row: the file is not text (the rest of it is not looked at). */
 export function binaryHeader(rec: CsvRecord): boolean {
@@ -89,12 +73,13 @@ export function binaryHeader(rec: CsvRecord): boolean {
   return false;
 }
 
-/** The verdict slots of an entity's rules: the key, a and b as in RowVerdict, and the status column. */
+/** The rule slots of the columns each entity reads: the key, a and b as in RowVerdict (products:
+ * a = category; orders: a = user_id; items: a = order_id, b = product_id), and the status column. */
 export function verdictSlots(entity: Entity, rules: RowRules): VerdictSlots {
-  const s = slotsOf(entity, rules);
-  if (entity === 'products') return { key: s.key, a: s.a, b: -1, status: -1 };
-  if (entity === 'orders') return { key: s.key, a: s.a, b: -1, status: s.b };
-  return { key: s.key, a: s.a, b: s.b, status: s.c };
+  const key = rules.slot(SCHEMAS[entity].key);
+  if (entity === 'products') return { key, a: rules.slot('category'), b: -1, status: -1 };
+  if (entity === 'orders') return { key, a: rules.slot('user_id'), b: -1, status: rules.slot('status') };
+  return { key, a: rules.slot('order_id'), b: rules.slot('product_id'), status: rules.slot('status') };
 }
 
 /** Winner-slot mark of a key already met in the file being read. */
@@ -442,22 +427,14 @@ export class Tables {
   }
 
   /** The WebAssembly scanner, or the TypeScript one (the reference); csv-parse when either declines. */
-  private async readRows(
+  private readRows(
     open: (reuse?: boolean) => AsyncIterable<Uint8Array>,
     handlers: RowHandlers,
     onRecord: (rec: CsvRecord) => void,
     restart: () => void,
   ): Promise<FileResult['parser']> {
     if (this.rowEngine === 'reference') return readCsv(open, onRecord, restart);
-    try {
-      await scanRows(open, handlers);
-      return 'wasm';
-    } catch (err) {
-      if (!(err instanceof Declined)) throw err;
-    }
-    restart();
-    await parseWithCsvParse(open(false), onRecord);
-    return 'csv-parse';
+    return readCsv(open, onRecord, restart, { name: 'wasm', read: () => scanRows(open, handlers) });
   }
 
   private appendProduct(v: RowVerdict): null {

@@ -238,14 +238,13 @@ export async function scanRows(open: (reuse?: boolean) => AsyncIterable<Uint8Arr
       slots = h.slots;
       const layout = rules.wasmLayout();
       new Int32Array(k.memory.buffer, g('cfgCol'), layout.fileCol.length).set(layout.fileCol);
-      const x = (n: number) => (n >= 0 ? n : -1);
       k.configure(
         layout.fileCol.length,
         layout.required,
         slots.key,
-        x(slots.a),
-        x(slots.b),
-        x(slots.status),
+        slots.a,
+        slots.b,
+        slots.status,
         layout.price,
         layout.integer,
         layout.created,

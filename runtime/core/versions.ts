@@ -6,7 +6,8 @@ import { fieldsOf, NotCsv, readCsv, type CsvRecord } from './csv';
 import type { Entity } from './names';
 import { HeaderError, mapHeader, RowRules, SCHEMAS, type Reason } from './rules';
 
-import { BINARY_HEADER, binaryHeader, ITEM_STATUS_NONE, ITEM_STATUS_OTHER, ITEM_STATUS_RETURNED, slotsOf, type Slots } from './join';
+import { BINARY_HEADER, binaryHeader, ITEM_STATUS_RETURNED, verdictSlots } from './join';
+import { newVerdict, verdictOf, type VerdictSlots } from './rowscan';
 
 export interface OrderVersion {
   id: string;
@@ -49,46 +50,38 @@ export async function readVersions(entity: Entity, file: string, open: (reuse?: 
   let out: FileVersions;
   let rules: RowRules | null = null;
   let seen = new Set<string>();
-  let slots: Slots = { key: 0, a: 0, b: 0, c: 0 };
+  let slots: VerdictSlots = { key: 0, a: -1, b: -1, status: -1 };
+  const v = newVerdict();
   const fresh = (): FileVersions => ({ entity, status: 'accepted', rows: 0, header: [], rejected: {}, orders: [], products: [], items: [] });
   out = fresh();
-  const text = (b: Uint8Array, k: number) => decoder.decode(b.subarray(rules!.s[k], rules!.e[k]));
+  const text = (b: Uint8Array, s: number, e: number) => decoder.decode(b.subarray(s, e));
   const onRecord = (rec: CsvRecord): void => {
     if (!rules) {
       if (binaryHeader(rec)) throw new HeaderError(BINARY_HEADER);
       out.header = fieldsOf(rec);
       rules = new RowRules(schema, mapHeader(schema, out.header));
-      slots = slotsOf(entity, rules);
+      slots = verdictSlots(entity, rules);
       return;
     }
     out.rows++;
-    const r = rules;
-    const reason0 = r.check(rec);
+    // The same verdict the join reads (rules, slots, status), from the reference scanner.
+    verdictOf(v, rec, rules, slots);
     const b = rec.buf;
     let dup = false;
     let id = '';
-    if (r.present(slots.key)) {
-      id = text(b, slots.key);
+    if (v.ks !== v.ke) {
+      id = text(b, v.ks, v.ke);
       dup = seen.has(id);
       seen.add(id);
     }
-    const reason: Reason | null = reason0 ?? (dup ? 'duplicate_key' : null);
+    const reason: Reason | null = v.reason ?? (dup ? 'duplicate_key' : null);
     if (reason) {
       out.rejected[reason] = (out.rejected[reason] ?? 0) + 1;
       return;
     }
-    if (entity === 'products') out.products.push({ id, cat: text(b, slots.a) });
-    else if (entity === 'orders') out.orders.push({ id, day: Math.floor(r.createdSec / 86400), user: text(b, slots.a), ret: r.is(rec, slots.b, 'returned') });
-    else
-      out.items.push({
-        id,
-        order: text(b, slots.a),
-        product: text(b, slots.b),
-        cents: r.cents,
-        status: !r.present(slots.c) ? ITEM_STATUS_NONE : r.is(rec, slots.c, 'returned') ? ITEM_STATUS_RETURNED : ITEM_STATUS_OTHER,
-        line: rec.line,
-        fields: fieldsOf(rec),
-      });
+    if (entity === 'products') out.products.push({ id, cat: text(b, v.as, v.ae) });
+    else if (entity === 'orders') out.orders.push({ id, day: v.day, user: text(b, v.as, v.ae), ret: v.status === ITEM_STATUS_RETURNED });
+    else out.items.push({ id, order: text(b, v.as, v.ae), product: text(b, v.bs, v.be), cents: v.cents, status: v.status, line: rec.line, fields: fieldsOf(rec) });
   };
   const restart = () => {
     out = fresh();

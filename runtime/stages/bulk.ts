@@ -6,11 +6,11 @@
 import { computeSources, type ComputeResult } from '../core/compute';
 import { laps } from '../core/laps';
 import type { DayKpis } from '../core/daykpis';
-import { cmp, key, type Rec } from '../core/runfile';
+import { cmp, type Rec } from '../core/runfile';
 import type { Reason } from '../core/rules';
 import { writeLake } from './lake';
 import { parseArchive, type ArchivedVersion } from './layout';
-import { emptyState, type DayRec, type StateBody } from './incremental';
+import { dKey, emptyState, fKey, hqKey, iKey, itemVal, oKey, orderVal, pKey, type DayRec, type StateBody } from './incremental';
 import { rankOf } from './rank';
 import { archiveSources } from './pending';
 import type { Bucket } from '../aws/s3store';
@@ -28,16 +28,6 @@ export interface BulkOutcome {
 }
 
 const byKey = (a: Rec, b: Rec) => cmp(a.key, b.key);
-
-/** Text JSON.stringify leaves as it is between quotes (no quote, backslash, control character or
- * surrogate): the millions of id records are then built without a stringify call each. */
-function plain(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return false;
-  }
-  return true;
-}
 
 /** More files became pending while a bulk run computed: it is cheaper to start again with them. */
 export class BulkSuperseded extends Error {}
@@ -75,12 +65,12 @@ export async function bulkApply(bucket: Bucket, versions: ArchivedVersion[], sup
     const small = (recs: Rec[]) => recs.sort(byKey);
     yield* small(
       lake.dayFiles.map((d) => ({
-        key: key('d', d.date),
+        key: dKey(d.date),
         rank: '',
         val: JSON.stringify({ file: d.file, n: d.n, cents: d.cents, products: d.products, kpis: kpisOf.get(d.date)! } satisfies DayRec),
       })),
     );
-    yield* small(versions.map((v) => ({ key: key('f', v.key), rank: '', val: '1' })));
+    yield* small(versions.map((v) => ({ key: fKey(v.key), rank: '', val: '1' })));
     yield* small(
       res.held.map((h) => {
         const it = h.item!;
@@ -98,18 +88,12 @@ export async function bulkApply(bucket: Bucket, versions: ArchivedVersion[], sup
           header: h.header,
           fields: h.fields,
         };
-        return { key: key('hq', waits, waits === 'o' ? it.order : it.product, it.id, r), rank: r, val: JSON.stringify(held) };
+        return { key: hqKey(waits, waits === 'o' ? it.order : it.product, it.id, r), rank: r, val: JSON.stringify(held) };
       }),
     );
-    for (const i of tables.winningItems())
-      yield {
-        key: key('i', i.id),
-        rank: rank(i.file),
-        val: plain(i.order) && plain(i.product) ? `["${i.order}","${i.product}",${i.cents},${i.status}]` : JSON.stringify([i.order, i.product, i.cents, i.status]),
-      };
-    for (const o of tables.winningOrders())
-      yield { key: key('o', o.id), rank: rank(o.file), val: plain(o.user) ? `[${o.day},"${o.user}",${o.ret ? 1 : 0}]` : JSON.stringify([o.day, o.user, o.ret ? 1 : 0]) };
-    for (const p of tables.winningProducts()) yield { key: key('p', p.id), rank: rank(p.file), val: JSON.stringify(p.cat) };
+    for (const i of tables.winningItems()) yield { key: iKey(i.id), rank: rank(i.file), val: itemVal(i.order, i.product, i.cents, i.status) };
+    for (const o of tables.winningOrders()) yield { key: oKey(o.id), rank: rank(o.file), val: orderVal(o.day, o.user, o.ret) };
+    for (const p of tables.winningProducts()) yield { key: pKey(p.id), rank: rank(p.file), val: JSON.stringify(p.cat) };
   }
   const body: StateBody = {
     ...emptyState(),

@@ -110,12 +110,28 @@ export interface BatchOutcome {
   lookups: number;
 }
 
-const oKey = (id: string) => key('o', id);
-const pKey = (id: string) => key('p', id);
-const iKey = (id: string) => key('i', id);
-const dKey = (date: string) => key('d', date);
-const fKey = (archiveKey: string) => key('f', archiveKey);
-const hqKey = (waitsFor: 'o' | 'p', id: string, item: string, rank: string) => key('hq', waitsFor, id, item, rank);
+// The state index's keys and values, written by this path and by the bulk path alike.
+export const oKey = (id: string) => key('o', id);
+export const pKey = (id: string) => key('p', id);
+export const iKey = (id: string) => key('i', id);
+export const dKey = (date: string) => key('d', date);
+export const fKey = (archiveKey: string) => key('f', archiveKey);
+export const hqKey = (waitsFor: 'o' | 'p', id: string, item: string, rank: string) => key('hq', waitsFor, id, item, rank);
+
+/** Text JSON.stringify leaves as it is between quotes (no quote, backslash, control character or
+ * surrogate): the millions of id records of a bulk run are then built without a stringify call. */
+function plain(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return false;
+  }
+  return true;
+}
+/** An order record's value: [day, user, returned]. */
+export const orderVal = (day: number, user: string, ret: boolean) => (plain(user) ? `[${day},"${user}",${ret ? 1 : 0}]` : JSON.stringify([day, user, ret ? 1 : 0]));
+/** An item record's value: [order, product, cents, status]. */
+export const itemVal = (order: string, product: string, cents: number, status: number) =>
+  plain(order) && plain(product) ? `["${order}","${product}",${cents},${status}]` : JSON.stringify([order, product, cents, status]);
 
 const decodeOrder = (r: Rec): OrderRec => {
   const [day, user, ret] = JSON.parse(r.val!) as [number, string, number];
@@ -203,7 +219,7 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
     const old = oldOrders.get(id)!;
     if (old && old.rank >= v.rank) continue;
     newOrders.set(id, { rank: v.rank, day: v.day, user: v.user, ret: v.ret });
-    put(oKey(id), v.rank, JSON.stringify([v.day, v.user, v.ret ? 1 : 0]));
+    put(oKey(id), v.rank, orderVal(v.day, v.user, v.ret));
     if (!old) arrivedOrders.push(id);
     else if (old.day !== v.day || old.user !== v.user || old.ret !== v.ret) movedOrders.add(id);
   }
@@ -290,7 +306,7 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
     if (best && best !== old) {
       const b: ItemRec = best;
       changedItems.set(id, { old, now: b });
-      put(iKey(id), b.rank, JSON.stringify([b.order, b.product, b.cents, b.status]));
+      put(iKey(id), b.rank, itemVal(b.order, b.product, b.cents, b.status));
     }
   }
   // A held version already stored (a replayed batch) is not counted twice.
