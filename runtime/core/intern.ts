@@ -242,11 +242,76 @@ export class Interner {
     return out;
   }
 
+  /** The decimal value of id's key when it is a canonical decimal (no bytes kept), else -1. */
+  numberOf(id: number): number {
+    return id < this.gOf.length && this.gOf[id] ? -1 : this.values()[id];
+  }
+
+  /** UTF-8 length of id's key. */
+  byteLength(id: number): number {
+    const g1 = id < this.gOf.length ? this.gOf[id] : 0;
+    return g1 ? this.gEnd[g1 - 1] - this.gStart[g1 - 1] : digits(this.values()[id]);
+  }
+
+  /** Writes id's key as UTF-8 at b[at] (room for byteLength(id) bytes); returns the end. */
+  writeUtf8(id: number, b: Uint8Array, at: number): number {
+    const g1 = id < this.gOf.length ? this.gOf[id] : 0;
+    if (g1) {
+      const a = this.arena;
+      for (let i = this.gStart[g1 - 1], e = this.gEnd[g1 - 1]; i < e; i++) b[at++] = a[i];
+      return at;
+    }
+    let v = this.values()[id];
+    const end = at + digits(v);
+    for (let w = end - 1; w >= at; w--, v = (v / 10) | 0) b[w] = 48 + (v % 10);
+    return end;
+  }
+
+  /**
+   * `ids` sorted by their keys' text as JS strings compare (the lake's row order). Canonical
+   * decimals sort as numbers mapped to (digits left-aligned to 9 places, length): no string made.
+   */
+  sortByText(ids: Int32Array): Int32Array {
+    const n = ids.length;
+    const values = this.values();
+    const gOf = this.gOf;
+    let generic = false;
+    for (let i = 0; i < n && !generic; i++) generic = ids[i] < gOf.length && gOf[ids[i]] !== 0;
+    if (generic) {
+      const s = Array.from(ids, (id) => ({ id, s: this.str(id) }));
+      s.sort((a, b) => (a.s < b.s ? -1 : a.s > b.s ? 1 : 0));
+      return Int32Array.from(s, (x) => x.id);
+    }
+    const sortKey = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = values[ids[i]];
+      const d = digits(v);
+      sortKey[i] = v * POW10[9 - d] * 10 + d;
+    }
+    sortKey.sort();
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const k = sortKey[i];
+      const d = k % 10;
+      out[i] = this.lookupNumber((k - d) / 10 / POW10[9 - d]);
+    }
+    return out;
+  }
+
   str(id: number): string {
     const g1 = id < this.gOf.length ? this.gOf[id] : 0;
     if (g1) return decoder.decode(this.arena.subarray(this.gStart[g1 - 1], this.gEnd[g1 - 1]));
     return String(this.values()[id]);
   }
+}
+
+const POW10 = Array.from({ length: 10 }, (_, i) => 10 ** i);
+
+/** Decimal digits of a non-negative integer below 1e10. */
+function digits(v: number): number {
+  let d = 1;
+  while (d < 10 && v >= POW10[d]) d++;
+  return d;
 }
 
 function grown(a: Int32Array, n: number): Int32Array<ArrayBuffer> {

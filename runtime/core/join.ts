@@ -7,6 +7,7 @@ import { Column, IdMap } from './column';
 import { Interner } from './intern';
 import { groupItemsByOrder, orderPositions, sortOrdersByDay } from './sorts';
 import type { Entity } from './names';
+import type { LakeColumns, LakeDicts } from './parquet';
 import { HeaderError, mapHeader, RowRules, SCHEMAS, type Layout, type Reason } from './rules';
 
 export interface RejectedRow {
@@ -562,6 +563,68 @@ export class Tables {
       }
     }
     if (rows.length) yield { day, rows };
+  }
+
+  /** The dictionaries lake columns refer to. */
+  get lakeDicts(): LakeDicts {
+    return { items: this.itemKeys, orders: this.orderKeys, users: this.users, products: this.productKeys, categories: this.categories };
+  }
+
+  /**
+   * joinedDays as columns of dictionary ids (over lakeDicts), rows already in the lake's order
+   * (item_id text): the curated zone's files are written from these without a string per value.
+   */
+  *joinedDayColumns(): Generator<{ day: number; cols: LakeColumns }> {
+    const nKeys = this.itemKeys.size;
+    const nOrders = this.orderKeys.size;
+    this.iWin.ensure(nKeys);
+    this.oWin.ensure(nOrders);
+    const iWin = this.iWin.data,
+      oWin = this.oWin.data,
+      pWin = this.pWin.data,
+      oDay = this.oDay.data;
+    const { byOrder, perOrder, n } = groupItemsByOrder(iWin, this.iOrder.data, nKeys, nOrders);
+    const { ordersByDay } = sortOrdersByDay(perOrder, oDay, oWin, nOrders, n);
+    const keyOf = new Int32Array(this.iOrder.length);
+    for (let k = 0; k < nKeys; k++) if (iWin[k]! >= 0) keyOf[iWin[k]!] = k;
+    const keys = new Int32Array(n);
+    for (let a = 0; a < ordersByDay.length;) {
+      const day = oDay[oWin[ordersByDay[a]!]!]!;
+      let m = 0;
+      let b = a;
+      for (; b < ordersByDay.length && oDay[oWin[ordersByDay[b]!]!] === day; b++) {
+        const o = ordersByDay[b]!;
+        for (let j = perOrder[o]!; j < perOrder[o + 1]!; j++) keys[m++] = keyOf[byOrder[j]!]!;
+      }
+      a = b;
+      const item = this.itemKeys.sortByText(keys.subarray(0, m));
+      const cols: LakeColumns = {
+        item,
+        order: new Int32Array(m),
+        user: new Int32Array(m),
+        product: new Int32Array(m),
+        category: new Int32Array(m),
+        cents: new Float64Array(m),
+        returned: new Uint8Array(m),
+        orderReturned: new Uint8Array(m),
+      };
+      for (let i = 0; i < m; i++) {
+        const v = iWin[item[i]!]!;
+        const o = this.iOrder.data[v]!;
+        const ov = oWin[o]!;
+        const p = this.iProduct.data[v]!;
+        const st = this.iStatus.data[v];
+        const oret = this.oRet.data[ov]!;
+        cols.order[i] = o;
+        cols.user[i] = this.oUser.data[ov]!;
+        cols.product[i] = p;
+        cols.category[i] = this.pCat.data[pWin[p]!]!;
+        cols.cents[i] = this.iCents.data[v]!;
+        cols.returned[i] = st === ITEM_STATUS_RETURNED || (st === ITEM_STATUS_NONE && oret === 1) ? 1 : 0;
+        cols.orderReturned[i] = oret;
+      }
+      yield { day, cols };
+    }
   }
 
   /**

@@ -6,12 +6,24 @@
 
 export type ColumnType = 'STRING' | 'INT64' | 'BOOLEAN';
 
+/** Where a string column's bytes come from without a JS string per value (an Interner). */
+export interface Utf8Dict {
+  byteLength(id: number): number;
+  /** writes id's UTF-8 bytes at b[at], returns the end */
+  writeUtf8(id: number, b: Uint8Array, at: number): number;
+}
+
 export interface Column {
   name: string;
   type: ColumnType;
-  /** strings, integers (exact up to 2^53), or booleans */
-  values: readonly (string | number | boolean)[];
+  /** strings, integers (exact up to 2^53), or booleans (typed arrays: integers, 0/1) */
+  values?: readonly (string | number | boolean)[] | Float64Array | Uint8Array;
+  /** STRING only, instead of values: dictionary ids and their dictionary */
+  ids?: Int32Array;
+  dict?: Utf8Dict;
 }
+
+const lengthOf = (c: Column) => (c.ids ?? c.values ?? []).length;
 
 // parquet.thrift enums
 const TYPE = { BOOLEAN: 0, INT64: 2, BYTE_ARRAY: 6 } as const;
@@ -132,9 +144,19 @@ class Struct {
 /** The PLAIN-encoded values of one column. */
 function plainValues(c: Column): Buffer {
   const o = new Out();
-  const n = c.values.length;
-  if (c.type === 'STRING') {
-    for (const v of c.values) {
+  const n = lengthOf(c);
+  const values = c.values ?? [];
+  if (c.type === 'STRING' && c.ids && c.dict) {
+    const { ids, dict } = c;
+    for (let i = 0; i < n; i++) {
+      const id = ids[i]!;
+      const len = dict.byteLength(id);
+      o.ensure(4 + len);
+      o.buf.writeUInt32LE(len, o.n);
+      o.n = dict.writeUtf8(id, o.buf, o.n + 4);
+    }
+  } else if (c.type === 'STRING') {
+    for (const v of values) {
       const s = String(v);
       const len = Buffer.byteLength(s);
       o.ensure(4 + len);
@@ -144,8 +166,12 @@ function plainValues(c: Column): Buffer {
     }
   } else if (c.type === 'INT64') {
     o.ensure(8 * n);
-    for (const v of c.values) {
-      o.buf.writeBigInt64LE(BigInt(v as number), o.n);
+    // Two 32-bit halves (two's complement through floor): exact to 2^53, no BigInt per value.
+    for (let i = 0; i < n; i++) {
+      const v = Number(values[i]);
+      const hi = Math.floor(v / 2 ** 32);
+      o.buf.writeUInt32LE(v - hi * 2 ** 32, o.n);
+      o.buf.writeInt32LE(hi, o.n + 4);
       o.n += 8;
     }
   } else {
@@ -153,7 +179,7 @@ function plainValues(c: Column): Buffer {
     const bytes = Math.ceil(n / 8);
     o.ensure(bytes);
     o.buf.fill(0, o.n, o.n + bytes);
-    for (let i = 0; i < n; i++) if (c.values[i]) o.buf[o.n + (i >> 3)]! |= 1 << (i & 7);
+    for (let i = 0; i < n; i++) if (values[i]) o.buf[o.n + (i >> 3)]! |= 1 << (i & 7);
     o.n += bytes;
   }
   return o.result();
@@ -163,8 +189,8 @@ const physical = (t: ColumnType) => (t === 'STRING' ? TYPE.BYTE_ARRAY : t === 'I
 
 /** One Parquet file holding the given columns (all of the same length). */
 export function writeParquet(columns: Column[], createdBy = 'ecommerce-kpi-pipeline'): Uint8Array {
-  const rows = columns[0]?.values.length ?? 0;
-  for (const c of columns) if (c.values.length !== rows) throw new Error(`column ${c.name} has ${c.values.length} values, expected ${rows}`);
+  const rows = columns[0] ? lengthOf(columns[0]) : 0;
+  for (const c of columns) if (lengthOf(c) !== rows) throw new Error(`column ${c.name} has ${lengthOf(c)} values, expected ${rows}`);
   const file = new Out();
   file.bytes(Buffer.from('PAR1'));
   const chunks: { offset: number; size: number }[] = [];

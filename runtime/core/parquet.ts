@@ -1,7 +1,8 @@
 // The curated zone's files: joined items as Apache Parquet (SPEC "Curated zone"), written by our
 // minimal writer (parquet-writer.ts) and read with hyparquet: pure JavaScript, no native module
 // in the container image.
-import { writeParquet } from './parquet-writer';
+import { writeParquet, type Column, type Utf8Dict } from './parquet-writer';
+import { Interner } from './intern';
 import type { JoinedRow } from './join';
 
 import { pathToFileURL } from 'node:url';
@@ -28,8 +29,61 @@ export const LAKE_COLUMNS = [
   ['order_returned', 'BOOLEAN'],
 ] as const;
 
+/** One day's joined items as columns: key columns are dictionary ids (no string per value). */
+export interface LakeColumns {
+  item: Int32Array;
+  order: Int32Array;
+  user: Int32Array;
+  product: Int32Array;
+  category: Int32Array;
+  cents: Float64Array;
+  returned: Uint8Array;
+  orderReturned: Uint8Array;
+}
+
+export interface LakeDicts {
+  items: Utf8Dict;
+  orders: Utf8Dict;
+  users: Utf8Dict;
+  products: Utf8Dict;
+  categories: Utf8Dict;
+}
+
+/** A lake file from columns: the same bytes encodeLakeFile gives for the same rows. */
+export function encodeLakeColumns(c: LakeColumns, d: LakeDicts): Uint8Array {
+  const source: Record<(typeof LAKE_COLUMNS)[number][0], Pick<Column, 'values' | 'ids' | 'dict'>> = {
+    item_id: { ids: c.item, dict: d.items },
+    order_id: { ids: c.order, dict: d.orders },
+    user_id: { ids: c.user, dict: d.users },
+    product_id: { ids: c.product, dict: d.products },
+    category: { ids: c.category, dict: d.categories },
+    sale_price_cents: { values: c.cents },
+    returned: { values: c.returned },
+    order_returned: { values: c.orderReturned },
+  };
+  return writeParquet(LAKE_COLUMNS.map(([name, type]) => ({ name, type, ...source[name] })));
+}
+
+/** Rows as lake columns over dictionaries of their own (the incremental path's few days). */
+export function lakeColumnsOf(rows: JoinedRow[]): { cols: LakeColumns; dicts: LakeDicts } {
+  const dicts = { items: new Interner(), orders: new Interner(), users: new Interner(), products: new Interner(), categories: new Interner() };
+  const ids = (d: Interner, f: (r: JoinedRow) => string) => Int32Array.from(rows, (r) => d.internString(f(r)));
+  const cols: LakeColumns = {
+    item: ids(dicts.items, (r) => r.item_id),
+    order: ids(dicts.orders, (r) => r.order_id),
+    user: ids(dicts.users, (r) => r.user_id),
+    product: ids(dicts.products, (r) => r.product_id),
+    category: ids(dicts.categories, (r) => r.category),
+    cents: Float64Array.from(rows, (r) => r.sale_price_cents),
+    returned: Uint8Array.from(rows, (r) => +r.returned),
+    orderReturned: Uint8Array.from(rows, (r) => +r.order_returned),
+  };
+  return { cols, dicts };
+}
+
 export async function encodeLakeFile(rows: JoinedRow[]): Promise<Uint8Array> {
-  return writeParquet(LAKE_COLUMNS.map(([name, type]) => ({ name, type, values: rows.map((r) => r[name]) })));
+  const { cols, dicts } = lakeColumnsOf(rows);
+  return encodeLakeColumns(cols, dicts);
 }
 
 export async function decodeLakeFile(bytes: Uint8Array): Promise<JoinedRow[]> {

@@ -28,7 +28,6 @@ export function groupItemsByOrder(iWin: Int32Array, iOrder: Int32Array, nKeys: n
   return { byOrder, perOrder, n };
 }
 
-/** Orders that have items, counting-sorted by their day; days is the number of distinct days. */
 /** The first day and the number of days (span) of the orders that have items. */
 function dayRange(perOrder: Int32Array, oDay: Int32Array, oWin: Int32Array, nOrders: number, n: number): { minDay: number; span: number } {
   let minDay = Infinity;
@@ -42,6 +41,7 @@ function dayRange(perOrder: Int32Array, oDay: Int32Array, oWin: Int32Array, nOrd
   return { minDay, span: n ? maxDay - minDay + 1 : 0 };
 }
 
+/** Orders that have items, counting-sorted by their day; days is the number of distinct days. */
 export function sortOrdersByDay(perOrder: Int32Array, oDay: Int32Array, oWin: Int32Array, nOrders: number, n: number): { ordersByDay: Int32Array; days: number } {
   const { minDay, span } = dayRange(perOrder, oDay, oWin, nOrders, n);
   const perDay = new Int32Array(span + 1);

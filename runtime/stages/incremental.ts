@@ -22,7 +22,7 @@ import { civilFromDays } from '../core/timestamp';
 import type { JoinedRow, RejectedRow } from '../core/join';
 import type { Entity } from '../core/names';
 import type { Reason } from '../core/rules';
-import { canonical, partitionPrefix, rowsHash } from './lake';
+import { canonical, lakeFileName } from './lake';
 import { laps } from '../core/laps';
 import type { KeyIndex, RunRef } from '../aws/keyindex';
 import type { Bucket } from '../aws/s3store';
@@ -393,12 +393,13 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
     dates.map(async (date) => {
       const rows = canonical(rowsOf.get(date)!);
       const old = oldDay.get(date) ?? null;
-      const file = rows.length ? `${partitionPrefix(date)}part-${rowsHash(rows)}.parquet` : '';
+      const bytes = rows.length ? await encodeLakeFile(rows) : null;
+      const file = bytes ? lakeFileName(date, bytes) : '';
       if ((old?.file ?? '') === file) return;
       changedDates.push(date);
       let rec: DayRec | null = null;
-      if (rows.length) {
-        await bucket.put(file, await encodeLakeFile(rows), { contentType: 'application/vnd.apache.parquet' });
+      if (bytes) {
+        await bucket.put(file, bytes, { contentType: 'application/vnd.apache.parquet' });
         lakeWritten++;
         const cents = rows.reduce((c, r) => c + r.sale_price_cents, 0);
         rec = { file, n: rows.length, cents, products: [...new Set(rows.map((r) => r.product_id))].sort(), kpis: dayKpis(date, rows) };

@@ -1,10 +1,11 @@
 // The curated zone (SPEC "Curated zone (the lake)"): curated/joined_items/order_date=D/part-<hash>.parquet
-// holds exactly the joined items of day D. Each file is named by the SHA-256 of its rows, so a day
-// whose rows did not change is not written again, and a run knows a day is current by its name.
+// holds exactly the joined items of day D. Each file is named by the SHA-256 of its bytes (which
+// depend only on the day's rows: they are in item_id order and the encoding is deterministic), so
+// a day whose rows did not change is not written again, and a run knows a day is current by its name.
 import { createHash } from 'node:crypto';
 import type { JoinedRow, Tables } from '../core/join';
 import { CURATED_PREFIX } from '../core/names';
-import { encodeLakeFile } from '../core/parquet';
+import { encodeLakeColumns } from '../core/parquet';
 import { civilFromDays } from '../core/timestamp';
 import type { Bucket } from '../aws/s3store';
 
@@ -24,17 +25,8 @@ export function canonical(rows: JoinedRow[]): JoinedRow[] {
   return [...rows].sort((a, b) => (a.item_id < b.item_id ? -1 : a.item_id > b.item_id ? 1 : 0));
 }
 
-export function rowsHash(rows: JoinedRow[]): string {
-  const h = createHash('sha256');
-  // One update per 4,096 rows: a crypto call per row cost more than the hashing itself.
-  for (let i = 0; i < rows.length; i += 4096) {
-    let s = '';
-    for (const r of rows.slice(i, i + 4096))
-      s += `${r.item_id}\u0000${r.order_id}\u0000${r.user_id}\u0000${r.product_id}\u0000${r.category}\u0000${r.sale_price_cents}\u0000${+r.returned}${+r.order_returned}\n`;
-    h.update(s);
-  }
-  return h.digest('hex').slice(0, 16);
-}
+/** A day's file name (under its partition) from the file's bytes. */
+export const lakeFileName = (date: string, bytes: Uint8Array) => `${partitionPrefix(date)}part-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.parquet`;
 
 export interface LakeDay {
   date: string;
@@ -73,14 +65,14 @@ export async function writeLake(bucket: Bucket, tables: Tables, opts: { deferDel
     else await bucket.delete(key);
     stats.deleted++;
   };
-  // Day by day: rows are built, hashed, and written if the day's file changed; up to IN_FLIGHT
-  // changed days are encoded and uploaded at once, so memory stays a few days' rows.
-  let batch: { date: string; key: string; rows: JoinedRow[]; have: string[] }[] = [];
+  // Day by day: a day's columns are encoded, hashed, and put if the day's file changed; up to
+  // IN_FLIGHT changed days are uploaded at once, so memory stays a few days' files.
+  let batch: { date: string; key: string; bytes: Uint8Array; have: string[] }[] = [];
   const flush = async () => {
     await Promise.all(
-      batch.map(async ({ date, key, rows, have }) => {
+      batch.map(async ({ date, key, bytes, have }) => {
         if (!have.includes(key)) {
-          await bucket.put(key, await encodeLakeFile(rows), { contentType: 'application/vnd.apache.parquet' });
+          await bucket.put(key, bytes, { contentType: 'application/vnd.apache.parquet' });
           stats.written++;
         }
         for (const old of have) if (old !== key) await drop(old);
@@ -89,22 +81,28 @@ export async function writeLake(bucket: Bucket, tables: Tables, opts: { deferDel
     );
     batch = [];
   };
-  for (const { day, rows } of tables.joinedDays()) {
+  const dicts = tables.lakeDicts;
+  const productIds = new Int32Array(tables.productKeys.size).fill(-1);
+  for (const { day, cols } of tables.joinedDayColumns()) {
     stats.days++;
     const date = civilFromDays(day);
-    const sorted = canonical(rows);
-    const key = `${partitionPrefix(date)}part-${rowsHash(sorted)}.parquet`;
+    const bytes = encodeLakeColumns(cols, dicts);
+    const key = lakeFileName(date, bytes);
     let cents = 0;
-    const products = new Set<string>();
-    for (const r of sorted) {
-      cents += r.sale_price_cents;
-      products.add(r.product_id);
+    const products: string[] = [];
+    for (let i = 0; i < cols.item.length; i++) {
+      cents += cols.cents[i]!;
+      const p = cols.product[i]!;
+      if (productIds[p] !== stats.days) {
+        productIds[p] = stats.days;
+        products.push(tables.productKeys.str(p));
+      }
     }
-    stats.dayFiles.push({ date, file: key, n: sorted.length, cents, products: [...products].sort() });
+    stats.dayFiles.push({ date, file: key, n: cols.item.length, cents, products: products.sort() });
     const have = existing.get(date) ?? [];
     existing.delete(date);
     if (have.length === 1 && have[0] === key) continue;
-    batch.push({ date, key, rows: sorted, have });
+    batch.push({ date, key, bytes, have });
     if (batch.length >= IN_FLIGHT) await flush();
   }
   await flush();

@@ -43,3 +43,42 @@ test('a value first kept in the hash table is still found once the direct array 
   t.is(d.str(far), '3000000');
   t.is(d.size, 400002);
 });
+
+test('property: sortByText orders ids as their keys compare as strings; byteLength/writeUtf8 give their UTF-8 bytes', (t) => {
+  let runs = 0;
+  const textKey = fc.oneof(
+    fc.nat(5000).map(String),
+    fc.integer({ min: 16_000_000, max: 999_999_999 }).map(String),
+    fc.nat(99).map((n) => `0${n}`),
+    fc.string({ unit: 'grapheme', maxLength: 6 }),
+  );
+  fc.assert(
+    fc.property(fc.boolean(), fc.array(textKey, { maxLength: 400 }), fc.array(fc.nat(999_999_999), { maxLength: 400 }), (numericOnly, mixed, nums) => {
+      runs++;
+      const d = new Interner(100);
+      const keys = [...new Set(numericOnly ? nums.map(String) : mixed)];
+      const ids = Int32Array.from(keys, (k) => d.internString(k));
+      const want = [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      const got = Array.from(d.sortByText(ids), (id) => d.str(id));
+      const buf = new Uint8Array(64);
+      const bytesOk = keys.every((k) => {
+        const id = d.lookupString(k);
+        const end = d.writeUtf8(id, buf, 3);
+        return d.byteLength(id) === Buffer.byteLength(k) && end === 3 + Buffer.byteLength(k) && Buffer.from(buf.subarray(3, end)).toString() === k;
+      });
+      return bytesOk && JSON.stringify(got) === JSON.stringify(want);
+    }),
+    { numRuns: 300 },
+  );
+  t.is(runs, 300);
+});
+
+test('sortByText: decimal ids in text order (a prefix first, "10" before "9") across the whole 9-digit range', (t) => {
+  const d = new Interner(1000);
+  const keys = ['9', '10', '1', '0', '100000000', '99999999', '19', '2', '999999999', '100', '1000'];
+  const ids = Int32Array.from(keys, (k) => d.internString(k));
+  t.deepEqual(
+    Array.from(d.sortByText(ids), (id) => d.str(id)),
+    ['0', '1', '10', '100', '1000', '100000000', '19', '2', '9', '99999999', '999999999'],
+  );
+});

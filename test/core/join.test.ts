@@ -6,7 +6,9 @@ import path from 'node:path';
 import { computeFiles, PRODUCTS, ORDERS } from '../helpers';
 import { computeDir } from '../../runtime/core/compute';
 import { generate } from '../../runtime/cli/generate';
-import { materialize } from '../../runtime/core/join';
+import { materialize, type Tables } from '../../runtime/core/join';
+import { encodeLakeColumns, encodeLakeFile } from '../../runtime/core/parquet';
+import { canonical } from '../../runtime/stages/lake';
 import { aggregateWasm } from '../../runtime/core/kernel';
 import { aggregateReference } from '../../runtime/core/reference';
 import { sortAggregates } from '../../runtime/core/aggregates';
@@ -105,4 +107,36 @@ test('the join scatters items into windows of any size (orders spanning two or m
   }
   const expected = sortAggregates(aggregateReference(whole));
   for (const window of [1, 2, 3, 7, 64, 999, 4096]) t.deepEqual(sortAggregates(aggregateWasm(tables.joinSource(), window)), expected, `window ${window}`);
+});
+
+/** Each day's lake file from the typed columns vs from the joined rows (item_id order). */
+async function sameLakeFiles(t: import('ava').ExecutionContext, tables: Tables): Promise<number> {
+  const rowDays = [...tables.joinedDays()];
+  const colDays = [...tables.joinedDayColumns()];
+  t.deepEqual(
+    colDays.map((d) => d.day),
+    rowDays.map((d) => d.day),
+  );
+  for (let i = 0; i < rowDays.length; i++) {
+    const want = Buffer.from(await encodeLakeFile(canonical(rowDays[i]!.rows)));
+    t.deepEqual(Buffer.from(encodeLakeColumns(colDays[i]!.cols, tables.lakeDicts)), want, `day ${rowDays[i]!.day}`);
+  }
+  return rowDays.length;
+}
+
+test("lake columns give each day's file the bytes of its joined rows: generated numeric ids", async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kpi-lakecols-'));
+  generate(dir, { items: 4000, seed: 9, dirty: 0.02, partRows: 900 });
+  const { tables } = await computeDir(dir);
+  t.true((await sameLakeFiles(t, tables)) > 30);
+});
+
+test('lake columns with text ids, ids of 9 and 10 digits, and a non-ASCII category', async (t) => {
+  const res = await computeFiles({
+    'products/p.csv': 'id,category\np1,Jeans\n7,Ärmel\n',
+    'orders/o.csv': 'order_id,user_id,status,created_at\no1,u1,Complete,2025-03-01T10:00:00\n99,,Returned,2025-03-01T11:00:00\n1234567890,u3,Complete,2025-03-02T09:00:00\n',
+    'order_items/i.csv':
+      'id,order_id,product_id,sale_price,status\n10,o1,p1,10.005,\n9,o1,7,5.50,Returned\nitem-é,99,p1,0.125,\n999999999,99,7,3,\n1000000000,1234567890,7,7.25,\n',
+  });
+  t.is(await sameLakeFiles(t, res.tables), 2);
 });

@@ -7,11 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { writeParquet } from '../../runtime/core/parquet-writer';
-import { decodeLakeFile, encodeLakeFile } from '../../runtime/core/parquet';
+import { decodeLakeFile, encodeLakeFile, LAKE_COLUMNS } from '../../runtime/core/parquet';
 
 const row = fc.record({
   s: fc.string({ unit: 'grapheme', maxLength: 12 }),
-  n: fc.maxSafeNat(),
+  n: fc.maxSafeInteger(),
   b: fc.boolean(),
 });
 
@@ -87,4 +87,33 @@ test('columns of different lengths are an error', (t) => {
       ]),
     { message: /column b has 1 values, expected 2/ },
   );
+});
+
+test('property: a lake file written from dictionary columns has the bytes of the one written from strings', async (t) => {
+  let runs = 0;
+  const id = fc.oneof(fc.nat(3000).map(String), fc.string({ unit: 'grapheme', maxLength: 8 }));
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(
+        fc.record({
+          item_id: id,
+          order_id: id,
+          user_id: id,
+          product_id: id,
+          category: fc.constantFrom('Jeans', 'Tops', 'Ärmel', '日本', ''),
+          sale_price_cents: fc.integer({ min: -(2 ** 40), max: 2 ** 53 - 1 }),
+          returned: fc.boolean(),
+          order_returned: fc.boolean(),
+        }),
+        { maxLength: 200 },
+      ),
+      async (rows) => {
+        runs++;
+        const fromStrings = writeParquet(LAKE_COLUMNS.map(([name, type]) => ({ name, type, values: rows.map((r) => r[name]) })));
+        t.deepEqual(Buffer.from(await encodeLakeFile(rows)), Buffer.from(fromStrings));
+      },
+    ),
+    { numRuns: 150 },
+  );
+  t.is(runs, 150);
 });
