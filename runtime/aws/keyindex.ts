@@ -197,8 +197,11 @@ export async function mergeRuns(bucket: Bucket, runs: RunRef[], dropDeletes: boo
   return writeRunFile(bucket, merged());
 }
 
-/** Writes records (sorted) as a run through a temp file: memory stays a block whatever the size. */
-export async function writeRunFile(bucket: Bucket, recs: Iterable<Rec> | AsyncIterable<Rec>): Promise<RunRef> {
+/**
+ * Writes records (sorted) as a run through a temp file: memory stays a block whatever the size.
+ * `recs` may also be a function that adds them to the writer itself, yielding now and then.
+ */
+export async function writeRunFile(bucket: Bucket, recs: Iterable<Rec> | AsyncIterable<Rec> | ((w: RunWriter) => Iterable<void>)): Promise<RunRef> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kpi-run-'));
   const file = path.join(dir, 'run');
   const ws = createWriteStream(file);
@@ -208,7 +211,9 @@ export async function writeRunFile(bucket: Bucket, recs: Iterable<Rec> | AsyncIt
     const drain = () => new Promise<void>((res) => ws.once('drain', () => res()));
     // Let the file stream drain now and then: the writer's chunks are small. A plain for-of over a
     // synchronous source: `for await` would cost a promise per record.
-    if (Symbol.asyncIterator in recs) {
+    if (typeof recs === 'function') {
+      for (const _ of recs(w)) await (ws.writableNeedDrain ? drain() : new Promise<void>((res) => setImmediate(res)));
+    } else if (Symbol.asyncIterator in recs) {
       for await (const r of recs) {
         w.add(r);
         if (++n % 50000 === 0 && ws.writableNeedDrain) await drain();

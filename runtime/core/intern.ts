@@ -211,31 +211,41 @@ export class Interner {
   }
 
   /**
-   * The ids `keep` accepts, ordered by (length, text) of their keys — the state index's order —
-   * without making a string per decimal key: canonical decimals in that order are in numeric order.
+   * The ids `keep` accepts, ordered by (length, text) of their keys — the state index's order.
+   * Canonical decimals in that order are in numeric order: the direct array is read in value
+   * order (no sort, no string), merged with the few hashed values, then with the other keys.
    */
   idsInKeyOrder(keep: (id: number) => boolean): Int32Array {
-    const values = this.values();
-    const num: number[] = [];
-    const gen: { id: number; s: string }[] = [];
-    for (let id = 0; id < this.size; id++) {
-      if (!keep(id)) continue;
-      if (id < this.gOf.length && this.gOf[id]) gen.push({ id, s: this.str(id) });
-      else num.push(id);
+    const hashed: number[] = [];
+    for (let q = 0; q < this.nSlots.length; q += 2) if (this.nSlots[q + 1] && keep(this.nSlots[q + 1] - 1)) hashed.push(this.nSlots[q]);
+    const hv = Float64Array.from(hashed).sort();
+    const nums = new Int32Array(this.size);
+    let m = 0,
+      h = 0;
+    const direct = this.direct;
+    for (let v = 0; v < direct.length; v++) {
+      const id1 = direct[v];
+      if (id1 === 0 || !keep(id1 - 1)) continue;
+      while (h < hv.length && hv[h] < v) nums[m++] = this.lookupNumber(hv[h++]);
+      nums[m++] = id1 - 1;
     }
-    const nums = Int32Array.from(num).sort((a, b) => values[a] - values[b]);
+    while (h < hv.length) nums[m++] = this.lookupNumber(hv[h++]);
+    const gen: { id: number; s: string }[] = [];
+    for (let g = 0; g < this.gCount; g++) if (keep(this.gId[g])) gen.push({ id: this.gId[g], s: this.str(this.gId[g]) });
+    if (!gen.length) return nums.subarray(0, m);
     gen.sort((a, b) => a.s.length - b.s.length || (a.s < b.s ? -1 : a.s > b.s ? 1 : 0));
-    const out = new Int32Array(nums.length + gen.length);
+    const values = this.values();
+    const out = new Int32Array(m + gen.length);
     let i = 0,
       j = 0,
       w = 0;
-    while (i < nums.length || j < gen.length) {
+    while (i < m || j < gen.length) {
       if (j >= gen.length) out[w++] = nums[i++];
-      else if (i >= nums.length) out[w++] = gen[j++].id;
+      else if (i >= m) out[w++] = gen[j++].id;
       else {
-        const a = String(values[nums[i]]);
         const b = gen[j].s;
-        const first = a.length !== b.length ? a.length < b.length : a < b;
+        const d = digits(values[nums[i]]);
+        const first = d !== b.length ? d < b.length : String(values[nums[i]]) < b;
         out[w++] = first ? nums[i++] : gen[j++].id;
       }
     }

@@ -184,6 +184,20 @@ function takeOrders(
 }
 
 /** Expected key counts, to size the dictionaries once instead of growing them. */
+export interface WinnerColumns {
+  iWin: Int32Array;
+  iOrder: Int32Array;
+  iProduct: Int32Array;
+  iCents: Float64Array;
+  iStatus: Uint8Array;
+  oWin: Int32Array;
+  oDay: Int32Array;
+  oUser: Int32Array;
+  oRet: Uint8Array;
+  pWin: Int32Array;
+  pCat: Int32Array;
+}
+
 export interface SizeHint {
   orders?: number;
   products?: number;
@@ -468,7 +482,8 @@ export class Tables {
   }
 
   /** The file a version of `entity` came from. */
-  private fileOf(entity: Entity, v: number): string {
+  /** Which accepted file of the entity (an index into fileMarks[entity]) version v came from. */
+  fileIndexOf(entity: Entity, v: number): number {
     const marks = this.fileMarks[entity];
     let lo = 0,
       hi = marks.length - 1;
@@ -477,7 +492,34 @@ export class Tables {
       if (marks[mid]!.start <= v) lo = mid;
       else hi = mid - 1;
     }
-    return marks[lo]!.file;
+    return lo;
+  }
+
+  private fileOf(entity: Entity, v: number): string {
+    return this.fileMarks[entity][this.fileIndexOf(entity, v)]!.file;
+  }
+
+  /**
+   * The winners' typed columns, to read only: key id → winning version (-1: none) per entity, and
+   * each version's values. For writers that make no string per record (the bulk state index).
+   */
+  winnerColumns(): WinnerColumns {
+    this.iWin.ensure(this.itemKeys.size);
+    this.oWin.ensure(this.orderKeys.size);
+    this.pWin.ensure(this.productKeys.size);
+    return {
+      iWin: this.iWin.data,
+      iOrder: this.iOrder.data,
+      iProduct: this.iProduct.data,
+      iCents: this.iCents.data,
+      iStatus: this.iStatus.data,
+      oWin: this.oWin.data,
+      oDay: this.oDay.data,
+      oUser: this.oUser.data,
+      oRet: this.oRet.data,
+      pWin: this.pWin.data,
+      pCat: this.pCat.data,
+    };
   }
 
   /** Every winning order version, in key order (the state index's): key, file, day, customer, returned. */

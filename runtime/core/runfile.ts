@@ -79,6 +79,13 @@ class Out {
   }
 }
 
+/** Whether a[0, an) sorts before b[0, bn), byte by byte. */
+function bytesBefore(a: Uint8Array, an: number, b: Uint8Array, bn: number): boolean {
+  const n = Math.min(an, bn);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! < b[i]!;
+  return an < bn;
+}
+
 /**
  * Writes a run from records in strictly increasing key order, handing out finished byte chunks
  * (so a large run can go to a file instead of memory). Call end() for the index section.
@@ -92,19 +99,28 @@ export class RunWriter {
   records = 0;
   minKey = '';
   maxKey = '';
+  /** the last key's UTF-8 bytes, when it was added by addBytes (else null: compare `last`) */
+  private lastBytes: Uint8Array | null = null;
+  private lastLen = 0;
   constructor(private readonly emit: (chunk: Buffer) => void) {}
 
+  /** The index of a version rank in this run's table (assigned on first use); 0 for ''. */
+  rankIndex(rank: string): number {
+    if (!rank) return 0;
+    let ri = this.ranks.get(rank) ?? 0;
+    if (!ri) this.ranks.set(rank, (ri = this.ranks.size + 1));
+    return ri;
+  }
+
   add(r: Rec): void {
+    if (this.lastBytes) this.last = Buffer.from(this.lastBytes.subarray(0, this.lastLen)).toString('utf8');
+    this.lastBytes = null;
     if (this.last !== null && !(this.last < r.key)) throw new Error(`run keys out of order: ${JSON.stringify(r.key)} after ${JSON.stringify(this.last)}`);
     if (this.out.n === 0) this.blocks.push([r.key, this.offset, 0]);
     if (this.records === 0) this.minKey = r.key;
     this.last = this.maxKey = r.key;
     this.records++;
-    let ri = 0;
-    if (r.rank) {
-      ri = this.ranks.get(r.rank) ?? 0;
-      if (!ri) this.ranks.set(r.rank, (ri = this.ranks.size + 1));
-    }
+    const ri = this.rankIndex(r.rank);
     this.out.str(r.key);
     this.out.varint(ri);
     if (r.val === null) this.out.varint(0);
@@ -119,6 +135,49 @@ export class RunWriter {
     if (this.out.n >= BLOCK_BYTES) this.cut();
   }
 
+  /**
+   * A record given as bytes: key[0, keyLen) (the key's UTF-8), a rank index from rankIndex(),
+   * val[0, valLen) (a value's UTF-8). The same bytes add() writes for the same record, without a
+   * string per record: the bulk run writes millions from typed columns this way.
+   */
+  addBytes(key: Uint8Array, keyLen: number, ri: number, val: Uint8Array, valLen: number): void {
+    const last = this.lastBytes;
+    if (last) {
+      // UTF-8 byte order is code point order; keys are in JS string order, which differs only
+      // between astral and U+E000..U+FFFF characters: a byte disorder is confirmed on strings.
+      if (!bytesBefore(last, this.lastLen, key, keyLen) && !(this.text(last, this.lastLen) < this.text(key, keyLen)))
+        throw new Error(`run keys out of order: ${JSON.stringify(this.text(key, keyLen))} after ${JSON.stringify(this.text(last, this.lastLen))}`);
+    } else if (this.last !== null && !(this.last < this.text(key, keyLen))) {
+      throw new Error(`run keys out of order: ${JSON.stringify(this.text(key, keyLen))} after ${JSON.stringify(this.last)}`);
+    }
+    if (this.out.n === 0) this.blocks.push([this.text(key, keyLen), this.offset, 0]);
+    if (this.records === 0) this.minKey = this.text(key, keyLen);
+    this.records++;
+    const o = this.out;
+    o.varint(keyLen);
+    o.room(keyLen + 20 + valLen);
+    const b = o.buf;
+    const keyAt = o.n;
+    for (let i = 0; i < keyLen; i++) b[keyAt + i] = key[i]!;
+    o.n += keyLen;
+    o.varint(ri);
+    o.varint(valLen + 1);
+    const valAt = o.n;
+    for (let i = 0; i < valLen; i++) b[valAt + i] = val[i]!;
+    o.n += valLen;
+    // The last key is kept as bytes (a string is made only for block first keys and the maximum).
+    if (!this.lastBytes) this.lastBytes = new Uint8Array(Math.max(64, keyLen));
+    else if (this.lastBytes.length < keyLen) this.lastBytes = new Uint8Array(keyLen * 2);
+    this.lastBytes.set(b.subarray(keyAt, keyAt + keyLen));
+    this.lastLen = keyLen;
+    this.maxKey = '';
+    if (o.n >= BLOCK_BYTES) this.cut();
+  }
+
+  private text(b: Uint8Array, len: number): string {
+    return Buffer.from(b.buffer, b.byteOffset, len).toString('utf8');
+  }
+
   private cut(): void {
     if (!this.out.n) return;
     this.blocks.at(-1)![2] = this.out.n;
@@ -129,6 +188,7 @@ export class RunWriter {
 
   /** Emits the index section; returns where it starts and how long it is. */
   end(): { indexAt: number; indexBytes: number; bytes: number } {
+    if (this.lastBytes) this.maxKey = this.text(this.lastBytes, this.lastLen);
     this.cut();
     const index: RunIndex = { ranks: [...this.ranks.keys()], blocks: this.blocks };
     const body = Buffer.from(JSON.stringify(index));

@@ -6,19 +6,20 @@
 import { computeSources, type ComputeResult } from '../core/compute';
 import { laps } from '../core/laps';
 import type { DayKpis } from '../core/daykpis';
-import { cmp, type Rec } from '../core/runfile';
+import { cmp, type Rec, type RunWriter } from '../core/runfile';
 import type { Reason } from '../core/rules';
 import { writeLake } from './lake';
 import { parseArchive, type ArchivedVersion } from './layout';
-import { dKey, emptyState, fKey, hqKey, iKey, itemVal, oKey, orderVal, pKey, type DayRec, type StateBody } from './incremental';
+import { dKey, emptyState, fKey, hqKey, type DayRec, type StateBody } from './incremental';
+import { idRecords } from './staterecords';
 import { rankOf } from './rank';
 import { archiveSources } from './pending';
 import type { Bucket } from '../aws/s3store';
 
 export interface BulkOutcome {
   times: Record<string, number>;
-  /** every record of the new state, in key order (streamed into the index run) */
-  records: () => Iterable<Rec>;
+  /** writes every record of the new state, in key order, into the index run (yields now and then) */
+  records: (w: RunWriter) => Iterable<void>;
   body: StateBody;
   res: ComputeResult;
   changedDates: string[];
@@ -53,25 +54,27 @@ export async function bulkApply(bucket: Bucket, versions: ArchivedVersion[], sup
     if (r === undefined) ranks.set(file, (r = rankOf(parseArchive(file)!)));
     return r;
   };
-  // The records in key order, kind by kind (d < f < hq < i < o < p): the big kinds come straight
-  // from the dictionaries in order, so no array of every record exists at once.
+  // The records in key order, kind by kind (d < f < hq < i < o < p): the big kinds are written
+  // from the typed columns in order, so no array of every record (nor a string per record) exists.
   const tables = res.tables;
   const kpisOf = new Map<string, DayKpis>();
   for (const o of res.order_kpis) kpisOf.set(o.order_date, { order: o, categories: [] });
   for (const c of res.category_kpis) kpisOf.get(c.order_date)!.categories.push(c);
   let cents = 0;
   for (const d of lake.dayFiles) cents += d.cents;
-  function* records(): Generator<Rec> {
-    const small = (recs: Rec[]) => recs.sort(byKey);
-    yield* small(
+  function* records(w: RunWriter): Generator<void> {
+    const small = (recs: Rec[]) => {
+      for (const r of recs.sort(byKey)) w.add(r);
+    };
+    small(
       lake.dayFiles.map((d) => ({
         key: dKey(d.date),
         rank: '',
         val: JSON.stringify({ file: d.file, n: d.n, cents: d.cents, products: d.products, kpis: kpisOf.get(d.date)! } satisfies DayRec),
       })),
     );
-    yield* small(versions.map((v) => ({ key: fKey(v.key), rank: '', val: '1' })));
-    yield* small(
+    small(versions.map((v) => ({ key: fKey(v.key), rank: '', val: '1' })));
+    small(
       res.held.map((h) => {
         const it = h.item!;
         const waits = h.reason === 'unknown_order' ? 'o' : 'p';
@@ -91,9 +94,8 @@ export async function bulkApply(bucket: Bucket, versions: ArchivedVersion[], sup
         return { key: hqKey(waits, waits === 'o' ? it.order : it.product, it.id, r), rank: r, val: JSON.stringify(held) };
       }),
     );
-    for (const i of tables.winningItems()) yield { key: iKey(i.id), rank: rank(i.file), val: itemVal(i.order, i.product, i.cents, i.status) };
-    for (const o of tables.winningOrders()) yield { key: oKey(o.id), rank: rank(o.file), val: orderVal(o.day, o.user, o.ret) };
-    for (const p of tables.winningProducts()) yield { key: pKey(p.id), rank: rank(p.file), val: JSON.stringify(p.cat) };
+    yield;
+    yield* idRecords(w, tables, rank);
   }
   const body: StateBody = {
     ...emptyState(),

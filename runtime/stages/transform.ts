@@ -219,7 +219,7 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
         total.lakeFilesWritten += out.lakeWritten;
         total.files += versions.length - body.files;
         ctx.deadline.check();
-        const run = await writeRunFile(ctx.bucket, out.records());
+        const run = await writeRunFile(ctx.bucket, out.records);
         const post: Post = { days: [], markers: pending.files.map((f) => f.marker), full: true, garbage: [...out.garbage, ...body.runs.map((r) => INDEX_PREFIX + r.name)] };
         const commitMs = Math.round(performance.now() - tw);
         const postMs = await commitBatch({ ...out.body, runs: [run] }, post, out.changedDates, out.res);

@@ -42,6 +42,12 @@ test('a value first kept in the hash table is still found once the direct array 
   t.is(d.lookupString('3000000'), far);
   t.is(d.str(far), '3000000');
   t.is(d.size, 400002);
+  // in key order it sits between its direct neighbours
+  const order = d.idsInKeyOrder((id) => id === far || d.str(id) === '3000001' || d.str(id) === '399999');
+  t.deepEqual(
+    Array.from(order, (id) => d.str(id)),
+    ['399999', '3000000', '3000001'],
+  );
 });
 
 test('property: sortByText orders ids as their keys compare as strings; byteLength/writeUtf8 give their UTF-8 bytes', (t) => {
@@ -81,4 +87,20 @@ test('sortByText: decimal ids in text order (a prefix first, "10" before "9") ac
     Array.from(d.sortByText(ids), (id) => d.str(id)),
     ['0', '1', '10', '100', '1000', '100000000', '19', '2', '9', '99999999', '999999999'],
   );
+});
+
+test('property: idsInKeyOrder keeps what keep accepts, ordered by (length, text) of the keys', (t) => {
+  let runs = 0;
+  fc.assert(
+    fc.property(fc.array(key, { maxLength: 600 }), fc.nat(3000), fc.integer({ min: 1, max: 5 }), (keys, hint, mod) => {
+      runs++;
+      const d = new Interner(hint);
+      for (const k of keys) d.internString(k);
+      const keep = (id: number) => id % mod !== 0;
+      const want = [...new Set(keys)].filter((k) => keep(d.lookupString(k))).sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+      return JSON.stringify(Array.from(d.idsInKeyOrder(keep), (id) => d.str(id))) === JSON.stringify(want);
+    }),
+    { numRuns: 300 },
+  );
+  t.is(runs, 300);
 });
