@@ -278,34 +278,39 @@ export class Interner {
   }
 
   /**
-   * `ids` sorted by their keys' text as JS strings compare (the lake's row order). Canonical
-   * decimals sort as numbers mapped to (digits left-aligned to 9 places, length): no string made.
+   * The positions of `ids` in the order of their keys' text as JS strings compare (the lake's row
+   * order): ids[p[0]], ids[p[1]], ... ascend. Canonical decimals sort as numbers mapped to (digits
+   * left-aligned to 9 places, length), with the position in the low bits: one native sort of
+   * doubles, no string made.
    */
-  sortByText(ids: Int32Array): Int32Array {
+  textOrder(ids: Int32Array): Int32Array {
     const n = ids.length;
     const values = this.values();
     const gOf = this.gOf;
     let generic = false;
     for (let i = 0; i < n && !generic; i++) generic = ids[i] < gOf.length && gOf[ids[i]] !== 0;
+    const pos = new Int32Array(n);
     if (generic) {
-      const s = Array.from(ids, (id) => ({ id, s: this.str(id) }));
+      const s = Array.from(ids, (id, i) => ({ i, s: this.str(id) }));
       s.sort((a, b) => (a.s < b.s ? -1 : a.s > b.s ? 1 : 0));
-      return Int32Array.from(s, (x) => x.id);
+      for (let i = 0; i < n; i++) pos[i] = s[i].i;
+      return pos;
     }
-    const sortKey = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      const v = values[ids[i]];
+    const textKey = (v: number) => {
       const d = digits(v);
-      sortKey[i] = v * POW10[9 - d] * 10 + d;
+      return v * POW10[9 - d] * 10 + d; // < 1e10
+    };
+    if (n <= POS_SPAN) {
+      // text key · 2^19 + position < 1e10 · 2^19 < 2^53: exact
+      const k = new Float64Array(n);
+      for (let i = 0; i < n; i++) k[i] = textKey(values[ids[i]]) * POS_SPAN + i;
+      k.sort();
+      for (let i = 0; i < n; i++) pos[i] = k[i] % POS_SPAN;
+      return pos;
     }
-    sortKey.sort();
-    const out = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      const k = sortKey[i];
-      const d = k % 10;
-      out[i] = this.lookupNumber((k - d) / 10 / POW10[9 - d]);
-    }
-    return out;
+    const k = Float64Array.from(ids, (id) => textKey(values[id]));
+    for (let i = 0; i < n; i++) pos[i] = i;
+    return pos.sort((a, b) => k[a] - k[b]);
   }
 
   str(id: number): string {
@@ -314,6 +319,9 @@ export class Interner {
     return String(this.values()[id]);
   }
 }
+
+/** Positions packed under a sort key (a day of more items sorts by a comparator). */
+const POS_SPAN = 1 << 19;
 
 const POW10 = Array.from({ length: 10 }, (_, i) => 10 ** i);
 

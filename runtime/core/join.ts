@@ -615,58 +615,40 @@ export class Tables {
   /**
    * joinedDays as columns of dictionary ids (over lakeDicts), rows already in the lake's order
    * (item_id text): the curated zone's files are written from these without a string per value.
+   * The items come from the join's windowed scatter (no random read per item); a day is gathered
+   * in its own buffers, then put in item_id order.
    */
-  *joinedDayColumns(): Generator<{ day: number; cols: LakeColumns }> {
-    const nKeys = this.itemKeys.size;
-    const nOrders = this.orderKeys.size;
-    this.iWin.ensure(nKeys);
-    this.oWin.ensure(nOrders);
-    const iWin = this.iWin.data,
-      oWin = this.oWin.data,
-      pWin = this.pWin.data,
-      oDay = this.oDay.data;
-    const { byOrder, perOrder, n } = groupItemsByOrder(iWin, this.iOrder.data, nKeys, nOrders);
-    const { ordersByDay } = sortOrdersByDay(perOrder, oDay, oWin, nOrders, n);
+  *joinedDayColumns(window = 1 << 20): Generator<{ day: number; cols: LakeColumns }> {
+    const plan = this.joinPlan();
+    const iWin = this.iWin.data;
     const keyOf = new Int32Array(this.iOrder.length);
-    for (let k = 0; k < nKeys; k++) if (iWin[k]! >= 0) keyOf[iWin[k]!] = k;
-    const keys = new Int32Array(n);
-    for (let a = 0; a < ordersByDay.length;) {
-      const day = oDay[oWin[ordersByDay[a]!]!]!;
-      let m = 0;
-      let b = a;
-      for (; b < ordersByDay.length && oDay[oWin[ordersByDay[b]!]!] === day; b++) {
-        const o = ordersByDay[b]!;
-        for (let j = perOrder[o]!; j < perOrder[o + 1]!; j++) keys[m++] = keyOf[byOrder[j]!]!;
+    for (let k = 0; k < this.itemKeys.size; k++) if (iWin[k]! >= 0) keyOf[iWin[k]!] = k;
+    const cap = Math.max(1, Math.min(window, plan.n));
+    const out: ChunkColumns = {
+      cat: new Int32Array(cap),
+      day: new Int32Array(cap),
+      order: new Int32Array(cap),
+      user: new Int32Array(cap),
+      cents: new Float64Array(cap),
+      flags: new Uint8Array(cap),
+    };
+    const keys = { keyOf, item: new Int32Array(cap), product: new Int32Array(cap) };
+    const acc = new DayBuffers();
+    let day = NaN;
+    for (const count of this.scatter(plan, out, keys)) {
+      for (let a = 0; a < count;) {
+        let b = a;
+        while (b < count && out.day[b] === out.day[a]) b++;
+        if (out.day[a] !== day) {
+          if (acc.n) yield { day, cols: acc.sorted(this.itemKeys) };
+          acc.n = 0;
+          day = out.day[a]!;
+        }
+        acc.append(out, keys, a, b);
+        a = b;
       }
-      a = b;
-      const item = this.itemKeys.sortByText(keys.subarray(0, m));
-      const cols: LakeColumns = {
-        item,
-        order: new Int32Array(m),
-        user: new Int32Array(m),
-        product: new Int32Array(m),
-        category: new Int32Array(m),
-        cents: new Float64Array(m),
-        returned: new Uint8Array(m),
-        orderReturned: new Uint8Array(m),
-      };
-      for (let i = 0; i < m; i++) {
-        const v = iWin[item[i]!]!;
-        const o = this.iOrder.data[v]!;
-        const ov = oWin[o]!;
-        const p = this.iProduct.data[v]!;
-        const st = this.iStatus.data[v];
-        const oret = this.oRet.data[ov]!;
-        cols.order[i] = o;
-        cols.user[i] = this.oUser.data[ov]!;
-        cols.product[i] = p;
-        cols.category[i] = this.pCat.data[pWin[p]!]!;
-        cols.cents[i] = this.iCents.data[v]!;
-        cols.returned[i] = st === ITEM_STATUS_RETURNED || (st === ITEM_STATUS_NONE && oret === 1) ? 1 : 0;
-        cols.orderReturned[i] = oret;
-      }
-      yield { day, cols };
     }
+    if (acc.n) yield { day, cols: acc.sorted(this.itemKeys) };
   }
 
   /**
@@ -674,81 +656,167 @@ export class Tables {
    * stream of chunks written into the caller's arrays: the joined items never exist all at once.
    */
   joinSource(): JoinSource {
+    const plan = this.joinPlan();
+    return {
+      n: plan.n,
+      nCats: this.categories.size,
+      nUsers: this.users.size,
+      days: plan.days,
+      categories: this.categories,
+      forEachChunk: (out: ChunkColumns, onChunk: (count: number) => void): void => {
+        for (const count of this.scatter(plan, out)) onChunk(count);
+      },
+    };
+  }
+
+  /** Where each winning item goes in the (day, order) order. */
+  private joinPlan() {
     const nKeys = this.itemKeys.size;
     const nOrders = this.orderKeys.size;
     this.iWin.ensure(nKeys);
     this.oWin.ensure(nOrders);
-    const iWin = this.iWin.data;
-    const oWin = this.oWin.data;
-    const pWin = this.pWin.data;
-    const iOrder = this.iOrder.data;
-    const oDay = this.oDay.data;
-    const { byOrder, perOrder, n } = groupItemsByOrder(iWin, iOrder, nKeys, nOrders);
-    const { dest, days } = orderPositions(perOrder, oDay, oWin, nOrders, n);
-    const oUser = this.oUser.data,
+    const { byOrder, perOrder, n } = groupItemsByOrder(this.iWin.data, this.iOrder.data, nKeys, nOrders);
+    const { dest, days } = orderPositions(perOrder, this.oDay.data, this.oWin.data, nOrders, n);
+    return { byOrder, perOrder, n, dest, days, nOrders };
+  }
+
+  /**
+   * Fills `out` with the joined items window after window (yielding each window's count). With
+   * `keys`, also each item's key and product (`keyOf`: version → item key).
+   */
+  private *scatter(plan: ReturnType<Tables['joinPlan']>, out: ChunkColumns, keys?: { keyOf: Int32Array; item: Int32Array; product: Int32Array }): Generator<number> {
+    const { byOrder, perOrder, n, dest, nOrders } = plan;
+    const oWin = this.oWin.data,
+      pWin = this.pWin.data,
+      oDay = this.oDay.data,
+      oUser = this.oUser.data,
       oRet = this.oRet.data,
       iStatus = this.iStatus.data,
       pCat = this.pCat.data,
       iProduct = this.iProduct.data,
       iCents = this.iCents.data;
-    return {
-      n,
-      nCats: this.categories.size,
-      nUsers: this.users.size,
-      days,
-      categories: this.categories,
-      forEachChunk(out: ChunkColumns, onChunk: (count: number) => void): void {
-        // Items are read in order-id order (about the order they were read in) and written to
-        // their (day, order) position inside the current window of the output: scattered writes
-        // into a buffer that stays in cache, instead of a random read per item in day order.
-        const cap = out.cat.length;
-        // Each order's window (255: none, or it spans two): a pass skips other windows' orders
-        // on one byte each.
-        const windows = Math.ceil(n / cap);
-        const winOf = new Uint8Array(nOrders).fill(255);
-        if (windows < 255) {
-          for (let o = 0; o < nOrders; o++) {
-            const d0 = dest[o];
-            if (d0 < 0) continue;
-            const w = Math.floor(d0 / cap);
-            if (Math.floor((d0 + perOrder[o + 1] - perOrder[o] - 1) / cap) === w) winOf[o] = w;
+    // Items are read in order-id order (about the order they were read in) and written to their
+    // (day, order) position inside the current window of the output: scattered writes into a
+    // buffer that stays in cache, instead of a random read per item in day order.
+    const cap = out.cat.length;
+    // Each order's window (255: none, or it spans two): a pass skips other windows' orders on
+    // one byte each.
+    const windows = Math.ceil(n / cap);
+    const winOf = new Uint8Array(nOrders).fill(255);
+    if (windows < 255) {
+      for (let o = 0; o < nOrders; o++) {
+        const d0 = dest[o];
+        if (d0 < 0) continue;
+        const w = Math.floor(d0 / cap);
+        if (Math.floor((d0 + perOrder[o + 1] - perOrder[o] - 1) / cap) === w) winOf[o] = w;
+      }
+    }
+    for (let w0 = 0, w = 0; w0 < n; w0 += cap, w++) {
+      const w1 = Math.min(n, w0 + cap);
+      for (let o = 0; o < nOrders; o++) {
+        const wo = winOf[o];
+        if (wo !== w && wo !== 255) continue;
+        const d0 = dest[o];
+        const j0 = perOrder[o];
+        const j1 = perOrder[o + 1];
+        if (d0 < 0 || d0 >= w1 || d0 + (j1 - j0) <= w0) continue;
+        const ov = oWin[o];
+        const day = oDay[ov];
+        const user = oUser[ov];
+        const oret = oRet[ov];
+        for (let j = j0; j < j1; j++) {
+          const x = d0 + (j - j0) - w0;
+          if (x < 0 || x >= cap) continue;
+          const v = byOrder[j];
+          const st = iStatus[v];
+          const p = iProduct[v];
+          out.cat[x] = pCat[pWin[p]];
+          out.day[x] = day;
+          out.order[x] = o;
+          out.user[x] = user;
+          out.cents[x] = iCents[v];
+          out.flags[x] = (st === ITEM_STATUS_RETURNED || (st === ITEM_STATUS_NONE && oret === 1) ? 1 : 0) | (oret << 1);
+          if (keys) {
+            keys.item[x] = keys.keyOf[v];
+            keys.product[x] = p;
           }
         }
-        for (let w0 = 0, w = 0; w0 < n; w0 += cap, w++) {
-          const w1 = Math.min(n, w0 + cap);
-          for (let o = 0; o < nOrders; o++) {
-            const wo = winOf[o];
-            if (wo !== w && wo !== 255) continue;
-            const d0 = dest[o];
-            const j0 = perOrder[o];
-            const j1 = perOrder[o + 1];
-            if (d0 < 0 || d0 >= w1 || d0 + (j1 - j0) <= w0) continue;
-            const ov = oWin[o];
-            const day = oDay[ov];
-            const user = oUser[ov];
-            const oret = oRet[ov];
-            for (let j = j0; j < j1; j++) {
-              const x = d0 + (j - j0) - w0;
-              if (x < 0 || x >= cap) continue;
-              const v = byOrder[j];
-              const st = iStatus[v];
-              out.cat[x] = pCat[pWin[iProduct[v]]];
-              out.day[x] = day;
-              out.order[x] = o;
-              out.user[x] = user;
-              out.cents[x] = iCents[v];
-              out.flags[x] = (st === ITEM_STATUS_RETURNED || (st === ITEM_STATUS_NONE && oret === 1) ? 1 : 0) | (oret << 1);
-            }
-          }
-          onChunk(w1 - w0);
-        }
-      },
-    };
+      }
+      yield w1 - w0;
+    }
   }
 
   /** The joined items as whole arrays (for the reference engine and tests; the kernel streams). */
   join(): Joined {
     return materialize(this.joinSource());
+  }
+}
+
+/** One day's joined items as gathered from the scatter's windows (a day may span two). */
+class DayBuffers {
+  n = 0;
+  private item = new Int32Array(1024);
+  private order = new Int32Array(1024);
+  private user = new Int32Array(1024);
+  private product = new Int32Array(1024);
+  private cat = new Int32Array(1024);
+  private cents = new Float64Array(1024);
+  private flags = new Uint8Array(1024);
+
+  append(c: ChunkColumns, k: { item: Int32Array; product: Int32Array }, a: number, b: number): void {
+    const need = this.n + (b - a);
+    if (need > this.item.length) {
+      const size = Math.max(need, this.item.length * 2);
+      const grow = <T extends Int32Array | Float64Array | Uint8Array>(x: T, make: (n: number) => T): T => {
+        const y = make(size);
+        y.set(x as never);
+        return y;
+      };
+      const i32 = (n: number) => new Int32Array(n);
+      this.item = grow(this.item, i32);
+      this.order = grow(this.order, i32);
+      this.user = grow(this.user, i32);
+      this.product = grow(this.product, i32);
+      this.cat = grow(this.cat, i32);
+      this.cents = grow(this.cents, (n) => new Float64Array(n));
+      this.flags = grow(this.flags, (n) => new Uint8Array(n));
+    }
+    this.item.set(k.item.subarray(a, b), this.n);
+    this.order.set(c.order.subarray(a, b), this.n);
+    this.user.set(c.user.subarray(a, b), this.n);
+    this.product.set(k.product.subarray(a, b), this.n);
+    this.cat.set(c.cat.subarray(a, b), this.n);
+    this.cents.set(c.cents.subarray(a, b), this.n);
+    this.flags.set(c.flags.subarray(a, b), this.n);
+    this.n = need;
+  }
+
+  /** The day's columns in item_id text order. */
+  sorted(items: Interner): LakeColumns {
+    const m = this.n;
+    const pos = items.textOrder(this.item.subarray(0, m));
+    const cols: LakeColumns = {
+      item: new Int32Array(m),
+      order: new Int32Array(m),
+      user: new Int32Array(m),
+      product: new Int32Array(m),
+      category: new Int32Array(m),
+      cents: new Float64Array(m),
+      returned: new Uint8Array(m),
+      orderReturned: new Uint8Array(m),
+    };
+    for (let i = 0; i < m; i++) {
+      const x = pos[i]!;
+      cols.item[i] = this.item[x]!;
+      cols.order[i] = this.order[x]!;
+      cols.user[i] = this.user[x]!;
+      cols.product[i] = this.product[x]!;
+      cols.category[i] = this.cat[x]!;
+      cols.cents[i] = this.cents[x]!;
+      cols.returned[i] = this.flags[x]! & 1;
+      cols.orderReturned[i] = this.flags[x]! >> 1;
+    }
+    return cols;
   }
 }
 

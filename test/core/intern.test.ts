@@ -50,7 +50,7 @@ test('a value first kept in the hash table is still found once the direct array 
   );
 });
 
-test('property: sortByText orders ids as their keys compare as strings; byteLength/writeUtf8 give their UTF-8 bytes', (t) => {
+test('property: textOrder orders ids as their keys compare as strings; byteLength/writeUtf8 give their UTF-8 bytes', (t) => {
   let runs = 0;
   const textKey = fc.oneof(
     fc.nat(5000).map(String),
@@ -65,7 +65,7 @@ test('property: sortByText orders ids as their keys compare as strings; byteLeng
       const keys = [...new Set(numericOnly ? nums.map(String) : mixed)];
       const ids = Int32Array.from(keys, (k) => d.internString(k));
       const want = [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      const got = Array.from(d.sortByText(ids), (id) => d.str(id));
+      const got = Array.from(d.textOrder(ids), (x) => d.str(ids[x]!));
       const buf = new Uint8Array(64);
       const bytesOk = keys.every((k) => {
         const id = d.lookupString(k);
@@ -79,12 +79,12 @@ test('property: sortByText orders ids as their keys compare as strings; byteLeng
   t.is(runs, 300);
 });
 
-test('sortByText: decimal ids in text order (a prefix first, "10" before "9") across the whole 9-digit range', (t) => {
+test('textOrder: decimal ids in text order (a prefix first, "10" before "9") across the whole 9-digit range', (t) => {
   const d = new Interner(1000);
   const keys = ['9', '10', '1', '0', '100000000', '99999999', '19', '2', '999999999', '100', '1000'];
   const ids = Int32Array.from(keys, (k) => d.internString(k));
   t.deepEqual(
-    Array.from(d.sortByText(ids), (id) => d.str(id)),
+    Array.from(d.textOrder(ids), (x) => d.str(ids[x]!)),
     ['0', '1', '10', '100', '1000', '100000000', '19', '2', '9', '99999999', '999999999'],
   );
 });
@@ -103,4 +103,17 @@ test('property: idsInKeyOrder keeps what keep accepts, ordered by (length, text)
     { numRuns: 300 },
   );
   t.is(runs, 300);
+});
+
+test('textOrder over more ids than fit beside the sort key (600,000) still orders them as text', (t) => {
+  const d = new Interner(700_000);
+  const ids = new Int32Array(600_000);
+  for (let i = 0; i < ids.length; i++) ids[i] = d.internString(String((i * 7919) % 650_000));
+  const got = Array.from(d.textOrder(ids), (x) => d.str(ids[x]!));
+  const want = Array.from(ids, (id) => d.str(id)).sort();
+  t.is(got.length, 600_000);
+  t.true(
+    got.every((s, i) => s === want[i]),
+    'text order',
+  );
 });

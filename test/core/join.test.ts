@@ -112,14 +112,15 @@ test('the join scatters items into windows of any size (orders spanning two or m
 /** Each day's lake file from the typed columns vs from the joined rows (item_id order). */
 async function sameLakeFiles(t: import('ava').ExecutionContext, tables: Tables): Promise<number> {
   const rowDays = [...tables.joinedDays()];
-  const colDays = [...tables.joinedDayColumns()];
-  t.deepEqual(
-    colDays.map((d) => d.day),
-    rowDays.map((d) => d.day),
-  );
-  for (let i = 0; i < rowDays.length; i++) {
-    const want = Buffer.from(await encodeLakeFile(canonical(rowDays[i]!.rows)));
-    t.deepEqual(Buffer.from(encodeLakeColumns(colDays[i]!.cols, tables.lakeDicts)), want, `day ${rowDays[i]!.day}`);
+  const want = await Promise.all(rowDays.map(async (d) => Buffer.from(await encodeLakeFile(canonical(d.rows)))));
+  // scatter windows smaller than a day (a day gathered from several) and larger
+  for (const window of [1, 7, 100, 1 << 20]) {
+    const colDays = [...tables.joinedDayColumns(window)];
+    t.deepEqual(
+      colDays.map((d) => d.day),
+      rowDays.map((d) => d.day),
+    );
+    for (let i = 0; i < rowDays.length; i++) t.deepEqual(Buffer.from(encodeLakeColumns(colDays[i]!.cols, tables.lakeDicts)), want[i], `day ${rowDays[i]!.day}, window ${window}`);
   }
   return rowDays.length;
 }
