@@ -150,10 +150,17 @@ function plainValues(c: Column): Buffer {
     const { ids, dict } = c;
     for (let i = 0; i < n; i++) {
       const id = ids[i]!;
-      const len = dict.byteLength(id);
-      o.ensure(4 + len);
-      o.buf.writeUInt32LE(len, o.n);
-      o.n = dict.writeUtf8(id, o.buf, o.n + 4);
+      o.ensure(4 + dict.byteLength(id));
+      // the value, then its length in the 4 bytes before it (little-endian)
+      const at = o.n;
+      const end = dict.writeUtf8(id, o.buf, at + 4);
+      const len = end - at - 4;
+      const b = o.buf;
+      b[at] = len & 0xff;
+      b[at + 1] = (len >>> 8) & 0xff;
+      b[at + 2] = (len >>> 16) & 0xff;
+      b[at + 3] = len >>> 24;
+      o.n = end;
     }
   } else if (c.type === 'STRING') {
     for (const v of values) {

@@ -158,17 +158,16 @@ export class RunWriter {
     o.room(keyLen + 20 + valLen);
     const b = o.buf;
     const keyAt = o.n;
-    for (let i = 0; i < keyLen; i++) b[keyAt + i] = key[i]!;
+    // The last key is kept as bytes (a string is made only for block first keys and the maximum).
+    if (!this.lastBytes || this.lastBytes.length < keyLen) this.lastBytes = new Uint8Array(Math.max(64, keyLen * 2));
+    const lastKey = this.lastBytes;
+    for (let i = 0; i < keyLen; i++) b[keyAt + i] = lastKey[i] = key[i]!;
     o.n += keyLen;
     o.varint(ri);
     o.varint(valLen + 1);
     const valAt = o.n;
     for (let i = 0; i < valLen; i++) b[valAt + i] = val[i]!;
     o.n += valLen;
-    // The last key is kept as bytes (a string is made only for block first keys and the maximum).
-    if (!this.lastBytes) this.lastBytes = new Uint8Array(Math.max(64, keyLen));
-    else if (this.lastBytes.length < keyLen) this.lastBytes = new Uint8Array(keyLen * 2);
-    this.lastBytes.set(b.subarray(keyAt, keyAt + keyLen));
     this.lastLen = keyLen;
     this.maxKey = '';
     if (o.n >= BLOCK_BYTES) this.cut();

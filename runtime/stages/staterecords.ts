@@ -10,6 +10,8 @@ import { iKey, itemVal, oKey, orderVal, pKey } from './incremental';
 
 /** Records written between two yields (the caller lets its file drain and its timers run). */
 const YIELD_EVERY = 50_000;
+/** Bytes a record's fixed parts (brackets, quotes, commas, numbers) can take between two checks. */
+const SLACK = 48;
 
 class Scratch {
   buf = new Uint8Array(256);
@@ -20,9 +22,13 @@ class Scratch {
     b.set(this.buf.subarray(0, this.n));
     this.buf = b;
   }
+  /** One byte, unchecked: each record starts with room(SLACK), and id() leaves SLACK after its bytes. */
   byte(c: number): void {
-    this.room(1);
     this.buf[this.n++] = c;
+  }
+  start(): void {
+    this.n = 0;
+    this.room(SLACK);
   }
   /** A string's UTF-8 (the slow path). */
   text(s: string): void {
@@ -34,6 +40,7 @@ class Scratch {
   /** A safe integer in decimal, as String() prints it. */
   int(v: number): void {
     if (!Number.isSafeInteger(v) || Object.is(v, -0)) return this.text(String(v));
+    this.room(SLACK);
     if (v < 0) {
       this.byte(45);
       v = -v;
@@ -50,7 +57,7 @@ class Scratch {
    */
   id(dict: Interner, id: number, inKey: boolean): boolean {
     const len = dict.byteLength(id);
-    this.room(len);
+    this.room(len + SLACK);
     const at = this.n;
     this.n = dict.writeUtf8(id, this.buf, at);
     if (dict.numberOf(id) >= 0) return true;
@@ -64,7 +71,7 @@ class Scratch {
 
 /** key(kind, id) for a one-letter kind: kind, two NULs, the id's length + 1 as a character, the id. */
 function keyOf(s: Scratch, kind: number, dict: Interner, id: number, slow: (id: string) => string): void {
-  s.n = 0;
+  s.start();
   const len = dict.byteLength(id);
   if (len + 1 < 0x80) {
     s.byte(kind);
@@ -73,7 +80,7 @@ function keyOf(s: Scratch, kind: number, dict: Interner, id: number, slow: (id: 
     s.byte(len + 1);
     if (s.id(dict, id, true)) return;
   }
-  s.n = 0;
+  s.start();
   s.text(slow(dict.str(id)));
 }
 
@@ -104,7 +111,7 @@ export function* idRecords(w: RunWriter, tables: Tables, rank: (file: string) =>
     keyOf(k, 0x69, items, key, iKey);
     const order = c.iOrder[ver]!;
     const product = c.iProduct[ver]!;
-    v.n = 0;
+    v.start();
     v.byte(0x5b);
     v.byte(0x22);
     let plain = v.id(tables.orderKeys, order, false);
@@ -131,7 +138,7 @@ export function* idRecords(w: RunWriter, tables: Tables, rank: (file: string) =>
   for (const key of orders.idsInKeyOrder((id) => c.oWin[id]! >= 0)) {
     const ver = c.oWin[key]!;
     keyOf(k, 0x6f, orders, key, oKey);
-    v.n = 0;
+    v.start();
     v.byte(0x5b);
     v.int(c.oDay[ver]!);
     v.byte(0x2c);
