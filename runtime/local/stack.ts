@@ -1,16 +1,15 @@
 // The embedded stack: an S3-compatible server (s3rver) and a DynamoDB-compatible one (dynalite)
-// behind ONE endpoint on 127.0.0.1 — requests carrying X-Amz-Target are DynamoDB's JSON API, the
-// rest is S3 — so AWS_ENDPOINT_URL alone points the SDK and the AWS CLI at both, as with LocalStack.
-import http from 'node:http';
+// behind ONE endpoint on 127.0.0.1 (servers.ts, on a worker thread), so AWS_ENDPOINT_URL alone
+// points the SDK and the AWS CLI at both, as with LocalStack; the tables, clients and events here.
+import { Worker } from 'node:worker_threads';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { makeClients, type Clients } from '../aws/clients';
 import { configFromEnv, type Config } from '../aws/config';
 import { KpiStore } from '../aws/kpistore';
 import { StateStore } from '../aws/statestore';
 import { CATEGORY_TABLE, ORDER_TABLE, STATE_TABLE } from '../core/names';
-import { hardenStore, MAX_LOCAL_SEGMENT_BYTES, tooLongSegment } from './store';
+import type { ServerMessage, ServerOptions } from './servers';
 
 export interface LocalOptions {
   dir: string;
@@ -33,16 +32,6 @@ export interface LocalStack {
   env: Record<string, string>;
   onObjectCreated(listener: (key: string) => void): void;
   close(): Promise<void>;
-}
-
-type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
-
-function loadOptional<T>(name: string): T {
-  try {
-    return require(name) as T;
-  } catch {
-    throw new Error(`the local stack needs the dev dependency '${name}': run 'npm ci' in the project (it is left out of production installs)`);
-  }
 }
 
 /** A start-up failure with one clear line for the user (the CLI prints it and exits 1). */
@@ -73,44 +62,6 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** S3's error document, for requests the local store refuses before s3rver sees them. */
-function s3Error(res: http.ServerResponse, status: number, code: string, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/xml' });
-  res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message.replace(/[<&>]/g, '')}</Message></Error>`);
-}
-
-/**
- * s3rver's router drops requests whose key has an empty segment ("a//b", a valid S3 key): spell
- * the extra slash as %2F, which the router decodes back into the same key.
- */
-function keepEmptySegments(url: string | undefined): string | undefined {
-  if (!url) return url;
-  const q = url.indexOf('?');
-  const p = q < 0 ? url : url.slice(0, q);
-  const slash = p.indexOf('/', 1);
-  if (slash < 0 || !p.includes('//', slash)) return url;
-  return (
-    p.slice(0, slash + 1) +
-    p
-      .slice(slash + 1)
-      .replace(/\/\//g, '/%2F')
-      .replace(/^\//, '%2F') +
-    (q < 0 ? '' : url.slice(q))
-  );
-}
-
-/** The object key of a path-style S3 request (/bucket/key), or null. */
-function requestKey(url: string | undefined): string | null {
-  const p = (url ?? '/').split('?')[0];
-  const slash = p.indexOf('/', 1);
-  if (slash < 0) return null;
-  try {
-    return decodeURIComponent(p.slice(slash + 1));
-  } catch {
-    return null;
-  }
-}
-
 export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
   mkdirSync(opts.dir, { recursive: true });
   const unlock = lockDir(opts.dir);
@@ -131,78 +82,35 @@ async function startLocked(opts: LocalOptions, unlock: () => void): Promise<Loca
   mkdirSync(path.join(opts.dir, 's3'), { recursive: true });
   mkdirSync(path.join(opts.dir, 'dynamodb'), { recursive: true });
 
-  const S3rver = loadOptional<new (o: object) => { configureBuckets(): Promise<void>; callback(): Handler; on(e: string, l: (ev: unknown) => void): void }>('s3rver');
-  const dynalite = loadOptional<(o: object) => http.Server>('dynalite');
-  const s3 = new S3rver({
-    directory: path.join(opts.dir, 's3'),
-    silent: true,
-    configureBuckets: [{ name: bucket }],
-    allowMismatchedSignatures: true,
-    vhostBuckets: false,
-  }) as unknown as {
-    configureBuckets(): Promise<void>;
-    callback(): Handler;
-    on(e: string, l: (ev: unknown) => void): void;
-    store: Parameters<typeof hardenStore>[0];
-  };
-  hardenStore(s3.store);
-  await s3.configureBuckets();
-  const s3Handler = s3.callback();
-  // dynalite closes its LevelDB store only through its own server's close(): let it listen privately.
-  const dyn = dynalite({ path: path.join(opts.dir, 'dynamodb'), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((r) => dyn.listen(0, '127.0.0.1', () => r()));
-  const dynHandler = dyn.listeners('request')[0] as Handler;
-
-  const server = http.createServer((req, res) => {
-    if (req.headers['x-amz-target']) return dynHandler(req, res);
-    const key = req.method === 'PUT' || req.method === 'POST' ? requestKey(req.url) : null;
-    const long = key && tooLongSegment(key);
-    if (long) {
-      // S3 takes keys up to 1,024 bytes; the local file store cannot name a file after a longer segment.
-      req.resume();
-      return s3Error(
-        res,
-        400,
-        'KeyTooLongError',
-        `the local stack stores each key segment as a file name, at most ${MAX_LOCAL_SEGMENT_BYTES} bytes; this key has a segment of ${Buffer.byteLength(long)} (AWS S3 accepts it)`,
-      );
-    }
-    req.url = keepEmptySegments(req.url);
-    s3Handler(req, res);
-  });
-  server.keepAliveTimeout = 5000;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(
-          err.code === 'EADDRINUSE'
-            ? new LocalStartError(`port ${opts.port} is in use: pick another with --port, or stop the other process`)
-            : err.code === 'EACCES'
-              ? new LocalStartError(`port ${opts.port} needs privileges: pick one above 1023 with --port`)
-              : err,
-        ),
-      );
-      server.listen(opts.port ?? 4566, host, () => resolve());
+  // The servers run on a worker thread (servers.ts); this thread talks to them over HTTP like any client.
+  const worker = new Worker(path.join(__dirname, 'servers.js'), { workerData: { kpiServers: { dir: opts.dir, port: opts.port ?? 4566, host, bucket } satisfies ServerOptions } });
+  const listeners: ((key: string) => void)[] = [];
+  let closed: (() => void) | null = null;
+  let exited = false;
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.on('message', (m: ServerMessage) => {
+      if (m.type === 'ready') resolve(m.port);
+      else if (m.type === 'failed') reject(m.clear ? new LocalStartError(m.message) : new Error(m.message));
+      else if (m.type === 'created') for (const l of listeners) l(m.key);
+      else if (m.type === 'closed') closed?.();
     });
-  } catch (err) {
-    // Nothing may stay open, or the process would hang after printing the error.
-    await new Promise<void>((r) => dyn.close(() => r()));
-    throw err;
-  }
-  const port = (server.address() as AddressInfo).port;
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      exited = true;
+      closed?.();
+      reject(new Error(`the local servers stopped (exit code ${code})`));
+    });
+  });
+  worker.on('error', (err) => console.error(`kpi local: the embedded servers failed: ${err.message}`));
   const endpoint = `http://${host}:${port}`;
   const clients = makeClients({ region, endpoint }, { s3: endpoint, dynamodb: endpoint, local: true });
-  await KpiStore.ensureTables(clients.raw, categoryTable, orderTable);
-  await StateStore.ensureTable(clients.raw, STATE_TABLE.defaultName);
-
-  const listeners: ((key: string) => void)[] = [];
-  s3.on('event', (ev) => {
-    for (const rec of (ev as { Records?: { eventName: string; s3: { bucket: { name: string }; object: { key: string } } }[] }).Records ?? []) {
-      if (!rec.eventName.startsWith('ObjectCreated') || rec.s3.bucket.name !== bucket) continue;
-      // s3rver puts the raw key in its events (AWS URL-encodes it; EventBridge events do not).
-      for (const l of listeners) l(rec.s3.object.key);
-    }
-  });
+  try {
+    await KpiStore.ensureTables(clients.raw, categoryTable, orderTable);
+    await StateStore.ensureTable(clients.raw, STATE_TABLE.defaultName);
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  }
 
   return {
     endpoint,
@@ -226,9 +134,13 @@ async function startLocked(opts: LocalOptions, unlock: () => void): Promise<Loca
     close: async () => {
       clients.s3.destroy();
       clients.raw.destroy();
-      server.closeAllConnections?.();
-      await new Promise<void>((r) => server.close(() => r()));
-      await new Promise<void>((r) => dyn.close(() => r()));
+      if (!exited) {
+        await new Promise<void>((r) => {
+          closed = r;
+          worker.postMessage({ type: 'close' });
+        });
+      }
+      await worker.terminate();
       unlock();
     },
   };
