@@ -540,7 +540,8 @@ export class Tables {
     }
   }
 
-  /** Every winning (joinable) item version, in key order: key, file, order, product, cents, own status. */
+  /** Every winning (joinable) item version, in key order: key, file, order, product, cents, own status
+   * (as strings: what stages/staterecords.ts writes from the typed columns is tested against these). */
   *winningItems(): Generator<{ id: string; file: string; order: string; product: string; cents: number; status: number }> {
     this.iWin.ensure(this.itemKeys.size);
     for (const k of this.itemKeys.idsInKeyOrder((k) => this.iWin.data[k]! >= 0)) {
