@@ -211,20 +211,24 @@ export async function writeRunFile(bucket: Bucket, recs: Iterable<Rec> | AsyncIt
     const drain = () => new Promise<void>((res) => ws.once('drain', () => res()));
     // Let the file stream drain now and then: the writer's chunks are small. A plain for-of over a
     // synchronous source: `for await` would cost a promise per record.
-    if (typeof recs === 'function') {
-      for (const _ of recs(w)) await (ws.writableNeedDrain ? drain() : new Promise<void>((res) => setImmediate(res)));
-    } else if (Symbol.asyncIterator in recs) {
+    if (Symbol.asyncIterator in recs) {
       for await (const r of recs) {
         w.add(r);
         if (++n % 50000 === 0 && ws.writableNeedDrain) await drain();
       }
     } else {
-      const it = (recs as Iterable<Rec>)[Symbol.iterator]();
-      for (let next = it.next(); !next.done; next = it.next()) {
-        w.add(next.value);
-        // Yield now and then even when the file keeps up: the lease renewal timer must get to run.
-        if (++n % 50000 === 0) await (ws.writableNeedDrain ? drain() : new Promise<void>((res) => setImmediate(res)));
-      }
+      // A synchronous source adds its records itself (or is added record by record), yielding now
+      // and then even when the file keeps up: the lease renewal timer must get to run.
+      const fill =
+        typeof recs === 'function'
+          ? recs
+          : function* (writer: RunWriter): Generator<void> {
+              for (const r of recs) {
+                writer.add(r);
+                if (++n % 50000 === 0) yield;
+              }
+            };
+      for (const _ of fill(w)) await (ws.writableNeedDrain ? drain() : new Promise<void>((res) => setImmediate(res)));
     }
     const end = w.end();
     await new Promise<void>((res, rej) => ws.end((err?: Error | null) => (err ? rej(err) : res())));

@@ -183,7 +183,7 @@ function takeOrders(
   return n;
 }
 
-/** Expected key counts, to size the dictionaries once instead of growing them. */
+/** The winners' typed columns (Tables.winnerColumns). */
 export interface WinnerColumns {
   iWin: Int32Array;
   iOrder: Int32Array;
@@ -198,6 +198,7 @@ export interface WinnerColumns {
   pCat: Int32Array;
 }
 
+/** Expected key counts, to size the dictionaries once instead of growing them. */
 export interface SizeHint {
   orders?: number;
   products?: number;
@@ -481,7 +482,6 @@ export class Tables {
     return null;
   }
 
-  /** The file a version of `entity` came from. */
   /** Which accepted file of the entity (an index into fileMarks[entity]) version v came from. */
   fileIndexOf(entity: Entity, v: number): number {
     const marks = this.fileMarks[entity];
@@ -495,6 +495,7 @@ export class Tables {
     return lo;
   }
 
+  /** The file a version of `entity` came from. */
   private fileOf(entity: Entity, v: number): string {
     return this.fileMarks[entity][this.fileIndexOf(entity, v)]!.file;
   }
@@ -572,8 +573,7 @@ export class Tables {
     const { byOrder, perOrder, n } = groupItemsByOrder(iWin, this.iOrder.data, nKeys, nOrders);
     const { ordersByDay } = sortOrdersByDay(perOrder, this.oDay.data, oWin, nOrders, n);
     // version → item key (the version columns carry no key)
-    const keyOf = new Int32Array(this.iOrder.length);
-    for (let k = 0; k < nKeys; k++) if (iWin[k]! >= 0) keyOf[iWin[k]!] = k;
+    const keyOf = this.itemKeyOfVersion();
     // Categories are few: decode each once, not once per item.
     const categoryNames = Array.from({ length: this.categories.size }, (_, c) => this.categories.str(c));
     let day = NaN;
@@ -608,6 +608,14 @@ export class Tables {
     if (rows.length) yield { day, rows };
   }
 
+  /** Winning item version → its item key (the version columns carry no key). */
+  private itemKeyOfVersion(): Int32Array {
+    const iWin = this.iWin.data;
+    const keyOf = new Int32Array(this.iOrder.length);
+    for (let k = 0; k < this.itemKeys.size; k++) if (iWin[k]! >= 0) keyOf[iWin[k]!] = k;
+    return keyOf;
+  }
+
   /** The dictionaries lake columns refer to. */
   get lakeDicts(): LakeDicts {
     return { items: this.itemKeys, orders: this.orderKeys, users: this.users, products: this.productKeys, categories: this.categories };
@@ -621,9 +629,7 @@ export class Tables {
    */
   *joinedDayColumns(window = 1 << 20): Generator<{ day: number; cols: LakeColumns }> {
     const plan = this.joinPlan();
-    const iWin = this.iWin.data;
-    const keyOf = new Int32Array(this.iOrder.length);
-    for (let k = 0; k < this.itemKeys.size; k++) if (iWin[k]! >= 0) keyOf[iWin[k]!] = k;
+    const keyOf = this.itemKeyOfVersion();
     const cap = Math.max(1, Math.min(window, plan.n));
     const out: ChunkColumns = {
       cat: new Int32Array(cap),
@@ -756,46 +762,43 @@ export class Tables {
 /** One day's joined items as gathered from the scatter's windows (a day may span two). */
 class DayBuffers {
   n = 0;
-  private item = new Int32Array(1024);
-  private order = new Int32Array(1024);
-  private user = new Int32Array(1024);
-  private product = new Int32Array(1024);
-  private cat = new Int32Array(1024);
-  private cents = new Float64Array(1024);
-  private flags = new Uint8Array(1024);
+  private readonly item = Column.int32();
+  private readonly order = Column.int32();
+  private readonly user = Column.int32();
+  private readonly product = Column.int32();
+  private readonly cat = Column.int32();
+  private readonly cents = Column.float64();
+  private readonly flags = Column.uint8();
 
   append(c: ChunkColumns, k: { item: Int32Array; product: Int32Array }, a: number, b: number): void {
-    const need = this.n + (b - a);
-    if (need > this.item.length) {
-      const size = Math.max(need, this.item.length * 2);
-      const grow = <T extends Int32Array | Float64Array | Uint8Array>(x: T, make: (n: number) => T): T => {
-        const y = make(size);
-        y.set(x as never);
-        return y;
-      };
-      const i32 = (n: number) => new Int32Array(n);
-      this.item = grow(this.item, i32);
-      this.order = grow(this.order, i32);
-      this.user = grow(this.user, i32);
-      this.product = grow(this.product, i32);
-      this.cat = grow(this.cat, i32);
-      this.cents = grow(this.cents, (n) => new Float64Array(n));
-      this.flags = grow(this.flags, (n) => new Uint8Array(n));
+    const parts: [Column<Int32Array> | Column<Float64Array> | Column<Uint8Array>, Int32Array | Float64Array | Uint8Array][] = [
+      [this.item, k.item],
+      [this.order, c.order],
+      [this.user, c.user],
+      [this.product, k.product],
+      [this.cat, c.cat],
+      [this.cents, c.cents],
+      [this.flags, c.flags],
+    ];
+    for (const [col, src] of parts) {
+      col.length = this.n;
+      col.reserve(b - a);
+      col.data.set(src.subarray(a, b) as never, this.n);
     }
-    this.item.set(k.item.subarray(a, b), this.n);
-    this.order.set(c.order.subarray(a, b), this.n);
-    this.user.set(c.user.subarray(a, b), this.n);
-    this.product.set(k.product.subarray(a, b), this.n);
-    this.cat.set(c.cat.subarray(a, b), this.n);
-    this.cents.set(c.cents.subarray(a, b), this.n);
-    this.flags.set(c.flags.subarray(a, b), this.n);
-    this.n = need;
+    this.n += b - a;
   }
 
   /** The day's columns in item_id text order. */
   sorted(items: Interner): LakeColumns {
     const m = this.n;
-    const pos = items.textOrder(this.item.subarray(0, m));
+    const item = this.item.data,
+      order = this.order.data,
+      user = this.user.data,
+      product = this.product.data,
+      cat = this.cat.data,
+      cents = this.cents.data,
+      flags = this.flags.data;
+    const pos = items.textOrder(item.subarray(0, m));
     const cols: LakeColumns = {
       item: new Int32Array(m),
       order: new Int32Array(m),
@@ -808,14 +811,14 @@ class DayBuffers {
     };
     for (let i = 0; i < m; i++) {
       const x = pos[i]!;
-      cols.item[i] = this.item[x]!;
-      cols.order[i] = this.order[x]!;
-      cols.user[i] = this.user[x]!;
-      cols.product[i] = this.product[x]!;
-      cols.category[i] = this.cat[x]!;
-      cols.cents[i] = this.cents[x]!;
-      cols.returned[i] = this.flags[x]! & 1;
-      cols.orderReturned[i] = this.flags[x]! >> 1;
+      cols.item[i] = item[x]!;
+      cols.order[i] = order[x]!;
+      cols.user[i] = user[x]!;
+      cols.product[i] = product[x]!;
+      cols.category[i] = cat[x]!;
+      cols.cents[i] = cents[x]!;
+      cols.returned[i] = flags[x]! & 1;
+      cols.orderReturned[i] = flags[x]! >> 1;
     }
     return cols;
   }
