@@ -20,6 +20,10 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY bin bin
 COPY --from=build /app/dist/runtime dist/runtime
 COPY --from=build /app/dist/assembly dist/assembly
+# The task's root filesystem is read-only; its one writable path is a bind mount at /scratch
+# (infra/compute.ts, TMPDIR). Declared here, owned by node, so ECS gives the mount this owner.
+RUN mkdir -p /scratch && chown node:node /scratch && chmod 700 /scratch
+VOLUME ["/scratch"]
 USER node
 ENTRYPOINT ["node", "bin/kpi.js"]
 CMD ["run"]

@@ -18,6 +18,10 @@ export interface ComputeArgs {
   eventBusName: pulumi.Input<string>;
 }
 
+/** The only writable path of the task (read-only root): the Dockerfile's VOLUME of the same path. */
+export const SCRATCH_PATH = '/scratch';
+const SCRATCH_VOLUME = 'scratch';
+
 const assumeTasks = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
 
 export class Compute extends pulumi.ComponentResource {
@@ -65,6 +69,9 @@ export class Compute extends pulumi.ComponentResource {
           { name: ENV.deadline, value: String(s.deadlineSeconds) },
           { name: ENV.holdSeconds, value: String(s.holdSeconds) },
           { name: ENV.rejectAlertShare, value: String(s.rejectAlertShare) },
+          // The root filesystem is read-only: temporary files (validate's copy of an object, the
+          // transform's index runs) go to the task's ephemeral scratch volume, through os.tmpdir().
+          { name: 'TMPDIR', value: SCRATCH_PATH },
         ]);
       this.taskDefinitions[stage] = new aws.ecs.TaskDefinition(
         `${name}-${stage}`,
@@ -75,6 +82,10 @@ export class Compute extends pulumi.ComponentResource {
           cpu: String(s.taskCpu),
           memory: String(s.taskMemory),
           runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'X86_64' },
+          // A Fargate bind mount on the task's ephemeral storage. ECS creates it root-owned 0755
+          // unless the image declares the same path as a VOLUME: then the image's directory (owned
+          // by the non-root user, Dockerfile) is copied into it with its owner and mode.
+          volumes: [{ name: SCRATCH_VOLUME }],
           executionRoleArn: this.executionRole.arn,
           taskRoleArn: role.arn,
           containerDefinitions: pulumi.all([a.images[stage], environment, logs.name, region]).apply(([image, env, group, reg]) =>
@@ -88,6 +99,7 @@ export class Compute extends pulumi.ComponentResource {
                 // The container stops itself at the deadline; ECS gets a little longer to collect it.
                 stopTimeout: 30,
                 readonlyRootFilesystem: true,
+                mountPoints: [{ sourceVolume: SCRATCH_VOLUME, containerPath: SCRATCH_PATH, readOnly: false }],
                 logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': group, 'awslogs-region': reg, 'awslogs-stream-prefix': stage } },
               },
             ]),

@@ -159,9 +159,16 @@ export class Bucket {
   }
 }
 
+/**
+ * A missing object. S3 answers 404 only to a caller allowed s3:ListBucket on the whole bucket; the
+ * task roles list their own prefixes only, so a GET or HEAD of a missing key gets 403 AccessDenied
+ * (AWS docs, GetObject and HeadObject "Permissions"). Every object the pipeline reads is under a
+ * prefix its role may read (the IAM test checks each call), so there a 403 means "not there".
+ */
 export function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.name === 'NoSuchVersion' || e?.$metadata?.httpStatusCode === 404;
+  const status = e?.$metadata?.httpStatusCode;
+  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.name === 'NoSuchVersion' || status === 404 || status === 403;
 }
 
 /** S3 user metadata travels in HTTP headers, which take ASCII only: values are URI-encoded. */

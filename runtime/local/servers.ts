@@ -13,6 +13,11 @@ export interface ServerOptions {
   port: number;
   host: string;
   bucket: string;
+  /**
+   * The status of a GET or HEAD of a missing key. 403 (the default) is what the deployed task roles
+   * get from S3: without an unconditioned s3:ListBucket, S3 answers AccessDenied instead of 404.
+   */
+  missingKeyStatus?: 403 | 404;
 }
 
 /** Worker → stack. */
@@ -39,6 +44,30 @@ function loadOptional<T>(name: string): T {
 function s3Error(res: http.ServerResponse, status: number, code: string, message: string): void {
   res.writeHead(status, { 'content-type': 'application/xml' });
   res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message.replace(/[<&>]/g, '')}</Message></Error>`);
+}
+
+/**
+ * Makes a 404 answer to a GET or HEAD of an object a 403 AccessDenied, as S3 answers a caller
+ * without s3:ListBucket on the bucket (AWS docs, GetObject "Permissions"). The body is replaced whole.
+ */
+function missingAsDenied(res: http.ServerResponse): void {
+  const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => http.ServerResponse;
+  const write = res.write.bind(res) as (...a: unknown[]) => boolean;
+  const end = res.end.bind(res) as (...a: unknown[]) => http.ServerResponse;
+  let denied = false;
+  const body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>';
+  res.writeHead = ((status: number, ...rest: unknown[]) => {
+    if (status !== 404) return writeHead(status, ...rest);
+    denied = true;
+    res.removeHeader('content-length');
+    return writeHead(403, { 'content-type': 'application/xml', 'content-length': res.req.method === 'HEAD' ? '0' : String(body.length) });
+  }) as typeof res.writeHead;
+  res.write = ((...a: unknown[]) => (denied ? true : write(...a))) as typeof res.write;
+  res.end = ((...a: unknown[]) => {
+    if (!res.headersSent && res.statusCode === 404) res.writeHead(404);
+    if (!denied) return end(...a);
+    return res.req.method === 'HEAD' ? end() : end(body);
+  }) as typeof res.end;
 }
 
 /**
@@ -111,6 +140,7 @@ async function serve(opts: ServerOptions, post: (m: ServerMessage) => void): Pro
       );
     }
     req.url = keepEmptySegments(req.url);
+    if ((opts.missingKeyStatus ?? 403) === 403 && (req.method === 'GET' || req.method === 'HEAD') && requestKey(req.url)) missingAsDenied(res);
     s3Handler(req, res);
   });
   server.keepAliveTimeout = 5000;
