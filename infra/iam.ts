@@ -1,8 +1,9 @@
 // Least-privilege policy documents, as pure functions of ARNs (unit-tested beside the program).
 import { ARCHIVE_PREFIX, CURATED_PREFIX, ERR_PREFIX, LANDING_PREFIX, QUALITY_KEY, STATE_PREFIX } from '../runtime/core/names';
 
-/** The transform's own objects (README "State and commits"): index runs, commit records, pending markers. */
-const STATE_OBJECTS = ['index/', 'commits/', 'pending/'].map((p) => `${STATE_PREFIX}${p}`);
+/** The transform's own objects (README "State and commits"): index runs and commit records. */
+const STATE_OBJECTS = ['index/', 'commits/'].map((p) => `${STATE_PREFIX}${p}`);
+const PENDING = `${STATE_PREFIX}pending/`;
 
 export interface Statement {
   Sid?: string;
@@ -43,7 +44,9 @@ export function validateStatements(bucketArn: string, eventBusArn: string, topic
       Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject', 's3:DeleteObjectVersion'],
       Resource: [`${bucketArn}/${LANDING_PREFIX}*`],
     },
-    { Sid: 'ArchiveAndErrors', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`${bucketArn}/${ARCHIVE_PREFIX}*`, `${bucketArn}/${ERR_PREFIX}*`] },
+    // The HEAD of an earlier archived copy (the same file delivered twice), then the put.
+    { Sid: 'Archive', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`${bucketArn}/${ARCHIVE_PREFIX}*`] },
+    { Sid: 'Errors', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucketArn}/${ERR_PREFIX}*`] },
     // The pending marker, put before the archive object: the transform's list of work.
     { Sid: 'PendingMarkers', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucketArn}/${STATE_PREFIX}pending/*`] },
     { Sid: 'HandOver', Effect: 'Allow', Action: ['events:PutEvents'], Resource: [eventBusArn] },
@@ -59,7 +62,8 @@ export function transformStatements(bucketArn: string, tableArns: string[], stat
       Effect: 'Allow',
       Action: ['s3:ListBucket'],
       Resource: [bucketArn],
-      Condition: { StringLike: { 's3:prefix': [`${ARCHIVE_PREFIX}*`, `${ERR_PREFIX}unmatched/*`, `${CURATED_PREFIX}*`, ...STATE_OBJECTS.map((p) => `${p}*`)] } },
+      // The landing zone: the bulk path restarts while uploads are still arriving (transform.ts).
+      Condition: { StringLike: { 's3:prefix': [`${LANDING_PREFIX}*`, `${ARCHIVE_PREFIX}*`, `${CURATED_PREFIX}*`, `${PENDING}*`] } },
     },
     // Delete: an archived file that fails the same way twice is quarantined (moved to err/files/quarantine/).
     { Sid: 'ReadArchive', Effect: 'Allow', Action: ['s3:GetObject', 's3:DeleteObject'], Resource: [`${bucketArn}/${ARCHIVE_PREFIX}*`] },
@@ -69,12 +73,15 @@ export function transformStatements(bucketArn: string, tableArns: string[], stat
     { Sid: 'CuratedZone', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: [`${bucketArn}/${CURATED_PREFIX}*`] },
     { Sid: 'QualitySummary', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucketArn}/${QUALITY_KEY}`] },
     { Sid: 'StateObjects', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: STATE_OBJECTS.map((p) => `${bucketArn}/${p}*`) },
+    // Markers: put for archived files the state has never seen (no state yet), deleted once applied.
+    { Sid: 'PendingMarkers', Effect: 'Allow', Action: ['s3:PutObject', 's3:DeleteObject'], Resource: [`${bucketArn}/${PENDING}*`] },
     // The manifest: read, and the conditional writes of the lease and the commit.
     { Sid: 'StateTable', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: [stateTableArn] },
     {
       Sid: 'KpiTables',
       Effect: 'Allow',
-      Action: ['dynamodb:BatchWriteItem', 'dynamodb:Scan', 'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DescribeTable'],
+      // Scan: a bulk commit replaces the tables, and verify reads them; rows go in batches.
+      Action: ['dynamodb:BatchWriteItem', 'dynamodb:Scan'],
       Resource: tableArns,
     },
     ...alertStatements(topicArn, keyArn),
