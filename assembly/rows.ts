@@ -20,11 +20,12 @@ export const HEADER_READ: i32 = 3;
 // Verdict codes: 0 the row passes, 1.. a reason in SPEC's order, then two that are not reasons.
 export const BAD_ENCODING: u8 = 1;
 export const MISSING_FIELD: u8 = 2;
-export const BAD_PRICE: u8 = 3;
-export const BAD_TIMESTAMP: u8 = 4;
-export const BAD_INTEGER: u8 = 5;
-export const SHIPPED_BEFORE_CREATED: u8 = 6;
-export const DELIVERED_BEFORE_SHIPPED: u8 = 7;
+export const FIELD_TOO_LONG: u8 = 3;
+export const BAD_PRICE: u8 = 4;
+export const BAD_TIMESTAMP: u8 = 5;
+export const BAD_INTEGER: u8 = 6;
+export const SHIPPED_BEFORE_CREATED: u8 = 7;
+export const DELIVERED_BEFORE_SHIPPED: u8 = 8;
 export const SLOW: u8 = 254;
 
 const COMMA: u8 = 44;
@@ -74,6 +75,8 @@ let sEnd: usize = 0;
 
 /** slot → column of the file (-1 absent), written by the caller before configure() */
 export let cfgCol: usize = 0;
+/** slot → longest value in bytes (0: unbounded), written by the caller before configure() */
+export let cfgMax: usize = 0;
 let nSlots: i32 = 0;
 let nRequired: i32 = 0;
 let keySlot: i32 = -1;
@@ -120,6 +123,8 @@ export function init(capacity: i32, rowCapacity: i32): i32 {
   sEnd = alloc(<usize>MAX_SLOTS << 2);
   cfgCol = alloc(<usize>MAX_SLOTS << 2);
   fill(cfgCol, 0xff, <usize>MAX_SLOTS << 2);
+  cfgMax = alloc(<usize>MAX_SLOTS << 2);
+  fill(cfgMax, 0, <usize>MAX_SLOTS << 2);
   configured = false;
   line = 1;
   return outOfMemory() ? FAILED : OK;
@@ -458,6 +463,10 @@ function verdict(r: usize, nf: i32, recStart: usize, recEnd: usize): u8 {
     }
   }
   for (let k = 0; k < nRequired; k++) if (slotS(k) == slotE(k)) return MISSING_FIELD;
+  for (let k = 0; k < nSlots; k++) {
+    const max = load<i32>(cfgMax + (<usize>k << 2));
+    if (max > 0 && <i32>(slotE(k) - slotS(k)) > max) return FIELD_TOO_LONG;
+  }
   let cents: f64 = 0;
   if (priceSlot >= 0) {
     cents = parseCents(slotS(priceSlot), slotE(priceSlot));

@@ -32,6 +32,7 @@ type RowsExports = {
   | 'inBuf'
   | 'inCap'
   | 'cfgCol'
+  | 'cfgMax'
   | 'vReason'
   | 'vLine'
   | 'vRecStart'
@@ -238,6 +239,7 @@ export async function scanRows(open: (reuse?: boolean) => AsyncIterable<Uint8Arr
       slots = h.slots;
       const layout = rules.wasmLayout();
       new Int32Array(k.memory.buffer, g('cfgCol'), layout.fileCol.length).set(layout.fileCol);
+      new Int32Array(k.memory.buffer, g('cfgMax'), layout.maxBytes.length).set(layout.maxBytes);
       k.configure(
         layout.fileCol.length,
         layout.required,

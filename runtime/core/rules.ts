@@ -7,6 +7,7 @@ import { isValidUtf8 } from './utf8';
 export const REASONS = [
   'bad_encoding',
   'missing_field',
+  'field_too_long',
   'bad_price',
   'bad_timestamp',
   'bad_integer',
@@ -23,7 +24,17 @@ export interface Schema {
   key: string;
   required: readonly string[];
   optional: readonly string[];
+  /** longest value accepted, in bytes (field_too_long): the columns that become keys */
+  maxBytes: Readonly<Record<string, number>>;
 }
+
+/**
+ * Identifiers become DynamoDB-free state keys and lake values, categories a DynamoDB partition key
+ * (at most 2,048 bytes); unbounded, one huge value fails every commit that carries it. The bounds
+ * leave room for any real id (a UUID is 36 bytes) and category.
+ */
+export const MAX_ID_BYTES = 256;
+export const MAX_CATEGORY_BYTES = 1024;
 
 const TIMES = ['created_at', 'shipped_at', 'delivered_at', 'returned_at'] as const;
 
@@ -33,18 +44,21 @@ export const SCHEMAS: Record<Entity, Schema> = {
     key: 'order_id',
     required: ['order_id', 'user_id', 'created_at', 'status'],
     optional: ['shipped_at', 'delivered_at', 'returned_at', 'num_of_item'],
+    maxBytes: { order_id: MAX_ID_BYTES, user_id: MAX_ID_BYTES },
   },
   order_items: {
     entity: 'order_items',
     key: 'id',
     required: ['id', 'order_id', 'product_id', 'sale_price'],
     optional: ['user_id', 'status', 'created_at', 'shipped_at', 'delivered_at', 'returned_at'],
+    maxBytes: { id: MAX_ID_BYTES, order_id: MAX_ID_BYTES, product_id: MAX_ID_BYTES },
   },
   products: {
     entity: 'products',
     key: 'id',
     required: ['id', 'category'],
     optional: ['sku', 'cost', 'name', 'brand', 'retail_price', 'department'],
+    maxBytes: { id: MAX_ID_BYTES, category: MAX_CATEGORY_BYTES },
   },
 };
 
@@ -88,6 +102,8 @@ export class RowRules {
   private readonly names: string[];
   private readonly fileCol: Int32Array;
   private readonly requiredSlots: number[];
+  /** per slot: the longest value in bytes, 0 when unbounded */
+  private readonly maxBytes: Int32Array;
   private readonly timeSlots: number[];
   private readonly priceSlot: number;
   private readonly intSlot: number;
@@ -101,6 +117,7 @@ export class RowRules {
     this.s = new Int32Array(this.names.length);
     this.e = new Int32Array(this.names.length);
     this.requiredSlots = schema.required.map((_, i) => i);
+    this.maxBytes = Int32Array.from(this.names, (n) => schema.maxBytes[n] ?? 0);
     const present = (n: string) => (this.names.includes(n) && layout.col[n] >= 0 ? this.names.indexOf(n) : -1);
     this.timeSlots = TIMES.map(present).filter((i) => i >= 0);
     this.priceSlot = present('sale_price');
@@ -111,10 +128,21 @@ export class RowRules {
   }
 
   /** What the WebAssembly row scanner needs to apply these rules (slots; -1 where absent). */
-  wasmLayout(): { fileCol: Int32Array; required: number; price: number; integer: number; created: number; shipped: number; delivered: number; returned: number } {
+  wasmLayout(): {
+    fileCol: Int32Array;
+    maxBytes: Int32Array;
+    required: number;
+    price: number;
+    integer: number;
+    created: number;
+    shipped: number;
+    delivered: number;
+    returned: number;
+  } {
     const present = (n: string) => (this.names.includes(n) && this.fileCol[this.names.indexOf(n)] >= 0 ? this.names.indexOf(n) : -1);
     return {
       fileCol: this.fileCol,
+      maxBytes: this.maxBytes,
       required: this.requiredSlots.length,
       price: this.priceSlot,
       integer: this.intSlot,
@@ -160,6 +188,8 @@ export class RowRules {
     const S = this.s;
     const E = this.e;
     for (const k of this.requiredSlots) if (S[k] === E[k]) return 'missing_field';
+    const max = this.maxBytes;
+    for (let k = 0; k < max.length; k++) if (max[k] > 0 && E[k] - S[k] > max[k]) return 'field_too_long';
     if (this.priceSlot >= 0) {
       this.cents = parseCents(b, S[this.priceSlot], E[this.priceSlot]);
       if (this.cents < 0) return 'bad_price';
