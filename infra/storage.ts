@@ -1,4 +1,5 @@
-// Storage: the bucket (landing, archive, err) and the two KPI tables.
+// Storage: the bucket (landing, archive, err, the lake, the state) and three tables: the two KPI
+// tables and the transform's state table.
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { CATEGORY_TABLE, ERR_PREFIX, ORDER_TABLE, STATE_TABLE } from '../runtime/core/names';
@@ -37,12 +38,20 @@ export class Storage extends pulumi.ComponentResource {
       {
         bucket,
         rules: [
-          // No transition of archive/ to STANDARD_IA: the transform reads it on every run, and IA
-          // bills each retrieval and at least 128 KB per object.
+          // No transition of archive/ to STANDARD_IA: the bulk path, verify and rebuild read all of
+          // it, and IA bills each retrieval and at least 128 KB per object.
           { id: 'expire-errors', status: 'Enabled', filter: { prefix: ERR_PREFIX }, expiration: { days: s.errExpirationDays } },
           { id: 'expire-athena-results', status: 'Enabled', filter: { prefix: ATHENA_RESULTS_PREFIX }, expiration: { days: 30 } },
           { id: 'abort-incomplete-uploads', status: 'Enabled', filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
-          { id: 'expire-old-versions', status: 'Enabled', filter: {}, noncurrentVersionExpiration: { noncurrentDays: 30 } },
+          // Each processed upload leaves a delete marker; once the versions behind it have expired, the
+          // marker alone is removed (a rule may pair ExpiredObjectDeleteMarker with noncurrent expiry).
+          {
+            id: 'expire-old-versions',
+            status: 'Enabled',
+            filter: {},
+            noncurrentVersionExpiration: { noncurrentDays: 30 },
+            expiration: { expiredObjectDeleteMarker: true },
+          },
         ],
       },
       parent,

@@ -99,6 +99,9 @@ test('storage: bucket guards, lifecycle, EventBridge notifications; the seed tab
   );
   t.false(rules.some((r: any) => r.transitions));
   t.like(rules[0], { filter: { prefix: 'err/' }, expiration: { days: 90 } });
+  // Every processed upload leaves a delete marker in the versioned landing zone: once its noncurrent
+  // versions have expired, the marker alone is removed too (regression: they piled up forever).
+  t.like(rules[3], { filter: {}, noncurrentVersionExpiration: { noncurrentDays: 30 }, expiration: { expiredObjectDeleteMarker: true } });
   t.is(one(rs, 'aws:s3/bucketNotification:BucketNotification').inputs.eventbridge, true);
   const policy = json(one(rs, 'aws:s3/bucketPolicy:BucketPolicy').inputs.policy);
   t.like(policy.Statement[0], { Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
