@@ -46,9 +46,31 @@ export class Observer {
     }
     try {
       if (!this.sns) throw new Error('no SNS client');
-      await this.sns.send(new PublishCommand({ TopicArn: this.cfg.alertTopicArn, Subject: subject.slice(0, 99), Message: message }));
+      await this.sns.send(new PublishCommand({ TopicArn: this.cfg.alertTopicArn, Subject: snsSubject(subject), Message: snsMessage(message) }));
     } catch (err) {
       this.error('alert_failed', { subject, error: (err as Error).message });
     }
   }
+}
+
+/**
+ * SNS refuses a subject with a line break or control character, a non-ASCII one, or one of 100
+ * characters or more (Publish "Subject"), and the alert is then lost: subjects built from object
+ * keys are made printable ASCII, and cut.
+ */
+export function snsSubject(subject: string): string {
+  const s = subject
+    .replace(/[^\x20-\x7e]+/g, '?')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return (s || 'KPI pipeline alert').slice(0, 99);
+}
+
+/** SNS messages are at most 256 KB; an alert longer than that is cut with a note. */
+export function snsMessage(message: string, max = 250_000): string {
+  if (Buffer.byteLength(message) <= max) return message;
+  return `${Buffer.from(message)
+    .subarray(0, max)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '')}\n[cut: the full text is in the task's log]`;
 }

@@ -53,7 +53,10 @@ export async function run(p: Parsed): Promise<number> {
       failed = b.validated.filter((x) => x.status === 'failed');
     }
     if (failed.length) {
-      await pipeline.obs.alert('KPI pipeline could not process files', failed.map((f) => `${f.key}: ${f.note}`).join('\n'));
+      // A count and the first few: a sweep can fail on thousands of files at once.
+      const shown = failed.slice(0, 20).map((f) => `${f.key}: ${f.note}`);
+      if (failed.length > shown.length) shown.push(`... and ${failed.length - shown.length} more (the task's log names each)`);
+      await pipeline.obs.alert(`KPI pipeline could not process ${failed.length} file(s)`, shown.join('\n'));
       return 1; // non-zero: the rule's retry (or the next run) picks the files up again
     }
     return 0;

@@ -31,11 +31,12 @@ export function parseEvent(json: string | undefined): EventFields {
     throw new BadEvent(`${ENV.event} is not valid JSON`);
   }
   const obj = ev?.detail?.object ?? ev?.Records?.[0]?.s3?.object;
-  const times = ((ev?.detail?.files ?? []) as { uploaded_at?: number }[]).map((f) => f.uploaded_at).filter((x): x is number => typeof x === 'number');
+  // Our hand-off carries the earliest upload time as a string (milliseconds); '' when unknown.
+  const at = Number(ev?.detail?.uploaded_at);
   return {
     key: obj?.key,
     versionId: obj?.['version-id'] ?? obj?.versionId,
-    uploadedAt: times.length ? times.reduce((a, b) => Math.min(a, b)) : undefined,
+    uploadedAt: ev?.detail?.uploaded_at && Number.isFinite(at) ? at : undefined,
   };
 }
 

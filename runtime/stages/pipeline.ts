@@ -130,9 +130,15 @@ export class Pipeline {
     if (uploadedAt !== undefined) this.obs.metrics({ Stage: 'transform' }, { UploadToKpiLatencyMs: Date.now() - uploadedAt }, { UploadToKpiLatencyMs: 'Milliseconds' });
   }
 
-  /** The validate → transform hand-off in AWS: an EventBridge event the transform rule matches. */
+  /**
+   * The validate → transform hand-off in AWS: an EventBridge event the transform rule matches. It
+   * carries counts and the earliest upload time, never the file list: the transform finds its work
+   * in the pending markers, and an entry is limited to 256 KB (a sweep of ~800 files overflowed it).
+   */
   async emitValidated(results: ValidateResult[]): Promise<void> {
     const earliest = earliestUpload(results);
+    const byStatus: Record<string, number> = {};
+    for (const r of results) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
     const r = await this.clients.events.send(
       new PutEventsCommand({
         Entries: [
@@ -144,7 +150,8 @@ export class Pipeline {
               bucket: this.cfg.bucket,
               // The earliest upload time as a string: the transform rule's input transformer passes it on.
               uploaded_at: earliest === undefined ? '' : String(earliest),
-              files: results.map((r) => ({ key: r.key, status: r.status, archive: r.archiveKey, uploaded_at: r.uploadedAt })),
+              files: results.length,
+              by_status: byStatus,
             }),
           },
         ],

@@ -119,7 +119,8 @@ test('event keys are URL-decoded (space as +), with the raw key as the fallback;
   t.is(decodeEventKey('ecommerce-data/orders/%C3%BC.csv'), 'ecommerce-data/orders/ü.csv');
   t.is(decodeEventKey('ecommerce-data/orders/100%.csv'), 'ecommerce-data/orders/100%.csv');
   t.deepEqual(parseEvent(JSON.stringify({ detail: { object: { key: 'k', 'version-id': 'v1' } } })), { key: 'k', versionId: 'v1', uploadedAt: undefined });
-  t.is(parseEvent(JSON.stringify({ detail: { files: [{ uploaded_at: 9 }, { uploaded_at: 4 }] } })).uploadedAt, 4);
+  t.is(parseEvent(JSON.stringify({ detail: { uploaded_at: '4', files: 2 } })).uploadedAt, 4);
+  t.is(parseEvent(JSON.stringify({ detail: { uploaded_at: '', files: 2 } })).uploadedAt, undefined);
 });
 
 test('kpi run: an encoded key is found; KPI_STAGE=validate sweeps without DynamoDB; the transform emits the upload latency', async (t) => {
