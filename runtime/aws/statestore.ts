@@ -18,6 +18,11 @@ export interface Manifest<B> {
 export class LeaseBusy extends Error {}
 /** This run's lease expired or was taken over: it must stop without committing. */
 export class LeaseLost extends Error {}
+/**
+ * A live holder has the lease and was asked to run once more before it lets go (the manifest's
+ * `rerun` flag): whatever this run was started for, the holder does. Not an error for the caller.
+ */
+export class Coalesced extends Error {}
 
 const isConditionFailed = (err: unknown) => (err as { name?: string })?.name === 'ConditionalCheckFailedException';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -89,6 +94,7 @@ export class StateStore {
       ['#e', 'expires'],
       ['#v', 'version'],
       ['#b', 'body'],
+      ['#r', 'rerun'],
     ] as const)
       if (set.includes(k) || condition.includes(k)) names[k] = v;
     return this.send(
@@ -113,14 +119,14 @@ export class StateStore {
    * Takes the lease (waiting while another live run holds it), keeps it renewed until release(),
    * and returns the committed manifest as of the moment the lease was taken.
    */
-  async acquire<B>(onWait?: (holder: string) => void): Promise<Manifest<B>> {
+  async acquire<B>(onWait?: (holder: string) => void, opts: { coalesce?: boolean } = {}): Promise<Manifest<B>> {
     const before = this.turn;
     let end!: () => void;
     this.turn = new Promise<void>((r) => (end = r));
     await before;
     this.endTurn = end;
     try {
-      return await this.take<B>(onWait);
+      return await this.take<B>(onWait, opts.coalesce ?? false);
     } catch (err) {
       this.endTurn = null;
       end();
@@ -128,7 +134,7 @@ export class StateStore {
     }
   }
 
-  private async take<B>(onWait?: (holder: string) => void): Promise<Manifest<B>> {
+  private async take<B>(onWait: ((holder: string) => void) | undefined, coalesce: boolean): Promise<Manifest<B>> {
     const giveUp = this.now() + this.waitMs;
     let delay = 50;
     for (;;) {
@@ -138,6 +144,7 @@ export class StateStore {
         break;
       } catch (err) {
         if (!isConditionFailed(err)) throw err;
+        if (coalesce && (await this.askRerun(now))) throw new Coalesced('another transform holds the lease and will run once more');
         if (this.now() > giveUp) throw new LeaseBusy(`the state lease is held by another transform for over ${Math.round(this.waitMs / 1000)} s`);
         onWait?.('another transform');
         await sleep(delay + Math.random() * delay);
@@ -148,6 +155,51 @@ export class StateStore {
     this.renewTimer = setInterval(() => void this.renew().catch((err) => (this.lost = err)), Math.max(10, Math.floor(this.leaseMs / 3)));
     this.renewTimer.unref();
     return this.read<B>();
+  }
+
+  /**
+   * Sets the rerun flag iff another run holds a live lease. The holder checks the flag when it is
+   * about to let go (releaseUnlessRerun), after its last look at the pending files: so whatever was
+   * pending before this write is seen by the holder's next look. False: the lease is free or expired.
+   */
+  private async askRerun(now: number): Promise<boolean> {
+    try {
+      await this.update('SET #r = :yes', 'attribute_exists(#o) AND #o <> :me AND #e >= :now', { ':yes': true, ':now': now });
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Lets go of the lease unless a rerun was asked for meanwhile. True: released. False: the flag is
+   * cleared and the lease still held: the caller looks at its work once more, then calls this again.
+   */
+  async releaseUnlessRerun(): Promise<boolean> {
+    try {
+      await this.update('REMOVE #o, #e', '#o = :me AND attribute_not_exists(#r)');
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+      try {
+        await this.update('REMOVE #r', '#o = :me');
+      } catch (e) {
+        throw isConditionFailed(e) ? new LeaseLost('the state lease was lost before the run ended') : e;
+      }
+      return false;
+    }
+    clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+    const end = this.endTurn;
+    this.endTurn = null;
+    end?.();
+    return true;
+  }
+
+  /** Renews the lease now and fails if it is no longer this run's: checked before deleting anything. */
+  async assertHeld(): Promise<void> {
+    this.check();
+    await this.renew();
   }
 
   private async renew(): Promise<void> {
@@ -191,6 +243,7 @@ export class StateStore {
     this.renewTimer = undefined;
     const end = this.endTurn;
     this.endTurn = null;
+    if (!end) return; // released already (releaseUnlessRerun)
     try {
       await this.update('REMOVE #o, #e', '#o = :me');
     } catch (err) {

@@ -27,7 +27,9 @@ export async function run(p: Parsed): Promise<number> {
       return (await verifyWith(pipeline, false)).ok ? 0 : 1;
     }
     if (stage === 'transform') {
-      await pipeline.transform(deadline);
+      // Every upload's hand-off starts a transform task: while one runs, the others ask it to look
+      // again and exit 0 at once, instead of queueing on the lease (and failing after 15 minutes).
+      await pipeline.transform(deadline, { coalesce: true });
       // The hand-off event carries the upload times of its files: upload → KPIs written, on AWS too.
       pipeline.latencySince(req.uploadedAt ?? event.uploadedAt);
     } else if (key) {

@@ -85,7 +85,9 @@ async function startLocked(opts: LocalOptions, unlock: () => void): Promise<Loca
   mkdirSync(path.join(opts.dir, 'dynamodb'), { recursive: true });
 
   // The servers run on a worker thread (servers.ts); this thread talks to them over HTTP like any client.
-  const worker = new Worker(path.join(__dirname, 'servers.js'), { workerData: { kpiServers: { dir: opts.dir, port: opts.port ?? 4566, host, bucket, missingKeyStatus: opts.missingKeyStatus } satisfies ServerOptions } });
+  const worker = new Worker(path.join(__dirname, 'servers.js'), {
+    workerData: { kpiServers: { dir: opts.dir, port: opts.port ?? 4566, host, bucket, missingKeyStatus: opts.missingKeyStatus } satisfies ServerOptions },
+  });
   const listeners: ((key: string) => void)[] = [];
   let closed: (() => void) | null = null;
   let exited = false;

@@ -22,7 +22,7 @@ import { civilFromDays } from '../core/timestamp';
 import type { JoinedRow, RejectedRow } from '../core/join';
 import type { Entity } from '../core/names';
 import type { Reason } from '../core/rules';
-import { canonical, lakeFileName } from './lake';
+import { canonical, lakeFileName, partitionPrefix } from './lake';
 import { laps } from '../core/laps';
 import type { KeyIndex, RunRef } from '../aws/keyindex';
 import type { Bucket } from '../aws/s3store';
@@ -90,8 +90,12 @@ export interface DayRec {
 
 /** What a commit leaves to do once it is the state: idempotent, redone by the next run after a crash. */
 export interface Post {
-  /** per changed day: its KPI rows now (null: the day has none) and the categories it had before */
-  days: { date: string; file: string; kpis: DayKpis | null; hadCategories: string[] }[];
+  /**
+   * per changed day: its KPI rows now (null: the day has none), the categories it had before, and
+   * the day's other lake files to delete (its old file, and any a killed run left), listed under
+   * the lease before the commit: the clean-up deletes exactly these, never a later run's file
+   */
+  days: { date: string; file: string; kpis: DayKpis | null; hadCategories: string[]; delete?: string[] }[];
   /** pending markers of the applied files */
   markers: string[];
   /** a bulk commit: the KPI tables are replaced from the day records, these objects deleted */
@@ -407,7 +411,8 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
       body.joined += (rec?.n ?? 0) - (old?.n ?? 0);
       body.revenueCents += (rec?.cents ?? 0) - (old?.cents ?? 0);
       put(dKey(date), '', rec ? JSON.stringify(rec) : null);
-      post.days.push({ date, file, kpis: rec?.kpis ?? null, hadCategories: old?.kpis.categories.map((c) => c.category) ?? [] });
+      const others = (await bucket.list(partitionPrefix(date))).map((o) => o.key).filter((k) => k !== file);
+      post.days.push({ date, file, kpis: rec?.kpis ?? null, hadCategories: old?.kpis.categories.map((c) => c.category) ?? [], delete: others });
     }),
   );
   changedDates.sort();

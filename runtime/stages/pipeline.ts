@@ -102,8 +102,9 @@ export class Pipeline {
     };
   }
 
-  async transform(deadline = Deadline.none()): Promise<TransformResult> {
-    return transform(this.transformContext(deadline));
+  /** coalesce: end at once when a live run holds the lease, asking it to look again (TransformContext.coalesce). */
+  async transform(deadline = Deadline.none(), opts: { coalesce?: boolean } = {}): Promise<TransformResult> {
+    return transform({ ...this.transformContext(deadline), coalesce: opts.coalesce });
   }
 
   /** kpi rebuild: state, lake and tables recomputed from archive/. */

@@ -23,7 +23,7 @@ import type { RejectedRow } from '../core/join';
 import { prefix } from '../core/runfile';
 import type { KpiTables, OrderKpi } from '../core/kpis';
 import { INDEX_PREFIX, KeyIndex, mergePlan, mergeRuns, writeRun, writeRunFile } from '../aws/keyindex';
-import type { StateStore } from '../aws/statestore';
+import { Coalesced, type StateStore } from '../aws/statestore';
 import type { Bucket } from '../aws/s3store';
 import type { KpiStore } from '../aws/kpistore';
 import type { Observer } from '../aws/observe';
@@ -53,8 +53,13 @@ export interface TransformContext {
   batchBytes?: number;
   /** bulk path when pending bytes ≥ this × applied bytes (Infinity: always incremental) */
   bulkFactor?: number;
-  /** Test hooks: throwing stops the run there (a task killed at that point). */
-  hooks?: { beforeCommit?: () => void; afterCommit?: () => void };
+  /**
+   * A run that finds the lease held by a live run asks that one to run once more and ends at once
+   * (TransformResult.coalesced) instead of waiting: the per-upload hand-off tasks of AWS.
+   */
+  coalesce?: boolean;
+  /** Test hooks: throwing stops the run there (a task killed at that point); awaited. */
+  hooks?: { beforeCommit?: () => void | Promise<void>; afterCommit?: () => void | Promise<void>; beforeRelease?: () => void | Promise<void> };
 }
 
 export interface TransformResult {
@@ -73,6 +78,8 @@ export interface TransformResult {
   blocksRead: number;
   merges: number;
   ms: number;
+  /** ended at once: a live holder of the lease was asked to run again instead */
+  coalesced: boolean;
 }
 
 /**
@@ -80,19 +87,20 @@ export interface TransformResult {
  * lake files of those days, superseded objects, its markers. Safe to redo.
  */
 async function finishPost(ctx: TransformContext, postKey: string, post: Post, total: TransformResult, body: StateBody, kpis?: KpiTables): Promise<void> {
+  // A run paused past its lease (a long GC pause, a frozen task) must not write or delete anything
+  // a later holder's commit now owns: the lease is renewed, and so checked, before each step.
+  await ctx.state.assertHeld();
   const stats = post.full ? await ctx.store.replaceAll(kpis ?? (await kpisFromDays(ctx.bucket, body))) : await ctx.store.writeDays(post.days);
   total.puts += stats.puts;
   total.deletes += stats.deletes;
   total.retries += stats.retries;
-  await Promise.all(
-    post.days.map(async (d) => {
-      for (const o of await ctx.bucket.list(partitionPrefix(d.date))) {
-        if (o.key === d.file) continue;
-        await ctx.bucket.delete(o.key);
-        total.lakeFilesDeleted++;
-      }
-    }),
-  );
+  await ctx.state.assertHeld();
+  // Exactly the keys the commit record names (a record of an older version names none: its day's
+  // other files are listed now, still under the lease).
+  const named = await Promise.all(post.days.map(async (d) => d.delete ?? (await ctx.bucket.list(partitionPrefix(d.date))).map((o) => o.key).filter((k) => k !== d.file)));
+  const lake = named.flat();
+  await deleteAll(ctx.bucket, lake);
+  total.lakeFilesDeleted += lake.length;
   const garbage = post.garbage ?? [];
   await deleteAll(ctx.bucket, [...garbage, ...post.markers]);
   total.lakeFilesDeleted += garbage.filter((g) => g.startsWith(CURATED_PREFIX)).length;
@@ -143,16 +151,27 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
     blocksRead: 0,
     merges: 0,
     ms: 0,
+    coalesced: false,
   };
   const changed = new Set<string>();
   const failedOnce = new Set<string>();
   let restarts = 0;
   let latest: OrderKpi | undefined;
   let waited = false;
-  const m = await ctx.state.acquire<StateBody>(() => {
-    if (!waited) ctx.obs.log('transform_waiting', { reason: 'another transform holds the state lease' });
-    waited = true;
-  });
+  let m: Awaited<ReturnType<typeof ctx.state.acquire<StateBody>>>;
+  try {
+    m = await ctx.state.acquire<StateBody>(
+      () => {
+        if (!waited) ctx.obs.log('transform_waiting', { reason: 'another transform holds the state lease' });
+        waited = true;
+      },
+      { coalesce: ctx.coalesce },
+    );
+  } catch (err) {
+    if (!(err instanceof Coalesced)) throw err;
+    ctx.obs.log('transform_coalesced', { reason: 'a running transform holds the lease and will apply what is pending' });
+    return { ...total, coalesced: true, ms: Date.now() - t0 };
+  }
   let version = m.version;
   let body = m.body;
   try {
@@ -174,10 +193,10 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
     // One batch's commit: the commit record, the conditional write, then what it left to do.
     const commitBatch = async (next: Omit<StateBody, 'post'>, post: Post, changedDates: string[], kpis?: KpiTables) => {
       const postKey = await putPost(ctx, version, post);
-      ctx.hooks?.beforeCommit?.();
+      await ctx.hooks?.beforeCommit?.();
       body = { ...next, post: postKey };
       version = await ctx.state.commit(version, body);
-      ctx.hooks?.afterCommit?.();
+      await ctx.hooks?.afterCommit?.();
       const t = performance.now();
       await finishPost(ctx, postKey, post, total, body, kpis);
       for (const d of changedDates) changed.add(d);
@@ -186,112 +205,119 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
       return Math.round(performance.now() - t);
     };
     const sizes = new Map<string, number>();
-    for (;;) {
-      ctx.deadline.check();
-      ctx.state.check();
-      const pending = await listPending(ctx.bucket, sizes);
-      if (!pending.files.length) break;
-      total.rounds++;
-      const pendingBytes = pending.files.reduce((n, f) => n + f.size, 0);
-      let tw = performance.now();
-      if (pendingBytes >= (ctx.bulkFactor ?? DEFAULT_BULK_FACTOR) * body.bytes) {
-        // Bulk: at least as much new as applied — recompute everything, one commit.
-        const versions = await listArchive(ctx.bucket);
-        // While a load is still arriving, a recompute that finds more files pending (validated
-        // meanwhile) or more uploads waiting in the landing zone (the local dispatcher validates
-        // them after this run) starts again with them — at most MAX_BULK_RESTARTS times a run, so
-        // a steady stream cannot starve it. Objects stuck in the landing zone do not count: only growth.
-        const landing = async () => (await ctx.bucket.list(LANDING_PREFIX)).length;
-        const landingAtStart = restarts < MAX_BULK_RESTARTS ? await landing() : 0;
-        const superseded =
-          restarts < MAX_BULK_RESTARTS ? async () => (await ctx.bucket.list(PENDING_PREFIX)).length > pending.markers || (await landing()) > landingAtStart : undefined;
-        let out: Awaited<ReturnType<typeof bulkApply>>;
-        try {
-          out = await bulkApply(ctx.bucket, versions, superseded);
-        } catch (err) {
-          if (!(err instanceof BulkSuperseded)) throw err;
-          restarts++;
-          ctx.obs.log('bulk_restarted', { reason: 'more files became pending', files: versions.length, ms: Math.round(performance.now() - tw) });
+    // Until no rerun was asked for when letting go (another task's files may have become pending
+    // after this run's last look): the loop below, the expiry check and the summary, again.
+    for (let released = false; !released;) {
+      for (;;) {
+        ctx.deadline.check();
+        ctx.state.check();
+        const pending = await listPending(ctx.bucket, sizes);
+        if (!pending.files.length) break;
+        total.rounds++;
+        const pendingBytes = pending.files.reduce((n, f) => n + f.size, 0);
+        let tw = performance.now();
+        if (pendingBytes >= (ctx.bulkFactor ?? DEFAULT_BULK_FACTOR) * body.bytes) {
+          // Bulk: at least as much new as applied — recompute everything, one commit.
+          const versions = await listArchive(ctx.bucket);
+          // While a load is still arriving, a recompute that finds more files pending (validated
+          // meanwhile) or more uploads waiting in the landing zone (the local dispatcher validates
+          // them after this run) starts again with them — at most MAX_BULK_RESTARTS times a run, so
+          // a steady stream cannot starve it. Objects stuck in the landing zone do not count: only growth.
+          const landing = async () => (await ctx.bucket.list(LANDING_PREFIX)).length;
+          const landingAtStart = restarts < MAX_BULK_RESTARTS ? await landing() : 0;
+          const superseded =
+            restarts < MAX_BULK_RESTARTS ? async () => (await ctx.bucket.list(PENDING_PREFIX)).length > pending.markers || (await landing()) > landingAtStart : undefined;
+          let out: Awaited<ReturnType<typeof bulkApply>>;
+          try {
+            out = await bulkApply(ctx.bucket, versions, superseded);
+          } catch (err) {
+            if (!(err instanceof BulkSuperseded)) throw err;
+            restarts++;
+            ctx.obs.log('bulk_restarted', { reason: 'more files became pending', files: versions.length, ms: Math.round(performance.now() - tw) });
+            continue;
+          }
+          const applyMs = Math.round(performance.now() - tw);
+          tw = performance.now();
+          total.lakeFilesWritten += out.lakeWritten;
+          total.files += versions.length - body.files;
+          ctx.deadline.check();
+          const run = await writeRunFile(ctx.bucket, out.records);
+          const post: Post = { days: [], markers: pending.files.map((f) => f.marker), full: true, garbage: [...out.garbage, ...body.runs.map((r) => INDEX_PREFIX + r.name)] };
+          const commitMs = Math.round(performance.now() - tw);
+          const postMs = await commitBatch({ ...out.body, runs: [run] }, post, out.changedDates, out.res);
+          ctx.obs.log('bulk_applied', {
+            files: versions.length,
+            pending: pending.files.length,
+            bytes: pendingBytes,
+            records: run.records,
+            changed_dates: out.changedDates.length,
+            ms: { ...out.times, apply: applyMs, commit: commitMs, post: postMs },
+          });
           continue;
         }
-        const applyMs = Math.round(performance.now() - tw);
-        tw = performance.now();
+        const batch = takeBatch(pending.files, ctx.batchBytes ?? DEFAULT_BATCH_BYTES);
+        const ix = new KeyIndex(ctx.bucket, body.runs);
+        let out: Awaited<ReturnType<typeof applyBatch>>;
+        try {
+          out = await applyBatch(ctx.bucket, ix, body, batch);
+        } catch (err) {
+          if (!(err instanceof SourceFailed) || isTransient(err.cause)) throw err;
+          // The same archived file failing the same way twice is not S3 having a bad moment: it would
+          // fail every later run too. Quarantine it (with a note and an alert) so everything else proceeds.
+          const sig = `${err.source}\n${(err.cause as Error)?.message}`;
+          if (failedOnce.has(sig)) await quarantine(ctx, err);
+          failedOnce.add(sig);
+          continue;
+        }
+        total.lookups += out.lookups;
+        total.blocksRead += ix.blocksRead;
         total.lakeFilesWritten += out.lakeWritten;
-        total.files += versions.length - body.files;
+        total.files += batch.length - out.skippedFiles;
         ctx.deadline.check();
-        const run = await writeRunFile(ctx.bucket, out.records);
-        const post: Post = { days: [], markers: pending.files.map((f) => f.marker), full: true, garbage: [...out.garbage, ...body.runs.map((r) => INDEX_PREFIX + r.name)] };
-        const commitMs = Math.round(performance.now() - tw);
-        const postMs = await commitBatch({ ...out.body, runs: [run] }, post, out.changedDates, out.res);
-        ctx.obs.log('bulk_applied', {
-          files: versions.length,
-          pending: pending.files.length,
-          bytes: pendingBytes,
-          records: run.records,
+        tw = performance.now();
+        const run = out.recs.length ? await writeRun(ctx.bucket, out.recs) : null;
+        out.post.markers = batch.map((f) => f.marker);
+        out.times.commit = Math.round(performance.now() - tw);
+        out.times.post = await commitBatch({ ...out.body, runs: run ? [run, ...body.runs] : body.runs }, out.post, out.changedDates);
+        ctx.obs.log('batch_applied', {
+          files: batch.length,
+          bytes: batch.reduce((n, f) => n + f.size, 0),
+          left: pending.files.length - batch.length,
+          records: out.recs.length,
           changed_dates: out.changedDates.length,
-          ms: { ...out.times, apply: applyMs, commit: commitMs, post: postMs },
+          lookups: out.lookups,
+          blocks_read: ix.blocksRead,
+          ms: out.times,
         });
-        continue;
+        // Keep the index a few runs: merge the newest while they are comparable in size.
+        const k = mergePlan(body.runs);
+        if (k) {
+          const merged = await mergeRuns(ctx.bucket, body.runs.slice(0, k), k === body.runs.length);
+          const old = body.runs.slice(0, k);
+          body = { ...body, runs: [merged, ...body.runs.slice(k)] };
+          version = await ctx.state.commit(version, body);
+          await deleteAll(
+            ctx.bucket,
+            old.map((r) => INDEX_PREFIX + r.name),
+          );
+          total.merges++;
+        }
       }
-      const batch = takeBatch(pending.files, ctx.batchBytes ?? DEFAULT_BATCH_BYTES);
-      const ix = new KeyIndex(ctx.bucket, body.runs);
-      let out: Awaited<ReturnType<typeof applyBatch>>;
-      try {
-        out = await applyBatch(ctx.bucket, ix, body, batch);
-      } catch (err) {
-        if (!(err instanceof SourceFailed) || isTransient(err.cause)) throw err;
-        // The same archived file failing the same way twice is not S3 having a bad moment: it would
-        // fail every later run too. Quarantine it (with a note and an alert) so everything else proceeds.
-        const sig = `${err.source}\n${(err.cause as Error)?.message}`;
-        if (failedOnce.has(sig)) await quarantine(ctx, err);
-        failedOnce.add(sig);
-        continue;
-      }
-      total.lookups += out.lookups;
-      total.blocksRead += ix.blocksRead;
-      total.lakeFilesWritten += out.lakeWritten;
-      total.files += batch.length - out.skippedFiles;
-      ctx.deadline.check();
-      tw = performance.now();
-      const run = out.recs.length ? await writeRun(ctx.bucket, out.recs) : null;
-      out.post.markers = batch.map((f) => f.marker);
-      out.times.commit = Math.round(performance.now() - tw);
-      out.times.post = await commitBatch({ ...out.body, runs: run ? [run, ...body.runs] : body.runs }, out.post, out.changedDates);
-      ctx.obs.log('batch_applied', {
-        files: batch.length,
-        bytes: batch.reduce((n, f) => n + f.size, 0),
-        left: pending.files.length - batch.length,
-        records: out.recs.length,
-        changed_dates: out.changedDates.length,
-        lookups: out.lookups,
-        blocks_read: ix.blocksRead,
-        ms: out.times,
-      });
-      // Keep the index a few runs: merge the newest while they are comparable in size.
-      const k = mergePlan(body.runs);
-      if (k) {
-        const merged = await mergeRuns(ctx.bucket, body.runs.slice(0, k), k === body.runs.length);
-        const old = body.runs.slice(0, k);
-        body = { ...body, runs: [merged, ...body.runs.slice(k)] };
+      // Held items are checked against the hold time at most every 15 minutes (as often as the
+      // schedule runs, or the hold time if shorter): the scan costs O(held), not worth every file.
+      const interval = Math.min(15 * 60_000, ctx.holdSeconds * 1000);
+      if (body.held > 0 && now() - (body.expiredAt ?? 0) >= interval) {
+        total.expired = await expireHeld(ctx, new KeyIndex(ctx.bucket, body.runs), now());
+        body = { ...body, expiredAt: now() };
         version = await ctx.state.commit(version, body);
-        await deleteAll(
-          ctx.bucket,
-          old.map((r) => INDEX_PREFIX + r.name),
-        );
-        total.merges++;
       }
-    }
-    // Held items are checked against the hold time at most every 15 minutes (as often as the
-    // schedule runs, or the hold time if shorter): the scan costs O(held), not worth every file.
-    const interval = Math.min(15 * 60_000, ctx.holdSeconds * 1000);
-    if (body.held > 0 && now() - (body.expiredAt ?? 0) >= interval) {
-      total.expired = await expireHeld(ctx, new KeyIndex(ctx.bucket, body.runs), now());
-      body = { ...body, expiredAt: now() };
-      version = await ctx.state.commit(version, body);
-    }
-    await ctx.bucket.put(QUALITY_KEY, JSON.stringify(qualityOf(body, now())), { contentType: 'application/json' });
-    if (body.latestDate) {
-      latest = (await dayRecord(new KeyIndex(ctx.bucket, body.runs), body.latestDate))?.kpis.order;
+      await ctx.bucket.put(QUALITY_KEY, JSON.stringify(qualityOf(body, now())), { contentType: 'application/json' });
+      if (body.latestDate) {
+        latest = (await dayRecord(new KeyIndex(ctx.bucket, body.runs), body.latestDate))?.kpis.order;
+      }
+      await ctx.hooks?.beforeRelease?.();
+      released = await ctx.state.releaseUnlessRerun();
+      if (!released) ctx.obs.log('transform_rerun', { reason: 'another transform asked for one more look at the pending files' });
     }
   } finally {
     await ctx.state.release();
