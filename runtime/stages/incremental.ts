@@ -337,48 +337,36 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
   }
   if (recategorized.size) {
     // Rare (a product's category changed): which days hold its items is in each day's record.
-    for (const { date, rec } of await dayRecords(ix)) if (rec.products.some((p) => recategorized.has(p))) affected.add(date);
+    for (const date of await daysHolding(ix, recategorized)) affected.add(date);
   }
   const dates = [...affected].sort();
   const dayRecs = await get(dates.map(dKey));
-  const rowsOf = new Map<string, JoinedRow[]>();
-  const oldDay = new Map<string, DayRec | null>();
-  await Promise.all(
-    dates.map(async (date) => {
-      const r = dayRecs.get(dKey(date));
-      const d = r ? (JSON.parse(r.val!) as DayRec) : null;
-      oldDay.set(date, d);
-      rowsOf.set(date, d ? await decodeLakeFile(await bucket.readBytes(d.file)) : []);
-    }),
-  );
+  const oldDay = new Map<string, DayRec | null>(dates.map((d) => [d, dayRecs.has(dKey(d)) ? (JSON.parse(dayRecs.get(dKey(d))!.val!) as DayRec) : null]));
+  const readDay = async (date: string) => {
+    const d = oldDay.get(date);
+    return d ? decodeLakeFile(await bucket.readBytes(d.file)) : [];
+  };
 
-  lap('days');
-  // 7. Rows out, rows in.
-  const refresh: JoinedRow[] = [];
-  for (const date of dates) {
-    const kept: JoinedRow[] = [];
-    for (const r of rowsOf.get(date)!) {
-      if (changedItems.has(r.item_id)) continue;
-      if (movedOrders.has(r.order_id)) {
-        refresh.push(r);
-        continue;
-      }
-      if (recategorized.has(r.product_id)) r.category = productNow(r.product_id)!.cat;
-      kept.push(r);
-    }
-    rowsOf.set(date, kept);
-  }
+  // 7. Rows in: the changed items, and the items of orders that moved day (read from their old
+  // days first, a few days at a time). Rows out are dropped as each day is rewritten (8).
+  const incoming = new Map<string, JoinedRow[]>();
   const add = (row: JoinedRow, day: number) => {
     const date = dateOf(day);
-    const rows = rowsOf.get(date);
-    if (!rows) throw new Error(`internal: day ${date} not loaded`);
-    rows.push(row);
+    if (!affected.has(date)) throw new Error(`internal: day ${date} not affected`);
+    (incoming.get(date) ?? incoming.set(date, []).get(date)!).push(row);
   };
   for (const [id, { now }] of changedItems) {
     const o = orderNow(now.order)!;
     add(itemRow(id, now, o, productNow(now.product)!.cat), o.day);
   }
-  if (refresh.length) {
+  if (movedOrders.size) {
+    const refresh: JoinedRow[] = [];
+    const from = [...new Set([...movedOrders].map((id) => dateOf(oldOrders.get(id)!.day)))].sort();
+    for (const group of groupsOf(from, DAYS_AT_ONCE)) {
+      for (const rows of await Promise.all(group.map(readDay))) {
+        for (const r of rows) if (movedOrders.has(r.order_id) && !changedItems.has(r.item_id)) refresh.push(r);
+      }
+    }
     // Items of a moved order keep their own fields; their status decides `returned` with the order's.
     const its = await get(refresh.map((r) => iKey(r.item_id)));
     for (const r of refresh) {
@@ -389,32 +377,40 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
   }
 
   lap('rows');
-  // 8. Each changed day: its new lake file (put before the commit; named by content) and record.
+  // 8. Each changed day, a few at a time (memory: those days' rows, whatever the history): its
+  // rows now, its new lake file (put before the commit; named by content) and record.
   const post: Post = { days: [], markers: [] };
   const changedDates: string[] = [];
   let lakeWritten = 0;
-  await Promise.all(
-    dates.map(async (date) => {
-      const rows = canonical(rowsOf.get(date)!);
-      const old = oldDay.get(date) ?? null;
-      const bytes = rows.length ? await encodeLakeFile(rows) : null;
-      const file = bytes ? lakeFileName(date, bytes) : '';
-      if ((old?.file ?? '') === file) return;
-      changedDates.push(date);
-      let rec: DayRec | null = null;
-      if (bytes) {
-        await bucket.put(file, bytes, { contentType: 'application/vnd.apache.parquet' });
-        lakeWritten++;
-        const cents = rows.reduce((c, r) => c + r.sale_price_cents, 0);
-        rec = { file, n: rows.length, cents, products: [...new Set(rows.map((r) => r.product_id))].sort(), kpis: dayKpis(date, rows) };
-      }
-      body.joined += (rec?.n ?? 0) - (old?.n ?? 0);
-      body.revenueCents += (rec?.cents ?? 0) - (old?.cents ?? 0);
-      put(dKey(date), '', rec ? JSON.stringify(rec) : null);
-      const others = (await bucket.list(partitionPrefix(date))).map((o) => o.key).filter((k) => k !== file);
-      post.days.push({ date, file, kpis: rec?.kpis ?? null, hadCategories: old?.kpis.categories.map((c) => c.category) ?? [], delete: others });
-    }),
-  );
+  const rewrite = async (date: string) => {
+    const kept: JoinedRow[] = [];
+    for (const r of await readDay(date)) {
+      if (changedItems.has(r.item_id) || movedOrders.has(r.order_id)) continue;
+      if (recategorized.has(r.product_id)) r.category = productNow(r.product_id)!.cat;
+      kept.push(r);
+    }
+    for (const r of incoming.get(date) ?? []) kept.push(r);
+    incoming.delete(date);
+    const rows = canonical(kept);
+    const old = oldDay.get(date) ?? null;
+    const bytes = rows.length ? await encodeLakeFile(rows) : null;
+    const file = bytes ? lakeFileName(date, bytes) : '';
+    if ((old?.file ?? '') === file) return;
+    changedDates.push(date);
+    let rec: DayRec | null = null;
+    if (bytes) {
+      await bucket.put(file, bytes, { contentType: 'application/vnd.apache.parquet' });
+      lakeWritten++;
+      const cents = rows.reduce((c, r) => c + r.sale_price_cents, 0);
+      rec = { file, n: rows.length, cents, products: [...new Set(rows.map((r) => r.product_id))].sort(), kpis: dayKpis(date, rows) };
+    }
+    body.joined += (rec?.n ?? 0) - (old?.n ?? 0);
+    body.revenueCents += (rec?.cents ?? 0) - (old?.cents ?? 0);
+    put(dKey(date), '', rec ? JSON.stringify(rec) : null);
+    const others = (await bucket.list(partitionPrefix(date))).map((o) => o.key).filter((k) => k !== file);
+    post.days.push({ date, file, kpis: rec?.kpis ?? null, hadCategories: old?.kpis.categories.map((c) => c.category) ?? [], delete: others });
+  };
+  for (const group of groupsOf(dates, DAYS_AT_ONCE)) await Promise.all(group.map(rewrite));
   changedDates.sort();
   for (const d of post.days) if (d.kpis && (!body.latestDate || d.date > body.latestDate)) body.latestDate = d.date;
   if (body.latestDate && post.days.some((d) => d.date === body.latestDate && !d.kpis)) {
@@ -435,6 +431,25 @@ export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody,
     skippedFiles: files.length - todo.length,
     lookups,
   };
+}
+
+/** Days rewritten at once: bounds a batch's memory when a change touches many days (a category). */
+export const DAYS_AT_ONCE = 16;
+
+function groupsOf<T>(xs: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
+/** The days whose record lists one of these products (each record parsed, then dropped). */
+async function daysHolding(ix: KeyIndex, products: Set<string>): Promise<string[]> {
+  const out: string[] = [];
+  for (const r of await ix.scan(prefix('d'))) {
+    const rec = JSON.parse(r.val!) as DayRec;
+    if (rec.products.some((p) => products.has(p))) out.push(r.key.slice(-10));
+  }
+  return out;
 }
 
 /** Every day record, in date order (the keys end with the date). */

@@ -174,6 +174,7 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
   }
   let version = m.version;
   let body = m.body;
+  let released = false;
   try {
     if (!body) {
       // No state yet: every archived file is to be applied (first run, or an archive from before the index).
@@ -207,7 +208,7 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
     const sizes = new Map<string, number>();
     // Until no rerun was asked for when letting go (another task's files may have become pending
     // after this run's last look): the loop below, the expiry check and the summary, again.
-    for (let released = false; !released;) {
+    for (; !released;) {
       for (;;) {
         ctx.deadline.check();
         ctx.state.check();
@@ -320,7 +321,8 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
       if (!released) ctx.obs.log('transform_rerun', { reason: 'another transform asked for one more look at the pending files' });
     }
   } finally {
-    await ctx.state.release();
+    // Not after releaseUnlessRerun let go: the store's next run (same owner id) may hold it by now.
+    if (!released) await ctx.state.release();
   }
   total.items = body.joined;
   total.held = body.held;
