@@ -3,7 +3,7 @@
 // `npm run bench:local -- --history N [--runs R]`: the same initial load of N items, then R new
 // days (1,000 orders, 1,500 items each) uploaded one after another, each timed from its upload to
 // its day's KPIs in the table; prints the median, and checks the tables against kpi compute.
-// `--recategorize` (with --history): then one products file (one line) gives product 1 a new
+// `--recategorize` (with --history): then one products file (~150 bytes) gives products 1-10 a new
 // category, and its time to the tables and the pipeline thread's peak heap meanwhile are printed.
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -99,7 +99,8 @@ async function main(): Promise<void> {
       const one = mkdtempSync(path.join(os.tmpdir(), 'kpi-bench-recat-'));
       for (const d of [one, expectDir]) {
         mkdirSync(path.join(d, 'products'), { recursive: true });
-        writeFileSync(path.join(d, 'products', 'zz_recategorize.csv'), 'id,category\n1,Recategorised\n');
+        const lines = Array.from({ length: 10 }, (_, k) => `${k + 1},Recategorised\n`).join('');
+        writeFileSync(path.join(d, 'products', 'zz_recategorize.csv'), `id,category\n${lines}`);
       }
       let peak = 0;
       const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 10);

@@ -63,7 +63,8 @@ export function transformStatements(bucketArn: string, tableArns: string[], stat
       Action: ['s3:ListBucket'],
       Resource: [bucketArn],
       // The landing zone: the bulk path restarts while uploads are still arriving (transform.ts).
-      Condition: { StringLike: { 's3:prefix': [`${LANDING_PREFIX}*`, `${ARCHIVE_PREFIX}*`, `${CURATED_PREFIX}*`, `${PENDING}*`] } },
+      // state/index/ and state/commits/: the collection of unreferenced objects (garbage.ts).
+      Condition: { StringLike: { 's3:prefix': [`${LANDING_PREFIX}*`, `${ARCHIVE_PREFIX}*`, `${CURATED_PREFIX}*`, `${PENDING}*`, ...STATE_OBJECTS.map((p) => `${p}*`)] } },
     },
     // Delete: an archived file that fails the same way twice is quarantined (moved to err/files/quarantine/).
     { Sid: 'ReadArchive', Effect: 'Allow', Action: ['s3:GetObject', 's3:DeleteObject'], Resource: [`${bucketArn}/${ARCHIVE_PREFIX}*`] },
@@ -80,8 +81,9 @@ export function transformStatements(bucketArn: string, tableArns: string[], stat
     {
       Sid: 'KpiTables',
       Effect: 'Allow',
-      // Scan: a bulk commit replaces the tables, and verify reads them; rows go in batches.
-      Action: ['dynamodb:BatchWriteItem', 'dynamodb:Scan'],
+      // Rows are written one by one, each conditional on no newer commit's fence (PutItem,
+      // DeleteItem: BatchWriteItem takes no conditions); Scan: a bulk commit and verify read them.
+      Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan'],
       Resource: tableArns,
     },
     ...alertStatements(topicArn, keyArn),

@@ -1,7 +1,9 @@
-// Stores, DynamoDB side: the KPI tables. Writes are BatchWrite in 25s with UnprocessedItems and
-// throttling retried (exponential backoff, full jitter), a few batches in flight at once.
+// Stores, DynamoDB side: the KPI tables. Every row write is fenced: a row carries the commit that
+// wrote it (COMMIT_VERSION), and a put or delete is conditional on no newer commit having written
+// that row, so a writer paused past its lease cannot overwrite a later commit's figures. Throttling
+// and 5xx are retried (exponential backoff, full jitter), a few writes in flight at once.
 import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, QueryCommand, GetCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand, GetCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { byCategoryThenDate, type CategoryKpi, type KpiTables, type OrderKpi } from '../core/kpis';
 import { CATEGORY_TABLE, ORDER_TABLE } from '../core/names';
 import type { DayKpis } from '../core/daykpis';
@@ -9,10 +11,15 @@ import type { DayKpis } from '../core/daykpis';
 type Row = Record<string, unknown>;
 type WriteRequest = { PutRequest: { Item: Row } } | { DeleteRequest: { Key: Row } };
 
+/** The attribute naming the manifest version whose commit wrote a row (the fence). */
+export const COMMIT_VERSION = 'commit_version';
+
 export interface WriteStats {
   puts: number;
   deletes: number;
   retries: number;
+  /** writes refused because a newer commit had written the row */
+  fenced: number;
   changedDates: string[];
 }
 
@@ -20,8 +27,8 @@ export interface KpiStoreOptions {
   concurrency?: number;
   maxAttempts?: number;
   baseDelayMs?: number;
-  /** Test hook: called before each batch; throwing stops the run there (a task killed mid-write). */
-  beforeBatch?: (n: number) => void;
+  /** Test hook: called before each write; throwing stops the run there (a task killed mid-write). */
+  beforeBatch?: (n: number) => void | Promise<void>;
 }
 
 const RETRYABLE = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'InternalServerError', 'ServiceUnavailable', 'TimeoutError']);
@@ -94,10 +101,28 @@ export class KpiStore {
       const r = await this.ddb.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start })).catch((err) => {
         throw nameMissing(table, err);
       });
-      for (const item of (r.Items ?? []) as Row[]) out.push(item);
+      for (const item of (r.Items ?? []) as Row[]) out.push(withoutFence(item));
       start = r.LastEvaluatedKey as Row | undefined;
     } while (start);
     return out;
+  }
+
+  /** The newest commit version any row carries (0 for empty tables): a new manifest starts above it. */
+  async maxCommitVersion(): Promise<number> {
+    let max = 0;
+    for (const table of [this.categoryTable, this.orderTable]) {
+      let start: Row | undefined;
+      do {
+        const r = await this.ddb
+          .send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ProjectionExpression: '#cv', ExpressionAttributeNames: { '#cv': COMMIT_VERSION } }))
+          .catch((err) => {
+            throw nameMissing(table, err);
+          });
+        for (const item of r.Items ?? []) max = Math.max(max, Number(item[COMMIT_VERSION] ?? 0));
+        start = r.LastEvaluatedKey as Row | undefined;
+      } while (start);
+    }
+    return max;
   }
 
   async readAll(): Promise<KpiTables> {
@@ -120,7 +145,7 @@ export class KpiStore {
           ExclusiveStartKey: start,
         }),
       );
-      for (const item of (r.Items ?? []) as unknown as CategoryKpi[]) out.push(item);
+      for (const item of (r.Items ?? []) as Row[]) out.push(withoutFence(item) as unknown as CategoryKpi);
       start = r.LastEvaluatedKey as Row | undefined;
     } while (start);
     return out;
@@ -128,28 +153,25 @@ export class KpiStore {
 
   async getDate(date: string): Promise<OrderKpi | null> {
     const r = await this.ddb.send(new GetCommand({ TableName: this.orderTable, Key: { [ORDER_TABLE.hashKey]: date } }));
-    return (r.Item as OrderKpi | undefined) ?? null;
+    return r.Item ? (withoutFence(r.Item) as unknown as OrderKpi) : null;
   }
 
   /**
-   * Makes the tables equal `kpis`: puts rows that differ, deletes rows that no longer exist.
-   * Reading first keeps repeated runs cheap; correctness does not depend on it (see transform.ts).
+   * Makes the tables equal `kpis` as of commit `version`: puts every row (a row left as it was
+   * would keep an older commit's fence), deletes rows that no longer exist.
    */
-  async replaceAll(kpis: KpiTables): Promise<WriteStats> {
+  async replaceAll(kpis: KpiTables, version: number): Promise<WriteStats> {
     const [curC, curO] = await Promise.all([this.scan(this.categoryTable), this.scan(this.orderTable)]);
-    const stats: WriteStats = { puts: 0, deletes: 0, retries: 0, changedDates: [] };
+    const stats = newStats();
     const dates = new Set<string>();
     const diff = (cur: Row[], want: Row[], key: (r: Row) => string, keyAttrs: string[]): WriteRequest[] => {
       const have = new Map(cur.map((r) => [key(r), r]));
       const reqs: WriteRequest[] = [];
       for (const w of want) {
-        const k = key(w);
-        const h = have.get(k);
-        have.delete(k);
-        if (!h || !sameRow(h, w)) {
-          reqs.push({ PutRequest: { Item: w } });
-          dates.add(String(w.order_date));
-        }
+        const h = have.get(key(w));
+        have.delete(key(w));
+        reqs.push({ PutRequest: { Item: w } });
+        if (!h || !sameRow(h, w)) dates.add(String(w.order_date));
       }
       for (const [, h] of have) {
         reqs.push({ DeleteRequest: { Key: Object.fromEntries(keyAttrs.map((a) => [a, h[a]])) } });
@@ -159,18 +181,18 @@ export class KpiStore {
     };
     const catReqs = diff(curC, kpis.category_kpis as unknown as Row[], (r) => `${r.category}\u0000${r.order_date}`, [CATEGORY_TABLE.hashKey, CATEGORY_TABLE.rangeKey]);
     const ordReqs = diff(curO, kpis.order_kpis as unknown as Row[], (r) => String(r.order_date), [ORDER_TABLE.hashKey]);
-    await this.writeAll(this.categoryTable, catReqs, stats);
-    await this.writeAll(this.orderTable, ordReqs, stats);
+    await this.writeAll(this.categoryTable, catReqs, version, stats);
+    await this.writeAll(this.orderTable, ordReqs, version, stats);
     stats.changedDates = [...dates].sort();
     return stats;
   }
 
   /**
-   * Writes the KPI rows of the given days as they are now (kpis null: the day has no joined items),
-   * deleting category rows the day had before and no longer has. Idempotent: safe to redo.
+   * Writes the KPI rows of the given days as they are at commit `version` (kpis null: the day has
+   * no joined items), deleting category rows the day had before and no longer has. Idempotent.
    */
-  async writeDays(days: { date: string; kpis: DayKpis | null; hadCategories: string[] }[]): Promise<WriteStats> {
-    const stats: WriteStats = { puts: 0, deletes: 0, retries: 0, changedDates: days.map((d) => d.date) };
+  async writeDays(days: { date: string; kpis: DayKpis | null; hadCategories: string[] }[], version: number): Promise<WriteStats> {
+    const stats = { ...newStats(), changedDates: days.map((d) => d.date) };
     const cat: WriteRequest[] = [];
     const ord: WriteRequest[] = [];
     for (const d of days) {
@@ -179,40 +201,49 @@ export class KpiStore {
       for (const c of d.hadCategories) if (!now.has(c)) cat.push({ DeleteRequest: { Key: { [CATEGORY_TABLE.hashKey]: c, [CATEGORY_TABLE.rangeKey]: d.date } } });
       ord.push(d.kpis ? { PutRequest: { Item: d.kpis.order as unknown as Row } } : { DeleteRequest: { Key: { [ORDER_TABLE.hashKey]: d.date } } });
     }
-    await this.writeAll(this.categoryTable, cat, stats);
-    await this.writeAll(this.orderTable, ord, stats);
+    await this.writeAll(this.categoryTable, cat, version, stats);
+    await this.writeAll(this.orderTable, ord, version, stats);
     return stats;
   }
 
-  private async writeAll(table: string, reqs: WriteRequest[], stats: WriteStats): Promise<void> {
-    const batches: WriteRequest[][] = [];
-    for (let i = 0; i < reqs.length; i += 25) batches.push(reqs.slice(i, i + 25));
+  private async writeAll(table: string, reqs: WriteRequest[], version: number, stats: WriteStats): Promise<void> {
     let next = 0;
     const worker = async () => {
-      for (let b = batches[next++]; b; b = batches[next++]) {
-        this.opts.beforeBatch?.(++this.batchNo);
-        await this.writeBatch(table, b, stats);
+      for (let r = reqs[next++]; r; r = reqs[next++]) {
+        await this.opts.beforeBatch?.(++this.batchNo);
+        await this.writeOne(table, r, version, stats);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.opts.concurrency ?? 4, batches.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.opts.concurrency ?? 32, reqs.length) }, worker));
   }
 
-  private async writeBatch(table: string, batch: WriteRequest[], stats: WriteStats): Promise<void> {
-    let pending = batch;
+  /** One fenced put or delete: refused (and counted) when a newer commit wrote the row. */
+  private async writeOne(table: string, req: WriteRequest, version: number, stats: WriteStats): Promise<void> {
+    const fence = {
+      ConditionExpression: 'attribute_not_exists(#cv) OR #cv <= :v',
+      ExpressionAttributeNames: { '#cv': COMMIT_VERSION },
+      ExpressionAttributeValues: { ':v': version },
+    };
+    const cmd =
+      'PutRequest' in req
+        ? new PutCommand({ TableName: table, Item: { ...req.PutRequest.Item, [COMMIT_VERSION]: version }, ...fence })
+        : new DeleteCommand({ TableName: table, Key: req.DeleteRequest.Key, ...fence });
     const max = this.opts.maxAttempts ?? 12;
     const base = this.opts.baseDelayMs ?? 50;
     for (let attempt = 1; ; attempt++) {
       try {
-        const r = await this.ddb.send(new BatchWriteCommand({ RequestItems: { [table]: pending as never } }));
-        const left = (r.UnprocessedItems?.[table] ?? []) as WriteRequest[];
-        stats.puts += countKind(pending, 'PutRequest') - countKind(left, 'PutRequest');
-        stats.deletes += countKind(pending, 'DeleteRequest') - countKind(left, 'DeleteRequest');
-        if (!left.length) return;
-        pending = left;
+        await this.ddb.send(cmd as never);
+        if ('PutRequest' in req) stats.puts++;
+        else stats.deletes++;
+        return;
       } catch (err) {
+        if ((err as { name?: string })?.name === 'ConditionalCheckFailedException') {
+          stats.fenced++;
+          return;
+        }
         if (!retryable(err)) throw nameMissing(table, err);
       }
-      if (attempt >= max) throw new Error(`DynamoDB: ${pending.length} writes to ${table} still unprocessed after ${max} attempts`);
+      if (attempt >= max) throw new Error(`DynamoDB: a write to ${table} still failing after ${max} attempts`);
       stats.retries++;
       // Full jitter: spreads retries of concurrent writers apart.
       await sleep(Math.random() * Math.min(5000, base * 2 ** attempt));
@@ -220,10 +251,13 @@ export class KpiStore {
   }
 }
 
-function countKind(reqs: WriteRequest[], kind: 'PutRequest' | 'DeleteRequest'): number {
-  let n = 0;
-  for (const r of reqs) if (kind in r) n++;
-  return n;
+const newStats = (): WriteStats => ({ puts: 0, deletes: 0, retries: 0, fenced: 0, changedDates: [] });
+
+/** A row as readers see it: the fence is the pipeline's, not a KPI. */
+function withoutFence(r: Row): Row {
+  if (!(COMMIT_VERSION in r)) return r;
+  const { [COMMIT_VERSION]: _v, ...rest } = r;
+  return rest;
 }
 
 function sameRow(a: Row, b: Row): boolean {

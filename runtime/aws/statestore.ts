@@ -36,7 +36,7 @@ export interface StateStoreOptions {
 
 export class StateStore {
   readonly owner = randomUUID();
-  private readonly leaseMs: number;
+  readonly leaseMs: number;
   private readonly waitMs: number;
   private readonly now: () => number;
   private renewTimer: NodeJS.Timeout | undefined;
@@ -216,12 +216,16 @@ export class StateStore {
     if (this.lost) throw this.lost instanceof LeaseLost ? this.lost : new LeaseLost(`renewing the state lease failed: ${(this.lost as Error)?.message}`);
   }
 
-  /** The atomic commit: the new body becomes the state iff this run holds the lease and nobody committed since `from`. */
-  async commit<B>(from: number, body: B): Promise<number> {
+  /**
+   * The atomic commit: the new body becomes the state iff this run holds the lease and nobody
+   * committed since `from`. The new version is from + 1, or above `floor` for a first commit.
+   */
+  async commit<B>(from: number, body: B, floor = 0): Promise<number> {
     this.check();
+    const next = from === 0 ? Math.max(1, floor + 1) : from + 1;
     try {
       await this.update('SET #v = :next, #b = :body', from === 0 ? '#o = :me AND attribute_not_exists(#v)' : '#o = :me AND #v = :from', {
-        ':next': from + 1,
+        ':next': next,
         ':body': JSON.stringify(body),
         ...(from === 0 ? {} : { ':from': from }),
       });
@@ -229,7 +233,7 @@ export class StateStore {
       if (isConditionFailed(err)) throw new LeaseLost('commit refused: the lease was lost or another run committed first');
       throw err;
     }
-    return from + 1;
+    return next;
   }
 
   /** Test hook: stop renewing, as a run that died would (the lease then expires on its own). */

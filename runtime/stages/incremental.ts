@@ -41,6 +41,8 @@ export interface StateBody {
   latestDate: string | null;
   /** when held items were last checked against the hold time (ms) */
   expiredAt?: number;
+  /** when unreferenced objects were last collected (ms; garbage.ts) */
+  collectedAt?: number;
   /** state/commits/<id>.json: what is left to do after the last commit (KPI rows, lake clean-up) */
   post: string | null;
 }

@@ -8,7 +8,7 @@ import { KpiStore, type KpiStoreOptions } from '../aws/kpistore';
 import { EVENT_SOURCE, EVENT_VALIDATED, LANDING_PREFIX } from '../core/names';
 import { Observer } from '../aws/observe';
 import { Bucket } from '../aws/s3store';
-import { resetState, republish, transform, type TransformContext, type TransformResult } from './transform';
+import { rebuild, republish, transform, type TransformContext, type TransformResult } from './transform';
 import { StateStore, type StateStoreOptions } from '../aws/statestore';
 import { validateObject, type ValidateResult } from './validate';
 
@@ -109,8 +109,7 @@ export class Pipeline {
 
   /** kpi rebuild: state, lake and tables recomputed from archive/. */
   async rebuild(deadline = Deadline.none()): Promise<TransformResult> {
-    await resetState(this.transformContext(deadline));
-    return this.transform(deadline);
+    return rebuild(this.transformContext(deadline));
   }
 
   /** Validates the given objects (or the whole landing zone), then brings the tables up to date. */

@@ -14,9 +14,10 @@ import { bulkApply, BulkSuperseded } from './bulk';
 import { partitionPrefix } from './lake';
 import { listArchive, listPending, markAll, PENDING_PREFIX, pendingKey, takeBatch } from './pending';
 import { SourceFailed } from '../core/compute';
+import { collectGarbage, COMMITS_PREFIX, findGarbage } from './garbage';
 import { byCategoryThenDate } from '../core/kpis';
 import { inPool } from '../core/pool';
-import { CURATED_PREFIX, ERR_PREFIX, LANDING_PREFIX, QUALITY_KEY, STATE_PREFIX } from '../core/names';
+import { CURATED_PREFIX, ERR_PREFIX, LANDING_PREFIX, QUALITY_KEY } from '../core/names';
 import type { Quality } from '../core/quality';
 import { rejectsToCsv } from '../core/rejects';
 import type { RejectedRow } from '../core/join';
@@ -29,7 +30,9 @@ import type { KpiStore } from '../aws/kpistore';
 import type { Observer } from '../aws/observe';
 import type { Deadline } from '../aws/deadline';
 
-export const COMMITS_PREFIX = `${STATE_PREFIX}commits/`;
+export { COMMITS_PREFIX };
+/** How often a transform looks for unreferenced objects (garbage.ts): a listing of three prefixes. */
+export const GC_INTERVAL_MS = 15 * 60_000;
 
 /** Archive bytes applied per commit: bounds a run's memory whatever the backlog. */
 export const DEFAULT_BATCH_BYTES = 128 << 20;
@@ -80,20 +83,26 @@ export interface TransformResult {
   ms: number;
   /** ended at once: a live holder of the lease was asked to run again instead */
   coalesced: boolean;
+  /** KPI row writes refused because a newer commit had written the row */
+  fenced: number;
+  /** unreferenced objects deleted (runs and lake files of killed runs) */
+  garbage: number;
 }
 
 /**
  * What a commit left to do: the KPI rows of its days (all of them after a bulk commit), the other
  * lake files of those days, superseded objects, its markers. Safe to redo.
  */
-async function finishPost(ctx: TransformContext, postKey: string, post: Post, total: TransformResult, body: StateBody, kpis?: KpiTables): Promise<void> {
+async function finishPost(ctx: TransformContext, postKey: string, post: Post, version: number, total: TransformResult, body: StateBody, kpis?: KpiTables): Promise<void> {
   // A run paused past its lease (a long GC pause, a frozen task) must not write or delete anything
   // a later holder's commit now owns: the lease is renewed, and so checked, before each step.
   await ctx.state.assertHeld();
-  const stats = post.full ? await ctx.store.replaceAll(kpis ?? (await kpisFromDays(ctx.bucket, body))) : await ctx.store.writeDays(post.days);
+  // Rows are fenced by `version`, the manifest version of this commit (kpistore.ts).
+  const stats = post.full ? await ctx.store.replaceAll(kpis ?? (await kpisFromDays(ctx.bucket, body)), version) : await ctx.store.writeDays(post.days, version);
   total.puts += stats.puts;
   total.deletes += stats.deletes;
   total.retries += stats.retries;
+  total.fenced += stats.fenced;
   await ctx.state.assertHeld();
   // Exactly the keys the commit record names (a record of an older version names none: its day's
   // other files are listed now, still under the lease).
@@ -152,6 +161,8 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
     merges: 0,
     ms: 0,
     coalesced: false,
+    fenced: 0,
+    garbage: 0,
   };
   const changed = new Set<string>();
   const failedOnce = new Set<string>();
@@ -181,12 +192,14 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
       const n = await markAll(ctx.bucket);
       ctx.obs.log('state_initialised', { files_marked: n });
       body = emptyState();
-      version = await ctx.state.commit(version, body);
+      // The KPI rows are fenced by manifest versions: a new manifest (a state table recreated)
+      // starts above every version already in the tables, or its writes would all be refused.
+      version = await ctx.state.commit(version, body, await ctx.store.maxCommitVersion());
     }
     if (body.post) {
       // The last run committed and stopped before finishing: finish it (idempotent).
       const post = await readPost(ctx.bucket, body.post);
-      if (post) await finishPost(ctx, body.post, post, total, body);
+      if (post) await finishPost(ctx, body.post, post, version, total, body);
       for (const d of post?.days ?? []) changed.add(d.date);
       body = { ...body, post: null };
       version = await ctx.state.commit(version, body);
@@ -199,7 +212,7 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
       version = await ctx.state.commit(version, body);
       await ctx.hooks?.afterCommit?.();
       const t = performance.now();
-      await finishPost(ctx, postKey, post, total, body, kpis);
+      await finishPost(ctx, postKey, post, version, total, body, kpis);
       for (const d of changedDates) changed.add(d);
       body = { ...body, post: null };
       version = await ctx.state.commit(version, body);
@@ -312,6 +325,16 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
         body = { ...body, expiredAt: now() };
         version = await ctx.state.commit(version, body);
       }
+      if (now() - (body.collectedAt ?? 0) >= GC_INTERVAL_MS) {
+        // Older than two leases: no run that could still commit wrote them.
+        const keys = await findGarbage(ctx.bucket, body, now(), 2 * ctx.state.leaseMs);
+        await ctx.state.assertHeld();
+        await collectGarbage(ctx.bucket, keys);
+        total.garbage += keys.length;
+        if (keys.length) ctx.obs.log('garbage_collected', { objects: keys.length, first: keys[0] });
+        body = { ...body, collectedAt: now() };
+        version = await ctx.state.commit(version, body);
+      }
       await ctx.bucket.put(QUALITY_KEY, JSON.stringify(qualityOf(body, now())), { contentType: 'application/json' });
       if (body.latestDate) {
         latest = (await dayRecord(new KeyIndex(ctx.bucket, body.runs), body.latestDate))?.kpis.order;
@@ -394,23 +417,18 @@ async function expireHeld(ctx: TransformContext, ix: KeyIndex, now: number): Pro
 
 /**
  * kpi rebuild: the state, the lake and the tables recomputed from archive/ (recovery, format
- * changes). Every archived file is marked first, so a rebuild killed at any point still ends, at
- * the next run, with every file applied.
+ * changes) beside the current ones. Every archived file is marked pending, then the bulk path
+ * recomputes them all into a new index run and lake files and switches to them with one manifest
+ * commit: readers see the old figures until the commit and the new ones after it, never an empty
+ * table or lake; the old objects are deleted after the switch. Killed before the commit, the marks
+ * are still there and the next transform (pending ≥ 20% of applied: the bulk path) does the same.
  */
-export async function resetState(ctx: TransformContext): Promise<void> {
-  await markAll(ctx.bucket);
-  const m = await ctx.state.acquire<StateBody>();
-  try {
-    await ctx.state.commit(m.version, emptyState());
-    for (const p of [INDEX_PREFIX, COMMITS_PREFIX, CURATED_PREFIX])
-      await deleteAll(
-        ctx.bucket,
-        (await ctx.bucket.list(p)).map((o) => o.key),
-      );
-    await ctx.store.replaceAll({ category_kpis: [], order_kpis: [] });
-  } finally {
-    await ctx.state.release();
-  }
+export async function rebuild(ctx: TransformContext): Promise<TransformResult> {
+  const marked = await markAll(ctx.bucket);
+  ctx.obs.log('rebuild_marked', { files_marked: marked });
+  const r = await transform({ ...ctx, bulkFactor: 0 });
+  // files: every archived file was recomputed (the bulk path counts only those new to the state)
+  return { ...r, files: (await listArchive(ctx.bucket)).length };
 }
 
 /** Local stack: a recreated KPI table refilled from the day records (no recompute). */
@@ -419,7 +437,7 @@ export async function republish(ctx: TransformContext): Promise<number> {
   try {
     if (!m.body) return 0;
     const days = (await dayRecords(new KeyIndex(ctx.bucket, m.body.runs))).map(({ date, rec }) => ({ date, file: rec.file, kpis: rec.kpis, hadCategories: [] }));
-    await ctx.store.writeDays(days);
+    await ctx.store.writeDays(days, m.version);
     return days.length;
   } finally {
     await ctx.state.release();

@@ -11,6 +11,8 @@ import type { Bucket } from '../aws/s3store';
 import { canonical, parseLakeKey } from './lake';
 import { archiveSources, listArchive, PENDING_PREFIX } from './pending';
 import type { StateStore } from '../aws/statestore';
+import { findGarbage } from './garbage';
+import type { StateBody } from './incremental';
 
 export interface Difference {
   where: 'category_kpi_table' | 'order_kpi_table' | 'curated';
@@ -22,6 +24,8 @@ export interface VerifyResult {
   ok: boolean;
   differences: Difference[];
   checked: { categoryRows: number; orderRows: number; lakeDays: number };
+  /** unreferenced objects (garbage.ts) the next transform's collection will delete: not a difference */
+  garbage: number;
 }
 
 /**
@@ -29,15 +33,16 @@ export interface VerifyResult {
  * files still pending: what the tables and the lake must equal is the applied files' recompute.
  */
 export async function verify(bucket: Bucket, store: KpiStore, state: StateStore): Promise<VerifyResult> {
-  await state.acquire();
+  const m = await state.acquire<StateBody>();
   try {
-    return await verifyHeld(bucket, store);
+    const garbage = m.body ? (await findGarbage(bucket, m.body, Date.now(), 2 * state.leaseMs)).length : 0;
+    return { ...(await verifyHeld(bucket, store)), garbage };
   } finally {
     await state.release();
   }
 }
 
-async function verifyHeld(bucket: Bucket, store: KpiStore): Promise<VerifyResult> {
+async function verifyHeld(bucket: Bucket, store: KpiStore): Promise<Omit<VerifyResult, 'garbage'>> {
   const pending = new Set((await bucket.list(PENDING_PREFIX)).map((o) => o.key.slice(PENDING_PREFIX.length)));
   const versions = (await listArchive(bucket)).filter((v) => !pending.has(v.key));
   const res = await computeSources(archiveSources(bucket, versions), { unknownMode: 'hold' });

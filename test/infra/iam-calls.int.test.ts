@@ -69,6 +69,12 @@ async function scenario(calls: Call[]) {
     await validate();
     await T.transform();
     await user.put('ecommerce-data/products/recat.csv', 'id,category\n1,Recategorised\n');
+    await user.put('ecommerce-data/orders/solo.csv', 'order_id,user_id,status,created_at\nsolo,u1,Complete,2031-01-01T00:00:00\n');
+    await user.put('ecommerce-data/order_items/solo.csv', 'id,order_id,product_id,sale_price\nsolo-1,solo,1,3.00\n');
+    await validate();
+    await T.transform();
+    // a later version moves the day's only order: the old day's order row is deleted
+    await user.put('ecommerce-data/orders/solo2.csv', 'order_id,user_id,status,created_at\nsolo,u1,Complete,2031-01-02T00:00:00\n');
     await validate();
     await T.transform();
     // 3. A run killed after its commit; the next run finishes its work (reads the commit record).
@@ -136,7 +142,14 @@ test('every call a stage makes is allowed by its task role', async (t) => {
     calls.some((c) => c.stage === 'transform' && c.command === 'ListObjectsV2Command' && c.input.Prefix === LANDING_PREFIX),
     'the bulk path lists the landing zone',
   );
-  for (const want of ['validate:PutEventsCommand', 'validate:PublishCommand', 'transform:PublishCommand', 'transform:CopyObjectCommand', 'transform:BatchWriteItemCommand'])
+  for (const want of [
+    'validate:PutEventsCommand',
+    'validate:PublishCommand',
+    'transform:PublishCommand',
+    'transform:CopyObjectCommand',
+    'transform:PutItemCommand',
+    'transform:DeleteItemCommand',
+  ])
     t.true(commands.has(want), want);
 });
 

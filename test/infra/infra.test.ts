@@ -189,9 +189,9 @@ test('IAM: exact actions and resources of every policy', async (t) => {
     'arn:aws:dynamodb:us-east-1:123456789012:table/order_kpi_table',
   ]);
   // exactly what the recorded calls need (test/infra/iam-calls.int.test.ts)
-  t.deepEqual(transform.find((s: any) => s.Sid === 'KpiTables').Action, ['dynamodb:BatchWriteItem', 'dynamodb:Scan']);
+  t.deepEqual(transform.find((s: any) => s.Sid === 'KpiTables').Action, ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan']);
   t.deepEqual(transform.find((s: any) => s.Sid === 'ListArchive').Condition, {
-    StringLike: { 's3:prefix': ['ecommerce-data/*', 'archive/*', 'curated/joined_items/*', 'state/pending/*'] },
+    StringLike: { 's3:prefix': ['ecommerce-data/*', 'archive/*', 'curated/joined_items/*', 'state/pending/*', 'state/index/*', 'state/commits/*'] },
   });
   t.deepEqual(transform.find((s: any) => s.Sid === 'Unmatched').Resource, [`${bucket}/err/unmatched/*`]);
   // the transform deletes only in archive/ (quarantine) and curated/ (a day's old file), and writes err/ only under unmatched/ and quarantine/

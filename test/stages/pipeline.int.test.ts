@@ -200,7 +200,7 @@ test.serial('not-CSV, missing-column, empty and unrouted files go to err/ with a
   }
 });
 
-test.serial('faults (throttling, 500s, UnprocessedItems, dropped connections) → exact tables, nothing lost', async (t) => {
+test.serial('faults (throttling, 500s, dropped connections before and after a write) → exact tables, nothing lost', async (t) => {
   const s = await stack();
   const proxy = await faultProxy(s.endpoint, 7, 0.2);
   try {
@@ -211,7 +211,9 @@ test.serial('faults (throttling, 500s, UnprocessedItems, dropped connections) �
     t.is(r.validated.length, plan.length);
     await expectEqualToCompute(t, s, DATA);
     const c = proxy.counts;
-    t.true(c.throttle > 0 && c.error500 > 0 && c.dropBefore > 0 && c.dropAfter > 0 && c.unprocessed > 0, JSON.stringify(c));
+    // (KPI rows are single conditional writes now: no BatchWriteItem, so no UnprocessedItems to inject;
+    // a write dropped after the server applied it is retried and passes its own fence)
+    t.true(c.throttle > 0 && c.error500 > 0 && c.dropBefore > 0 && c.dropAfter > 0, JSON.stringify(c));
     const bucket = new Bucket(s.clients.s3, s.bucket);
     t.is((await bucket.list('archive/')).length, plan.length);
     t.is((await bucket.list('ecommerce-data/')).length, 0);
