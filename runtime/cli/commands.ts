@@ -13,6 +13,8 @@ import { progressBar } from './progress';
 import { Bucket } from '../aws/s3store';
 import { makeClients } from '../aws/clients';
 import { KpiStore } from '../aws/kpistore';
+import { LANDING_PREFIX } from '../core/names';
+import { PENDING_PREFIX } from '../stages/pending';
 
 export async function runCommand(cmd: string, argv: string[]): Promise<number> {
   switch (cmd) {
@@ -21,7 +23,7 @@ export async function runCommand(cmd: string, argv: string[]): Promise<number> {
     case 'start':
       return start(parseArgs(argv, ['dir', 'port', 'data'], []));
     case 'upload':
-      return uploadCmd(parseArgs(argv, [], []));
+      return uploadCmd(parseArgs(argv, ['wait-seconds'], ['wait']));
     case 'query':
       return query(parseArgs(argv, [], ['json']));
     case 'run':
@@ -48,7 +50,32 @@ async function uploadCmd(p: Parsed): Promise<number> {
   const bucket = new Bucket(makeClients(cfg).s3, cfg.bucket);
   await upload(bucket, items, progressBar(`uploading to s3://${cfg.bucket}`, 0));
   console.log(`uploaded ${items.length} files to s3://${cfg.bucket}/ecommerce-data/`);
-  return 0;
+  if (!p.flags.wait) return 0;
+  const seconds = p.flags['wait-seconds'] === undefined ? 600 : Number(p.flags['wait-seconds']);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--wait-seconds must be a positive number, got '${p.flags['wait-seconds']}'`);
+  return waitApplied(bucket, seconds);
+}
+
+/**
+ * Waits until the pipeline has taken every upload out of the landing zone and applied every
+ * archived file (no pending marker left): the KPIs of the upload are then in the tables.
+ */
+async function waitApplied(bucket: Bucket, seconds: number): Promise<number> {
+  const end = Date.now() + seconds * 1000;
+  for (;;) {
+    const [landing, pending] = await Promise.all([bucket.list(LANDING_PREFIX), bucket.list(PENDING_PREFIX)]);
+    if (!landing.length && !pending.length) {
+      console.log('applied: every uploaded file is validated and its KPIs are written');
+      return 0;
+    }
+    if (Date.now() > end) {
+      console.error(
+        `kpi upload: after ${seconds} s, ${landing.length} file(s) are still in the landing zone and ${pending.length} archived file(s) not yet applied: is the pipeline running (kpi local, or the deployed stack)?`,
+      );
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 async function query(p: Parsed): Promise<number> {

@@ -60,10 +60,13 @@ tables from the local DynamoDB and where to look next, then stops. State stays f
   --data DIR          folder to upload (default data)
   --dir DIR           state folder (default .kpi-local)
   --port PORT         port (default 0: any free port)`,
-  upload: `Usage: kpi upload DIR
+  upload: `Usage: kpi upload DIR [--wait] [--wait-seconds S]
 
 Uploads DIR/{orders,order_items,products}/* to s3://$KPI_BUCKET/ecommerce-data/<entity>/<file>,
-on AWS or on the local stack (AWS_ENDPOINT_URL). Progress on stderr.`,
+on AWS or on the local stack (AWS_ENDPOINT_URL). Progress on stderr.
+  --wait            then wait until the pipeline has applied them (landing zone empty, nothing
+                    pending): their KPIs are in the tables. Exit 1 if not within --wait-seconds.
+  --wait-seconds S  how long --wait waits (default 600)`,
   query: `Usage: kpi query category NAME [--json]
        kpi query date YYYY-MM-DD [--json]
 

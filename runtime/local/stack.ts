@@ -127,6 +127,7 @@ async function startLocked(opts: LocalOptions, unlock: () => void): Promise<Loca
     env: {
       AWS_ENDPOINT_URL: endpoint,
       AWS_REGION: region,
+      AWS_DEFAULT_REGION: region, // the AWS CLI v1 reads this one
       AWS_ACCESS_KEY_ID: 'S3RVER',
       AWS_SECRET_ACCESS_KEY: 'S3RVER',
       KPI_BUCKET: bucket,
