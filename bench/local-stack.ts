@@ -115,6 +115,10 @@ async function main(): Promise<void> {
     want = await computeDir(expectDir);
   }
   const got = await store.readAll();
+  const lake = await new Bucket(stack.clients.s3, stack.bucket).list('curated/');
+  const lakeBytes = lake.reduce((n, o) => n + o.size, 0);
+  const joined = got.order_kpis.reduce((n, o) => n + o.total_items_sold, 0);
+  console.log(`lake: ${lake.length} files, ${(lakeBytes / 1e6).toFixed(1)} MB, ${(lakeBytes / joined).toFixed(1)} bytes per joined item`);
   const equal = isDeepStrictEqual(got.category_kpis, want.category_kpis) && isDeepStrictEqual(got.order_kpis, want.order_kpis);
   await stack.close();
   const mb = plan.reduce((s, p) => s + p.size, 0) / 1e6;

@@ -71,13 +71,16 @@ export class Monitoring extends pulumi.ComponentResource {
    * a task has no exit code, and RunTask succeeded, so the DLQ stays empty) → the topic.
    */
   private watchTasks(name: string, a: MonitoringArgs): void {
+    // These two lived in the Alerts component before (same names): the alias keeps a stack deployed
+    // then from replacing them.
+    const moved = { parent: this, aliases: [{ parent: pulumi.createUrn(name, 'kpi:alerts:Alerts') }] };
     const rule = new aws.cloudwatch.EventRule(
       `${name}-task-failed`,
       {
         description: 'KPI pipeline task exited non-zero or failed to start',
         eventPattern: pulumi.output(a.clusterArn).apply(taskFailedPattern),
       },
-      { parent: this },
+      moved,
     );
     new aws.cloudwatch.EventTarget(
       `${name}-task-failed`,
@@ -89,7 +92,7 @@ export class Monitoring extends pulumi.ComponentResource {
           inputTemplate: '"KPI pipeline task <task> (<group>) stopped (<code>) with a failure: <reason>"',
         },
       },
-      { parent: this },
+      moved,
     );
   }
 }

@@ -8,6 +8,7 @@ import { Interner } from './intern';
 import { groupItemsByOrder, orderPositions, sortOrdersByDay } from './sorts';
 import type { Entity } from './names';
 import type { LakeColumns, LakeDicts } from './parquet';
+import type { JoinedRow } from './joined-row';
 import { HeaderError, mapHeader, RowRules, SCHEMAS, type Layout, type Reason } from './rules';
 
 export interface RejectedRow {
@@ -33,17 +34,7 @@ export interface FileResult {
   parser?: 'wasm' | 'fast' | 'csv-parse';
 }
 
-/** One joined item as the curated zone holds it (SPEC "Curated zone"). */
-export interface JoinedRow {
-  item_id: string;
-  order_id: string;
-  user_id: string;
-  product_id: string;
-  category: string;
-  sale_price_cents: number;
-  returned: boolean;
-  order_returned: boolean;
-}
+export type { JoinedRow } from './joined-row';
 
 /** Joined items as whole arrays, ordered by (order day, order). */
 export interface Joined extends ChunkColumns {

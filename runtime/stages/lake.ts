@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { JoinedRow, Tables } from '../core/join';
 import { CURATED_PREFIX } from '../core/names';
-import { encodeLakeColumns } from '../core/parquet';
+import { encodeLakeColumns, lakeCodecReady } from '../core/parquet';
 import { civilFromDays } from '../core/timestamp';
 import type { Bucket } from '../aws/s3store';
 
@@ -53,6 +53,7 @@ export interface LakeStats {
  * items lose their files. Idempotent: a rerun with the same state writes nothing.
  */
 export async function writeLake(bucket: Bucket, tables: Tables, opts: { deferDeletes?: boolean } = {}): Promise<LakeStats> {
+  await lakeCodecReady();
   const existing = new Map<string, string[]>();
   for (const o of await bucket.list(CURATED_PREFIX)) {
     const p = parseLakeKey(o.key);

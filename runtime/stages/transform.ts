@@ -141,204 +141,303 @@ async function readPost(bucket: Bucket, key: string): Promise<Post | null> {
   return t === null ? null : (JSON.parse(t) as Post);
 }
 
+const emptyResult = (): TransformResult => ({
+  rounds: 0,
+  files: 0,
+  items: 0,
+  held: 0,
+  expired: 0,
+  puts: 0,
+  deletes: 0,
+  retries: 0,
+  changedDates: [],
+  lakeFilesWritten: 0,
+  lakeFilesDeleted: 0,
+  lookups: 0,
+  blocksRead: 0,
+  merges: 0,
+  ms: 0,
+  coalesced: false,
+  fenced: 0,
+  garbage: 0,
+});
+
+/**
+ * One transform run, as named steps: open the state (lease, first state, a redo), then rounds of
+ * pending files (bulk or incremental, each one commit), merges, held-item expiry, garbage, the
+ * quality summary, and letting go — again if another run asked for a rerun meanwhile.
+ */
+class TransformRun {
+  readonly total = emptyResult();
+  readonly changed = new Set<string>();
+  private readonly failedOnce = new Set<string>();
+  private readonly sizes = new Map<string, number>();
+  private restarts = 0;
+  private version = 0;
+  body: StateBody = emptyState();
+  latest: OrderKpi | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly ctx: TransformContext) {
+    this.now = ctx.now ?? Date.now;
+  }
+
+  private found: StateBody | null = null;
+
+  /** Takes the lease and reads the committed state; false when coalesced into a live holder's run. */
+  async open(): Promise<boolean> {
+    const ctx = this.ctx;
+    let waited = false;
+    let m: Awaited<ReturnType<typeof ctx.state.acquire<StateBody>>>;
+    try {
+      m = await ctx.state.acquire<StateBody>(
+        () => {
+          if (!waited) ctx.obs.log('transform_waiting', { reason: 'another transform holds the state lease' });
+          waited = true;
+        },
+        { coalesce: ctx.coalesce },
+      );
+    } catch (err) {
+      if (!(err instanceof Coalesced)) throw err;
+      ctx.obs.log('transform_coalesced', { reason: 'a running transform holds the lease and will apply what is pending' });
+      return false;
+    }
+    this.version = m.version;
+    this.found = m.body;
+    return true;
+  }
+
+  /** The committed state made ready: created if there is none, the last commit's work finished. */
+  async prepare(): Promise<void> {
+    if (this.found) this.body = this.found;
+    else await this.initialise();
+    if (this.body.post) await this.redo(this.body.post);
+  }
+
+  /** No state yet: every archived file is to be applied (first run, or an archive from before the index). */
+  private async initialise(): Promise<void> {
+    const n = await markAll(this.ctx.bucket);
+    this.ctx.obs.log('state_initialised', { files_marked: n });
+    this.body = emptyState();
+    // The KPI rows are fenced by manifest versions: a new manifest (a state table recreated)
+    // starts above every version already in the tables, or its writes would all be refused.
+    this.version = await this.ctx.state.commit(this.version, this.body, await this.ctx.store.maxCommitVersion());
+  }
+
+  /** The last run committed and stopped before finishing: finish it (idempotent). */
+  private async redo(postKey: string): Promise<void> {
+    const post = await readPost(this.ctx.bucket, postKey);
+    if (post) await finishPost(this.ctx, postKey, post, this.version, this.total, this.body);
+    for (const d of post?.days ?? []) this.changed.add(d.date);
+    await this.commit({ ...this.body, post: null });
+  }
+
+  private async commit(body: StateBody): Promise<void> {
+    this.body = body;
+    this.version = await this.ctx.state.commit(this.version, body);
+  }
+
+  /** One batch's commit: the commit record, the conditional write, then what it left to do (ms). */
+  private async commitBatch(next: Omit<StateBody, 'post'>, post: Post, changedDates: string[], kpis?: KpiTables): Promise<number> {
+    const ctx = this.ctx;
+    const postKey = await putPost(ctx, this.version, post);
+    await ctx.hooks?.beforeCommit?.();
+    await this.commit({ ...next, post: postKey });
+    await ctx.hooks?.afterCommit?.();
+    const t = performance.now();
+    await finishPost(ctx, postKey, post, this.version, this.total, this.body, kpis);
+    for (const d of changedDates) this.changed.add(d);
+    await this.commit({ ...this.body, post: null });
+    return Math.round(performance.now() - t);
+  }
+
+  /** Rounds until nothing is pending: each applies a batch (or everything, in bulk) in one commit. */
+  async applyPending(): Promise<void> {
+    const ctx = this.ctx;
+    for (;;) {
+      ctx.deadline.check();
+      ctx.state.check();
+      const pending = await listPending(ctx.bucket, this.sizes);
+      if (!pending.files.length) return;
+      this.total.rounds++;
+      const pendingBytes = pending.files.reduce((n, f) => n + f.size, 0);
+      if (pendingBytes >= (ctx.bulkFactor ?? DEFAULT_BULK_FACTOR) * this.body.bytes) await this.bulkRound(pending, pendingBytes);
+      else if (await this.incrementalRound(pending)) await this.mergeIfDue();
+    }
+  }
+
+  /** Bulk: at least as much new as applied — recompute everything, one commit. */
+  private async bulkRound(pending: Awaited<ReturnType<typeof listPending>>, pendingBytes: number): Promise<void> {
+    const ctx = this.ctx;
+    let tw = performance.now();
+    const versions = await listArchive(ctx.bucket);
+    // While a load is still arriving, a recompute that finds more files pending (validated
+    // meanwhile) or more uploads waiting in the landing zone (the local dispatcher validates them
+    // after this run) starts again with them — at most MAX_BULK_RESTARTS times a run, so a steady
+    // stream cannot starve it. Objects stuck in the landing zone do not count: only growth.
+    const landing = async () => (await ctx.bucket.list(LANDING_PREFIX)).length;
+    const canRestart = this.restarts < MAX_BULK_RESTARTS;
+    const landingAtStart = canRestart ? await landing() : 0;
+    const superseded = canRestart ? async () => (await ctx.bucket.list(PENDING_PREFIX)).length > pending.markers || (await landing()) > landingAtStart : undefined;
+    let out: Awaited<ReturnType<typeof bulkApply>>;
+    try {
+      out = await bulkApply(ctx.bucket, versions, superseded);
+    } catch (err) {
+      if (!(err instanceof BulkSuperseded)) throw err;
+      this.restarts++;
+      ctx.obs.log('bulk_restarted', { reason: 'more files became pending', files: versions.length, ms: Math.round(performance.now() - tw) });
+      return;
+    }
+    const applyMs = Math.round(performance.now() - tw);
+    tw = performance.now();
+    this.total.lakeFilesWritten += out.lakeWritten;
+    this.total.files += versions.length - this.body.files;
+    ctx.deadline.check();
+    const run = await writeRunFile(ctx.bucket, out.records);
+    const garbage = [...out.garbage, ...this.body.runs.map((r) => INDEX_PREFIX + r.name)];
+    const post: Post = { days: [], markers: pending.files.map((f) => f.marker), full: true, garbage };
+    const commitMs = Math.round(performance.now() - tw);
+    const postMs = await this.commitBatch({ ...out.body, runs: [run] }, post, out.changedDates, out.res);
+    ctx.obs.log('bulk_applied', {
+      files: versions.length,
+      pending: pending.files.length,
+      bytes: pendingBytes,
+      records: run.records,
+      changed_dates: out.changedDates.length,
+      ms: { ...out.times, apply: applyMs, commit: commitMs, post: postMs },
+    });
+  }
+
+  /** Incremental: a batch of pending files by key look-ups. False when a file was set aside. */
+  private async incrementalRound(pending: Awaited<ReturnType<typeof listPending>>): Promise<boolean> {
+    const ctx = this.ctx;
+    const batch = takeBatch(pending.files, ctx.batchBytes ?? DEFAULT_BATCH_BYTES);
+    const ix = new KeyIndex(ctx.bucket, this.body.runs);
+    let out: Awaited<ReturnType<typeof applyBatch>>;
+    try {
+      out = await applyBatch(ctx.bucket, ix, this.body, batch);
+    } catch (err) {
+      if (!(err instanceof SourceFailed) || isTransient(err.cause)) throw err;
+      // The same archived file failing the same way twice is not S3 having a bad moment: it would
+      // fail every later run too. Quarantine it (with a note and an alert) so everything else proceeds.
+      const sig = `${err.source}\n${(err.cause as Error)?.message}`;
+      if (this.failedOnce.has(sig)) await quarantine(ctx, err);
+      this.failedOnce.add(sig);
+      return false;
+    }
+    this.total.lookups += out.lookups;
+    this.total.blocksRead += ix.blocksRead;
+    this.total.lakeFilesWritten += out.lakeWritten;
+    this.total.files += batch.length - out.skippedFiles;
+    ctx.deadline.check();
+    const tw = performance.now();
+    const run = out.recs.length ? await writeRun(ctx.bucket, out.recs) : null;
+    out.post.markers = batch.map((f) => f.marker);
+    out.times.commit = Math.round(performance.now() - tw);
+    out.times.post = await this.commitBatch({ ...out.body, runs: run ? [run, ...this.body.runs] : this.body.runs }, out.post, out.changedDates);
+    ctx.obs.log('batch_applied', {
+      files: batch.length,
+      bytes: batch.reduce((n, f) => n + f.size, 0),
+      left: pending.files.length - batch.length,
+      records: out.recs.length,
+      changed_dates: out.changedDates.length,
+      lookups: out.lookups,
+      blocks_read: ix.blocksRead,
+      ms: out.times,
+    });
+    return true;
+  }
+
+  /** Keeps the index a few runs: merges the newest while they are comparable in size. */
+  private async mergeIfDue(): Promise<void> {
+    const runs = this.body.runs;
+    const k = mergePlan(runs);
+    if (!k) return;
+    const merged = await mergeRuns(this.ctx.bucket, runs.slice(0, k), k === runs.length);
+    await this.commit({ ...this.body, runs: [merged, ...runs.slice(k)] });
+    await deleteAll(
+      this.ctx.bucket,
+      runs.slice(0, k).map((r) => INDEX_PREFIX + r.name),
+    );
+    this.total.merges++;
+  }
+
+  /**
+   * Held items are checked against the hold time at most every 15 minutes (as often as the
+   * schedule runs, or the hold time if shorter): the scan costs O(held), not worth every file.
+   */
+  async expireIfDue(): Promise<void> {
+    const interval = Math.min(15 * 60_000, this.ctx.holdSeconds * 1000);
+    if (this.body.held <= 0 || this.now() - (this.body.expiredAt ?? 0) < interval) return;
+    this.total.expired = await expireHeld(this.ctx, new KeyIndex(this.ctx.bucket, this.body.runs), this.now());
+    await this.commit({ ...this.body, expiredAt: this.now() });
+  }
+
+  /** Unreferenced objects older than two leases: no run that could still commit wrote them. */
+  async collectIfDue(): Promise<void> {
+    const ctx = this.ctx;
+    if (this.now() - (this.body.collectedAt ?? 0) < GC_INTERVAL_MS) return;
+    const keys = await findGarbage(ctx.bucket, this.body, this.now(), 2 * ctx.state.leaseMs);
+    await ctx.state.assertHeld();
+    await collectGarbage(ctx.bucket, keys);
+    this.total.garbage += keys.length;
+    if (keys.length) ctx.obs.log('garbage_collected', { objects: keys.length, first: keys[0] });
+    await this.commit({ ...this.body, collectedAt: this.now() });
+  }
+
+  /** state/quality.json, and the newest day's figures for the metrics. */
+  async summarise(): Promise<void> {
+    await this.ctx.bucket.put(QUALITY_KEY, JSON.stringify(qualityOf(this.body, this.now())), { contentType: 'application/json' });
+    if (this.body.latestDate) this.latest = (await dayRecord(new KeyIndex(this.ctx.bucket, this.body.runs), this.body.latestDate))?.kpis.order;
+  }
+
+  /** Logs and metrics of the run. */
+  report(t0: number): TransformResult {
+    const { total, ctx, body, latest } = this;
+    total.items = body.joined;
+    total.held = body.held;
+    total.changedDates = [...this.changed].sort();
+    total.ms = Date.now() - t0;
+    for (const date of total.changedDates) ctx.obs.log('date_recomputed', { order_date: date });
+    ctx.obs.log('transform_done', { ...total, changedDates: undefined, changed_dates: total.changedDates.length });
+    ctx.obs.metrics(
+      { Stage: 'transform' },
+      {
+        RowsHeld: total.held,
+        RowsExpired: total.expired,
+        DynamoRetries: total.retries,
+        KpiRowsWritten: total.puts + total.deletes,
+        TransformMs: total.ms,
+        DaysRecomputed: total.changedDates.length,
+      },
+      { TransformMs: 'Milliseconds' },
+    );
+    // The KPI trend for the dashboard: all-time revenue, and the newest order day's figures.
+    if (latest) {
+      ctx.obs.metrics(
+        { Stage: 'transform' },
+        { RevenueAllTime: body.revenueCents / 100, RevenueLatestDay: latest.total_revenue, OrdersLatestDay: latest.total_orders, ReturnRateLatestDay: latest.return_rate * 100 },
+        { RevenueAllTime: 'None', RevenueLatestDay: 'None', ReturnRateLatestDay: 'Percent' },
+      );
+    }
+    return total;
+  }
+}
+
 export async function transform(ctx: TransformContext): Promise<TransformResult> {
   const t0 = Date.now();
-  const now = ctx.now ?? Date.now;
-  const total: TransformResult = {
-    rounds: 0,
-    files: 0,
-    items: 0,
-    held: 0,
-    expired: 0,
-    puts: 0,
-    deletes: 0,
-    retries: 0,
-    changedDates: [],
-    lakeFilesWritten: 0,
-    lakeFilesDeleted: 0,
-    lookups: 0,
-    blocksRead: 0,
-    merges: 0,
-    ms: 0,
-    coalesced: false,
-    fenced: 0,
-    garbage: 0,
-  };
-  const changed = new Set<string>();
-  const failedOnce = new Set<string>();
-  let restarts = 0;
-  let latest: OrderKpi | undefined;
-  let waited = false;
-  let m: Awaited<ReturnType<typeof ctx.state.acquire<StateBody>>>;
-  try {
-    m = await ctx.state.acquire<StateBody>(
-      () => {
-        if (!waited) ctx.obs.log('transform_waiting', { reason: 'another transform holds the state lease' });
-        waited = true;
-      },
-      { coalesce: ctx.coalesce },
-    );
-  } catch (err) {
-    if (!(err instanceof Coalesced)) throw err;
-    ctx.obs.log('transform_coalesced', { reason: 'a running transform holds the lease and will apply what is pending' });
-    return { ...total, coalesced: true, ms: Date.now() - t0 };
-  }
-  let version = m.version;
-  let body = m.body;
+  const run = new TransformRun(ctx);
+  if (!(await run.open())) return { ...run.total, coalesced: true, ms: Date.now() - t0 };
   let released = false;
   try {
-    if (!body) {
-      // No state yet: every archived file is to be applied (first run, or an archive from before the index).
-      const n = await markAll(ctx.bucket);
-      ctx.obs.log('state_initialised', { files_marked: n });
-      body = emptyState();
-      // The KPI rows are fenced by manifest versions: a new manifest (a state table recreated)
-      // starts above every version already in the tables, or its writes would all be refused.
-      version = await ctx.state.commit(version, body, await ctx.store.maxCommitVersion());
-    }
-    if (body.post) {
-      // The last run committed and stopped before finishing: finish it (idempotent).
-      const post = await readPost(ctx.bucket, body.post);
-      if (post) await finishPost(ctx, body.post, post, version, total, body);
-      for (const d of post?.days ?? []) changed.add(d.date);
-      body = { ...body, post: null };
-      version = await ctx.state.commit(version, body);
-    }
-    // One batch's commit: the commit record, the conditional write, then what it left to do.
-    const commitBatch = async (next: Omit<StateBody, 'post'>, post: Post, changedDates: string[], kpis?: KpiTables) => {
-      const postKey = await putPost(ctx, version, post);
-      await ctx.hooks?.beforeCommit?.();
-      body = { ...next, post: postKey };
-      version = await ctx.state.commit(version, body);
-      await ctx.hooks?.afterCommit?.();
-      const t = performance.now();
-      await finishPost(ctx, postKey, post, version, total, body, kpis);
-      for (const d of changedDates) changed.add(d);
-      body = { ...body, post: null };
-      version = await ctx.state.commit(version, body);
-      return Math.round(performance.now() - t);
-    };
-    const sizes = new Map<string, number>();
+    await run.prepare();
     // Until no rerun was asked for when letting go (another task's files may have become pending
-    // after this run's last look): the loop below, the expiry check and the summary, again.
-    for (; !released;) {
-      for (;;) {
-        ctx.deadline.check();
-        ctx.state.check();
-        const pending = await listPending(ctx.bucket, sizes);
-        if (!pending.files.length) break;
-        total.rounds++;
-        const pendingBytes = pending.files.reduce((n, f) => n + f.size, 0);
-        let tw = performance.now();
-        if (pendingBytes >= (ctx.bulkFactor ?? DEFAULT_BULK_FACTOR) * body.bytes) {
-          // Bulk: at least as much new as applied — recompute everything, one commit.
-          const versions = await listArchive(ctx.bucket);
-          // While a load is still arriving, a recompute that finds more files pending (validated
-          // meanwhile) or more uploads waiting in the landing zone (the local dispatcher validates
-          // them after this run) starts again with them — at most MAX_BULK_RESTARTS times a run, so
-          // a steady stream cannot starve it. Objects stuck in the landing zone do not count: only growth.
-          const landing = async () => (await ctx.bucket.list(LANDING_PREFIX)).length;
-          const landingAtStart = restarts < MAX_BULK_RESTARTS ? await landing() : 0;
-          const superseded =
-            restarts < MAX_BULK_RESTARTS ? async () => (await ctx.bucket.list(PENDING_PREFIX)).length > pending.markers || (await landing()) > landingAtStart : undefined;
-          let out: Awaited<ReturnType<typeof bulkApply>>;
-          try {
-            out = await bulkApply(ctx.bucket, versions, superseded);
-          } catch (err) {
-            if (!(err instanceof BulkSuperseded)) throw err;
-            restarts++;
-            ctx.obs.log('bulk_restarted', { reason: 'more files became pending', files: versions.length, ms: Math.round(performance.now() - tw) });
-            continue;
-          }
-          const applyMs = Math.round(performance.now() - tw);
-          tw = performance.now();
-          total.lakeFilesWritten += out.lakeWritten;
-          total.files += versions.length - body.files;
-          ctx.deadline.check();
-          const run = await writeRunFile(ctx.bucket, out.records);
-          const post: Post = { days: [], markers: pending.files.map((f) => f.marker), full: true, garbage: [...out.garbage, ...body.runs.map((r) => INDEX_PREFIX + r.name)] };
-          const commitMs = Math.round(performance.now() - tw);
-          const postMs = await commitBatch({ ...out.body, runs: [run] }, post, out.changedDates, out.res);
-          ctx.obs.log('bulk_applied', {
-            files: versions.length,
-            pending: pending.files.length,
-            bytes: pendingBytes,
-            records: run.records,
-            changed_dates: out.changedDates.length,
-            ms: { ...out.times, apply: applyMs, commit: commitMs, post: postMs },
-          });
-          continue;
-        }
-        const batch = takeBatch(pending.files, ctx.batchBytes ?? DEFAULT_BATCH_BYTES);
-        const ix = new KeyIndex(ctx.bucket, body.runs);
-        let out: Awaited<ReturnType<typeof applyBatch>>;
-        try {
-          out = await applyBatch(ctx.bucket, ix, body, batch);
-        } catch (err) {
-          if (!(err instanceof SourceFailed) || isTransient(err.cause)) throw err;
-          // The same archived file failing the same way twice is not S3 having a bad moment: it would
-          // fail every later run too. Quarantine it (with a note and an alert) so everything else proceeds.
-          const sig = `${err.source}\n${(err.cause as Error)?.message}`;
-          if (failedOnce.has(sig)) await quarantine(ctx, err);
-          failedOnce.add(sig);
-          continue;
-        }
-        total.lookups += out.lookups;
-        total.blocksRead += ix.blocksRead;
-        total.lakeFilesWritten += out.lakeWritten;
-        total.files += batch.length - out.skippedFiles;
-        ctx.deadline.check();
-        tw = performance.now();
-        const run = out.recs.length ? await writeRun(ctx.bucket, out.recs) : null;
-        out.post.markers = batch.map((f) => f.marker);
-        out.times.commit = Math.round(performance.now() - tw);
-        out.times.post = await commitBatch({ ...out.body, runs: run ? [run, ...body.runs] : body.runs }, out.post, out.changedDates);
-        ctx.obs.log('batch_applied', {
-          files: batch.length,
-          bytes: batch.reduce((n, f) => n + f.size, 0),
-          left: pending.files.length - batch.length,
-          records: out.recs.length,
-          changed_dates: out.changedDates.length,
-          lookups: out.lookups,
-          blocks_read: ix.blocksRead,
-          ms: out.times,
-        });
-        // Keep the index a few runs: merge the newest while they are comparable in size.
-        const k = mergePlan(body.runs);
-        if (k) {
-          const merged = await mergeRuns(ctx.bucket, body.runs.slice(0, k), k === body.runs.length);
-          const old = body.runs.slice(0, k);
-          body = { ...body, runs: [merged, ...body.runs.slice(k)] };
-          version = await ctx.state.commit(version, body);
-          await deleteAll(
-            ctx.bucket,
-            old.map((r) => INDEX_PREFIX + r.name),
-          );
-          total.merges++;
-        }
-      }
-      // Held items are checked against the hold time at most every 15 minutes (as often as the
-      // schedule runs, or the hold time if shorter): the scan costs O(held), not worth every file.
-      const interval = Math.min(15 * 60_000, ctx.holdSeconds * 1000);
-      if (body.held > 0 && now() - (body.expiredAt ?? 0) >= interval) {
-        total.expired = await expireHeld(ctx, new KeyIndex(ctx.bucket, body.runs), now());
-        body = { ...body, expiredAt: now() };
-        version = await ctx.state.commit(version, body);
-      }
-      if (now() - (body.collectedAt ?? 0) >= GC_INTERVAL_MS) {
-        // Older than two leases: no run that could still commit wrote them.
-        const keys = await findGarbage(ctx.bucket, body, now(), 2 * ctx.state.leaseMs);
-        await ctx.state.assertHeld();
-        await collectGarbage(ctx.bucket, keys);
-        total.garbage += keys.length;
-        if (keys.length) ctx.obs.log('garbage_collected', { objects: keys.length, first: keys[0] });
-        body = { ...body, collectedAt: now() };
-        version = await ctx.state.commit(version, body);
-      }
-      await ctx.bucket.put(QUALITY_KEY, JSON.stringify(qualityOf(body, now())), { contentType: 'application/json' });
-      if (body.latestDate) {
-        latest = (await dayRecord(new KeyIndex(ctx.bucket, body.runs), body.latestDate))?.kpis.order;
-      }
+    // after this run's last look): the rounds, the expiry check and the summary, again.
+    while (!released) {
+      await run.applyPending();
+      await run.expireIfDue();
+      await run.collectIfDue();
+      await run.summarise();
       await ctx.hooks?.beforeRelease?.();
       released = await ctx.state.releaseUnlessRerun();
       if (!released) ctx.obs.log('transform_rerun', { reason: 'another transform asked for one more look at the pending files' });
@@ -347,33 +446,7 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
     // Not after releaseUnlessRerun let go: the store's next run (same owner id) may hold it by now.
     if (!released) await ctx.state.release();
   }
-  total.items = body.joined;
-  total.held = body.held;
-  total.changedDates = [...changed].sort();
-  total.ms = Date.now() - t0;
-  for (const date of total.changedDates) ctx.obs.log('date_recomputed', { order_date: date });
-  ctx.obs.log('transform_done', { ...total, changedDates: undefined, changed_dates: total.changedDates.length });
-  ctx.obs.metrics(
-    { Stage: 'transform' },
-    {
-      RowsHeld: total.held,
-      RowsExpired: total.expired,
-      DynamoRetries: total.retries,
-      KpiRowsWritten: total.puts + total.deletes,
-      TransformMs: total.ms,
-      DaysRecomputed: total.changedDates.length,
-    },
-    { TransformMs: 'Milliseconds' },
-  );
-  // The KPI trend for the dashboard: all-time revenue, and the newest order day's figures.
-  if (latest) {
-    ctx.obs.metrics(
-      { Stage: 'transform' },
-      { RevenueAllTime: body.revenueCents / 100, RevenueLatestDay: latest.total_revenue, OrdersLatestDay: latest.total_orders, ReturnRateLatestDay: latest.return_rate * 100 },
-      { RevenueAllTime: 'None', RevenueLatestDay: 'None', ReturnRateLatestDay: 'Percent' },
-    );
-  }
-  return total;
+  return run.report(t0);
 }
 
 /** The data-quality summary of everything applied (state/quality.json, read by the dashboard). */

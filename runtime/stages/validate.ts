@@ -100,6 +100,21 @@ async function validateIn(ctx: ValidateContext, key: string, versionId: string |
     obs.metrics({ Stage: 'validate' }, { FilesRejected: 1 });
     return { ...base, status: 'rejected', entity: landing.entity, note: res.note, uploadedAt: got.lastModified, ms: Date.now() - t0 };
   }
+  return archive(ctx, got, landing, dest, res, rejectedRows, t0);
+}
+
+/** The accepted file: its rejected rows to err/, its marker, its bytes to archive/; logs, metrics, alert. */
+async function archive(
+  ctx: ValidateContext,
+  got: Downloaded,
+  landing: NonNullable<ReturnType<typeof parseLanding>>,
+  dest: string,
+  res: Awaited<ReturnType<Tables['readFile']>>,
+  rejectedRows: RejectedRow[],
+  t0: number,
+): Promise<ValidateResult> {
+  const { bucket, obs } = ctx;
+  const key = got.key;
   const byReason: Record<string, number> = {};
   for (const r of rejectedRows) byReason[r.reason] = (byReason[r.reason] ?? 0) + 1;
   if (rejectedRows.length) await bucket.put(errRowsKey(landing, got.lastModified), rejectsToCsv(rejectedRows));

@@ -41,6 +41,7 @@ test.serial('kpi local prints exports; kpi upload and kpi query reach it; Ctrl-C
     for (const m of out.matchAll(/^export (\w+)=(.*)$/gm)) env[m[1]] = m[2];
     t.deepEqual(Object.keys(env).sort(), [
       'AWS_ACCESS_KEY_ID',
+      'AWS_DEFAULT_REGION',
       'AWS_ENDPOINT_URL',
       'AWS_REGION',
       'AWS_SECRET_ACCESS_KEY',

@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { writeParquet } from '../../runtime/core/parquet-writer';
-import { decodeLakeFile, encodeLakeFile, LAKE_COLUMNS } from '../../runtime/core/parquet';
+import { decodeLakeFile, DICTIONARY_COLUMNS, encodeLakeFile, LAKE_COLUMNS, LAKE_WRITE } from '../../runtime/core/parquet';
+import { zstdReady } from '../../runtime/core/zstd';
 
 const row = fc.record({
   s: fc.string({ unit: 'grapheme', maxLength: 12 }),
@@ -109,11 +110,62 @@ test('property: a lake file written from dictionary columns has the bytes of the
       ),
       async (rows) => {
         runs++;
-        const fromStrings = writeParquet(LAKE_COLUMNS.map(([name, type]) => ({ name, type, values: rows.map((r) => r[name]) })));
+        await zstdReady();
+        const fromStrings = writeParquet(
+          LAKE_COLUMNS.map(([name, type]) => ({ name, type, dictionary: DICTIONARY_COLUMNS.has(name), values: rows.map((r) => r[name]) })),
+          LAKE_WRITE,
+        );
         t.deepEqual(Buffer.from(await encodeLakeFile(rows)), Buffer.from(fromStrings));
       },
     ),
     { numRuns: 150 },
   );
   t.is(runs, 150);
+});
+
+test('property: ZSTD pages, dictionary columns and min/max statistics read back by DuckDB exactly', async (t) => {
+  await zstdReady();
+  const db = await DuckDBInstance.create(':memory:');
+  const con = await db.connect();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kpi-pqz-'));
+  let runs = 0;
+  try {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ s: fc.string({ unit: 'grapheme', maxLength: 12 }), d: fc.constantFrom('a', 'Ärmel', '日本', '', 'zz'), n: fc.maxSafeInteger(), b: fc.boolean() }), {
+          minLength: 1,
+          maxLength: 400,
+        }),
+        async (rows) => {
+          runs++;
+          const file = path.join(dir, `${runs}.parquet`);
+          const cols = [
+            { name: 's', type: 'STRING' as const, values: rows.map((r) => r.s) },
+            { name: 'd', type: 'STRING' as const, dictionary: true, values: rows.map((r) => r.d) },
+            { name: 'n', type: 'INT64' as const, values: rows.map((r) => r.n) },
+            { name: 'b', type: 'BOOLEAN' as const, values: rows.map((r) => r.b) },
+          ];
+          writeFileSync(file, writeParquet(cols, { codec: 'ZSTD', statistics: true }));
+          const got = (await con.runAndReadAll(`SELECT s, d, n, b FROM read_parquet('${file}')`)).getRowObjectsJS();
+          const same =
+            got.length === rows.length && got.every((g, i) => g.s === rows[i]!.s && g.d === rows[i]!.d && BigInt(g.n as bigint) === BigInt(rows[i]!.n) && g.b === rows[i]!.b);
+          // statistics: byte order for strings, numeric for integers
+          const meta = (
+            await con.runAndReadAll(`SELECT path_in_schema AS c, stats_min_value AS lo, stats_max_value AS hi, compression FROM parquet_metadata('${file}')`)
+          ).getRowObjectsJS();
+          const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+          const ss = rows.map((r) => r.s).sort(byBytes);
+          const ns = rows.map((r) => r.n).sort((a, b) => a - b);
+          const m = Object.fromEntries(meta.map((x) => [x.c, x]));
+          const stats = m.s!.lo === ss[0] && m.s!.hi === ss.at(-1) && String(m.n!.lo) === String(ns[0]) && String(m.n!.hi) === String(ns.at(-1));
+          return same && stats && meta.every((x) => x.compression === 'ZSTD');
+        },
+      ),
+      { numRuns: 60 },
+    );
+  } finally {
+    con.closeSync();
+    db.closeSync();
+  }
+  t.is(runs, 60);
 });
