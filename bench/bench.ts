@@ -19,7 +19,9 @@ interface Run {
 function once(args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     const t = performance.now();
-    const child = spawn(process.execPath, ['--no-warnings', path.join(__dirname, 'run-one.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--no-warnings', path.join(__dirname, 'run-one.js'), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c) => out.push(c));
@@ -83,12 +85,16 @@ async function main(): Promise<void> {
       for (const [name, args] of engines) {
         const run = await once(args);
         (runs[name] ??= []).push(run);
-        console.error(`  ${items.toLocaleString()} items, round ${r + 1}: ${name} ${(run.ms / 1000).toFixed(2)} s, ${run.rssMiB.toFixed(0)} MiB`);
+        console.error(
+          `  ${items.toLocaleString()} items, round ${r + 1}: ${name} ${(run.ms / 1000).toFixed(2)} s, ${run.rssMiB.toFixed(0)} MiB`,
+        );
       }
     }
     const stages = JSON.parse((await once(['stages', dir])).out);
     const contract = engines.filter(([n]) => n.startsWith('duckdb contract')).map(([n]) => n);
-    const equal = contract.length ? contract.every((n) => isDeepStrictEqual(canonical(runs['kpi compute']![0]!.out), canonical(runs[n]![0]!.out))) : null;
+    const equal = contract.length
+      ? contract.every((n) => isDeepStrictEqual(canonical(runs['kpi compute']![0]!.out), canonical(runs[n]![0]!.out)))
+      : null;
     const ours = JSON.parse(runs['kpi compute']![0]!.out);
     const plain = JSON.parse(runs['duckdb plain, 1 thread']![0]!.out);
     const row: Record<string, unknown> = {
@@ -96,7 +102,10 @@ async function main(): Promise<void> {
       rounds,
       equalKpis: equal,
       // the plain query skips upserts and per-file rules: how far its answer is from the contract's
-      rowsKpiVsPlain: { kpi: [ours.category_kpis.length, ours.order_kpis.length], plain: [plain.categoryRows, plain.orderRows] },
+      rowsKpiVsPlain: {
+        kpi: [ours.category_kpis.length, ours.order_kpis.length],
+        plain: [plain.categoryRows, plain.orderRows],
+      },
       engines: {} as Record<string, unknown>,
       stagesMs: stages.stages,
       kernelVsReference: stages.kernelVsReference,
@@ -114,12 +123,22 @@ async function main(): Promise<void> {
     results.push(row);
     print(row);
   }
-  writeFileSync(outFile, JSON.stringify({ machine: { cpus: os.cpus().length, node: process.version, date: new Date().toISOString() }, results }, null, 2) + '\n');
+  writeFileSync(
+    outFile,
+    JSON.stringify(
+      { machine: { cpus: os.cpus().length, node: process.version, date: new Date().toISOString() }, results },
+      null,
+      2,
+    ) + '\n',
+  );
   console.log(`\nresults written to ${outFile}`);
 }
 
 function print(row: Record<string, unknown>): void {
-  const engines = row.engines as Record<string, { wallS: number; peakRssMiB: number; itemsPerS: number; oursOverThis: number }>;
+  const engines = row.engines as Record<
+    string,
+    { wallS: number; peakRssMiB: number; itemsPerS: number; oursOverThis: number }
+  >;
   const eq = row.equalKpis === null ? 'not run (--skip-contract)' : row.equalKpis ? 'yes' : 'NO';
   console.log(
     `\n${(row.items as number).toLocaleString()} order items — KPIs of kpi compute equal the full-contract DuckDB SQL: ${eq}; rows (category, day) kpi vs plain query: ${JSON.stringify(row.rowsKpiVsPlain)}`,
@@ -137,7 +156,9 @@ function print(row: Record<string, unknown>): void {
       .join(', ')}`,
   );
   const kv = row.kernelVsReference as { wasmMs: number; referenceMs: number; equal: boolean };
-  console.log(`kernel: wasm ${kv.wasmMs.toFixed(0)} ms vs TypeScript reference ${kv.referenceMs.toFixed(0)} ms, equal: ${kv.equal ? 'yes' : 'NO'}`);
+  console.log(
+    `kernel: wasm ${kv.wasmMs.toFixed(0)} ms vs TypeScript reference ${kv.referenceMs.toFixed(0)} ms, equal: ${kv.equal ? 'yes' : 'NO'}`,
+  );
 }
 
 main().catch((e) => {

@@ -3,8 +3,8 @@
 import { openSync, readSync, closeSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { listLocalSources } from '../runtime/core/compute';
-import type { KpiTables } from '../runtime/core/kpis';
-import { SCHEMAS } from '../runtime/core/rules';
+import type { KpiTables } from '../runtime/core/aggregate/kpis';
+import { SCHEMAS } from '../runtime/core/parse/rules';
 import path from 'node:path';
 
 const MACROS = `
@@ -54,12 +54,16 @@ export async function duckCompute(dir: string, threads?: number): Promise<DuckRe
           const file = path.join(dir, s.name);
           const header = headerOf(file);
           if (schema.required.some((c) => !header.includes(c))) return; // rejected whole
-          const sel = cols.map((c) => (header.includes(c) ? `coalesce(trim("${c}"), '') AS ${c}` : `'' AS ${c}`)).join(', ');
+          const sel = cols
+            .map((c) => (header.includes(c) ? `coalesce(trim("${c}"), '') AS ${c}` : `'' AS ${c}`))
+            .join(', ');
           parts.push(
             `SELECT ${idx} AS file_idx, row_number() OVER () AS rn, ${sel} FROM read_csv(${q(file)}, header = true, all_varchar = true, delim = ',', quote = '"', escape = '"', null_padding = true)`,
           );
         });
-      await con.run(`CREATE TABLE ${entity}_raw AS ${parts.join(' UNION ALL ') || `SELECT 0 AS file_idx, 0 AS rn, ${cols.map((c) => `'' AS ${c}`).join(', ')} WHERE false`}`);
+      await con.run(
+        `CREATE TABLE ${entity}_raw AS ${parts.join(' UNION ALL ') || `SELECT 0 AS file_idx, 0 AS rn, ${cols.map((c) => `'' AS ${c}`).join(', ')} WHERE false`}`,
+      );
     }
     const TS = ['created_at', 'shipped_at', 'delivered_at', 'returned_at'];
     // Each timestamp is cast once per row; the rules then compare the parsed values.
@@ -71,10 +75,14 @@ export async function duckCompute(dir: string, threads?: number): Promise<DuckRe
       if (entity === 'order_items') rules.push(`WHEN NOT price_ok(sale_price) THEN 'bad_price'`);
       if (entity !== 'products') {
         const ok = TS.map(
-          (c) => `(${c} = '' OR (${c}_us IS NOT NULL AND regexp_full_match(${c}, '\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z| UTC|[+-]\\d{2}:?\\d{2})?')))`,
+          (c) =>
+            `(${c} = '' OR (${c}_us IS NOT NULL AND regexp_full_match(${c}, '\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z| UTC|[+-]\\d{2}:?\\d{2})?')))`,
         ).join(' AND ');
         rules.push(`WHEN NOT (${ok}) THEN 'bad_timestamp'`);
-        if (entity === 'orders') rules.push(`WHEN num_of_item <> '' AND NOT (regexp_full_match(num_of_item, '\\d+') AND length(num_of_item) <= 15) THEN 'bad_integer'`);
+        if (entity === 'orders')
+          rules.push(
+            `WHEN num_of_item <> '' AND NOT (regexp_full_match(num_of_item, '\\d+') AND length(num_of_item) <= 15) THEN 'bad_integer'`,
+          );
         rules.push(`WHEN shipped_at_us < created_at_us THEN 'shipped_before_created'`);
         rules.push(`WHEN delivered_at_us < shipped_at_us THEN 'delivered_before_shipped'`);
       }
@@ -111,7 +119,8 @@ export async function duckCompute(dir: string, threads?: number): Promise<DuckRe
     for (const stmt of script.split(';').filter((x) => x.trim())) {
       const t = performance.now();
       await con.run(stmt);
-      if (process.env.KPI_DUCK_TRACE) console.error(`${(performance.now() - t).toFixed(0)} ms ${stmt.trim().slice(0, 40)}`);
+      if (process.env.KPI_DUCK_TRACE)
+        console.error(`${(performance.now() - t).toFixed(0)} ms ${stmt.trim().slice(0, 40)}`);
     }
     const cat = await con.runAndReadAll(`
       SELECT category, order_date, CAST(sum(cents) AS BIGINT) AS c, count(*)::BIGINT AS items, count(DISTINCT order_id)::BIGINT AS orders, sum(returned)::BIGINT AS ret
@@ -148,7 +157,9 @@ export async function duckCompute(dir: string, threads?: number): Promise<DuckRe
             returned_items: ret,
           };
         })
-        .sort((x, y) => (x.category < y.category ? -1 : x.category > y.category ? 1 : x.order_date < y.order_date ? -1 : 1)),
+        .sort((x, y) =>
+          x.category < y.category ? -1 : x.category > y.category ? 1 : x.order_date < y.order_date ? -1 : 1,
+        ),
       order_kpis: day.getRowObjectsJS().map((r) => {
         const c = num(r.c),
           orders = num(r.orders);

@@ -56,7 +56,9 @@ async function main(): Promise<void> {
     writeFileSync(path.join(dir, '.complete'), '');
   }
   const plan = planUpload(dir);
-  const { stack, pipeline } = await benchStack((l) => void (process.env.BENCH_LOG && /batch_applied|bulk_applied|transform_done/.test(l) && console.log(l)));
+  const { stack, pipeline } = await benchStack(
+    (l) => void (process.env.BENCH_LOG && /batch_applied|bulk_applied|transform_done/.test(l) && console.log(l)),
+  );
   const d = new Dispatcher(pipeline, 100);
   stack.onObjectCreated((k) => d.enqueue(k));
   const t0 = performance.now();
@@ -70,7 +72,9 @@ async function main(): Promise<void> {
   let expectDir = dir;
   if (history !== undefined) {
     const mb0 = plan.reduce((s, p) => s + p.size, 0) / 1e6;
-    console.log(`history: ${items.toLocaleString()} items (${mb0.toFixed(1)} MB) loaded in ${((t1 - t0) / 1000).toFixed(2)} s`);
+    console.log(
+      `history: ${items.toLocaleString()} items (${mb0.toFixed(1)} MB) loaded in ${((t1 - t0) / 1000).toFixed(2)} s`,
+    );
     // kpi compute must see the history and every new day, in upload order (new_* names sort after part files).
     expectDir = mkdtempSync(path.join(os.tmpdir(), 'kpi-bench-expected-'));
     cpSync(dir, expectDir, { recursive: true });
@@ -110,7 +114,9 @@ async function main(): Promise<void> {
       const ms = performance.now() - ta;
       clearInterval(sample);
       const days = (await store.readAll()).category_kpis.filter((c) => c.category === 'Recategorised').length;
-      console.log(`recategorize product 1 (${days} days): upload → tables ${(ms / 1000).toFixed(2)} s, peak heap of the pipeline thread ${(peak / 2 ** 20).toFixed(0)} MiB`);
+      console.log(
+        `recategorize product 1 (${days} days): upload → tables ${(ms / 1000).toFixed(2)} s, peak heap of the pipeline thread ${(peak / 2 ** 20).toFixed(0)} MiB`,
+      );
     }
     want = await computeDir(expectDir);
   }
@@ -118,8 +124,11 @@ async function main(): Promise<void> {
   const lake = await new Bucket(stack.clients.s3, stack.bucket).list('curated/');
   const lakeBytes = lake.reduce((n, o) => n + o.size, 0);
   const joined = got.order_kpis.reduce((n, o) => n + o.total_items_sold, 0);
-  console.log(`lake: ${lake.length} files, ${(lakeBytes / 1e6).toFixed(1)} MB, ${(lakeBytes / joined).toFixed(1)} bytes per joined item`);
-  const equal = isDeepStrictEqual(got.category_kpis, want.category_kpis) && isDeepStrictEqual(got.order_kpis, want.order_kpis);
+  console.log(
+    `lake: ${lake.length} files, ${(lakeBytes / 1e6).toFixed(1)} MB, ${(lakeBytes / joined).toFixed(1)} bytes per joined item`,
+  );
+  const equal =
+    isDeepStrictEqual(got.category_kpis, want.category_kpis) && isDeepStrictEqual(got.order_kpis, want.order_kpis);
   await stack.close();
   const mb = plan.reduce((s, p) => s + p.size, 0) / 1e6;
   console.log(

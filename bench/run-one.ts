@@ -2,15 +2,15 @@
 // argv: kpi DIR | duckdb DIR THREADS | stages DIR. KPI JSON on stdout, {"rssMiB"} as the last stderr line.
 import { main } from '../runtime/cli/cli';
 import { listLocalSources, loadTables } from '../runtime/core/compute';
-import { toKpis } from '../runtime/core/kpis';
-import { fieldsOf } from '../runtime/core/csv';
-import { scanRows } from '../runtime/core/rowscan';
-import { mapHeader, RowRules, SCHEMAS } from '../runtime/core/rules';
-import { aggregateWasm } from '../runtime/core/kernel';
-import { aggregateReference } from '../runtime/core/reference';
-import { sortAggregates } from '../runtime/core/aggregates';
+import { toKpis } from '../runtime/core/aggregate/kpis';
+import { fieldsOf } from '../runtime/core/parse/csv';
+import { scanRows } from '../runtime/core/parse/rowscan';
+import { mapHeader, RowRules, SCHEMAS } from '../runtime/core/parse/rules';
+import { aggregateWasm } from '../runtime/core/aggregate/kernel';
+import { aggregateReference } from '../runtime/core/aggregate/reference';
+import { sortAggregates } from '../runtime/core/aggregate/aggregates';
 import { isDeepStrictEqual } from 'node:util';
-import { materialize, verdictSlots } from '../runtime/core/join';
+import { materialize, verdictSlots } from '../runtime/core/join/join';
 import { duckCompute } from './duckdb';
 import { duckPlain } from './duckdb-plain';
 
@@ -73,7 +73,9 @@ async function run(): Promise<void> {
     if (code !== 0) process.exit(code);
   } else if (engine === 'duckdb') {
     const r = await duckCompute(dir, threads ? Number(threads) : undefined);
-    process.stdout.write(JSON.stringify({ category_kpis: r.category_kpis, order_kpis: r.order_kpis, rejected: r.rejected }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ category_kpis: r.category_kpis, order_kpis: r.order_kpis, rejected: r.rejected }) + '\n',
+    );
   } else if (engine === 'duckdb-plain') {
     process.stdout.write(JSON.stringify(await duckPlain(dir, threads ? Number(threads) : undefined)) + '\n');
   } else if (engine === 'stages') {

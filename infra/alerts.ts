@@ -28,7 +28,13 @@ export class Alerts extends pulumi.ComponentResource {
           JSON.stringify({
             Version: '2012-10-17',
             Statement: [
-              { Sid: 'AccountAdmin', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${acct}:root` }, Action: 'kms:*', Resource: '*' },
+              {
+                Sid: 'AccountAdmin',
+                Effect: 'Allow',
+                Principal: { AWS: `arn:aws:iam::${acct}:root` },
+                Action: 'kms:*',
+                Resource: '*',
+              },
               {
                 Sid: 'AlarmAndEventPublishers',
                 Effect: 'Allow',
@@ -67,7 +73,11 @@ export class Alerts extends pulumi.ComponentResource {
     );
     // Named by address, not list position: removing one address leaves the others subscribed.
     for (const email of s.alertEmails)
-      new aws.sns.TopicSubscription(`${name}-email-${email.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`, { topic: this.topic.arn, protocol: 'email', endpoint: email }, parent);
+      new aws.sns.TopicSubscription(
+        `${name}-email-${email.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`,
+        { topic: this.topic.arn, protocol: 'email', endpoint: email },
+        parent,
+      );
     this.registerOutputs({ topic: this.topic.arn });
   }
 }

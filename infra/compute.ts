@@ -22,7 +22,10 @@ export interface ComputeArgs {
 export const SCRATCH_PATH = '/scratch';
 const SCRATCH_VOLUME = 'scratch';
 
-const assumeTasks = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+const assumeTasks = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
 
 export class Compute extends pulumi.ComponentResource {
   readonly cluster: aws.ecs.Cluster;
@@ -36,28 +39,54 @@ export class Compute extends pulumi.ComponentResource {
     const parent = { parent: this };
     const s = a.settings;
     const region = aws.getRegionOutput({}, parent).region;
-    this.cluster = new aws.ecs.Cluster(`${name}-cluster`, { settings: [{ name: 'containerInsights', value: 'enabled' }] }, parent);
+    this.cluster = new aws.ecs.Cluster(
+      `${name}-cluster`,
+      { settings: [{ name: 'containerInsights', value: 'enabled' }] },
+      parent,
+    );
     this.executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy: assumeTasks }, parent);
     new aws.iam.RolePolicyAttachment(
       `${name}-execution`,
-      { role: this.executionRole.name, policyArn: 'arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy' },
+      {
+        role: this.executionRole.name,
+        policyArn: 'arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy',
+      },
       parent,
     );
 
     const policies: Record<Stage, pulumi.Output<string>> = {
-      validate: pulumi.all([a.bucket.arn, a.eventBusArn, a.topicArn, a.topicKeyArn]).apply(([b, e, t, k]) => doc(validateStatements(b, e, t, k))),
+      validate: pulumi
+        .all([a.bucket.arn, a.eventBusArn, a.topicArn, a.topicKeyArn])
+        .apply(([b, e, t, k]) => doc(validateStatements(b, e, t, k))),
       transform: pulumi
-        .all([a.bucket.arn, a.topicArn, a.topicKeyArn, pulumi.all([a.tables.category.arn, a.tables.order.arn]), a.tables.state.arn])
+        .all([
+          a.bucket.arn,
+          a.topicArn,
+          a.topicKeyArn,
+          pulumi.all([a.tables.category.arn, a.tables.order.arn]),
+          a.tables.state.arn,
+        ])
         .apply(([b, t, k, tables, state]) => doc(transformStatements(b, tables, state, t, k))),
     };
     for (const stage of STAGES) {
       const role = new aws.iam.Role(`${name}-${stage}-task`, { assumeRolePolicy: assumeTasks }, parent);
       new aws.iam.RolePolicy(`${name}-${stage}-task`, { role: role.id, policy: policies[stage] }, parent);
       this.taskRoles[stage] = role;
-      const logs = new aws.cloudwatch.LogGroup(`${name}-${stage}-logs`, { name: physicalName(s, `/ecs/${stage}-task`), retentionInDays: s.logRetentionDays }, parent);
+      const logs = new aws.cloudwatch.LogGroup(
+        `${name}-${stage}-logs`,
+        { name: physicalName(s, `/ecs/${stage}-task`), retentionInDays: s.logRetentionDays },
+        parent,
+      );
       this.logGroups[stage] = logs;
       const environment = pulumi
-        .all([a.bucket.id, a.tables.category.name, a.tables.order.name, a.tables.state.name, a.topicArn, a.eventBusName])
+        .all([
+          a.bucket.id,
+          a.tables.category.name,
+          a.tables.order.name,
+          a.tables.state.name,
+          a.topicArn,
+          a.eventBusName,
+        ])
         .apply(([bucket, cat, ord, state, topic, bus]) => [
           { name: ENV.stage, value: stage },
           { name: ENV.bucket, value: bucket },
@@ -88,22 +117,27 @@ export class Compute extends pulumi.ComponentResource {
           volumes: [{ name: SCRATCH_VOLUME }],
           executionRoleArn: this.executionRole.arn,
           taskRoleArn: role.arn,
-          containerDefinitions: pulumi.all([a.images[stage], environment, logs.name, region]).apply(([image, env, group, reg]) =>
-            JSON.stringify([
-              {
-                name: stage,
-                image,
-                essential: true,
-                command: ['run'],
-                environment: env,
-                // The container stops itself at the deadline; ECS gets a little longer to collect it.
-                stopTimeout: 30,
-                readonlyRootFilesystem: true,
-                mountPoints: [{ sourceVolume: SCRATCH_VOLUME, containerPath: SCRATCH_PATH, readOnly: false }],
-                logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': group, 'awslogs-region': reg, 'awslogs-stream-prefix': stage } },
-              },
-            ]),
-          ),
+          containerDefinitions: pulumi
+            .all([a.images[stage], environment, logs.name, region])
+            .apply(([image, env, group, reg]) =>
+              JSON.stringify([
+                {
+                  name: stage,
+                  image,
+                  essential: true,
+                  command: ['run'],
+                  environment: env,
+                  // The container stops itself at the deadline; ECS gets a little longer to collect it.
+                  stopTimeout: 30,
+                  readonlyRootFilesystem: true,
+                  mountPoints: [{ sourceVolume: SCRATCH_VOLUME, containerPath: SCRATCH_PATH, readOnly: false }],
+                  logConfiguration: {
+                    logDriver: 'awslogs',
+                    options: { 'awslogs-group': group, 'awslogs-region': reg, 'awslogs-stream-prefix': stage },
+                  },
+                },
+              ]),
+            ),
         },
         parent,
       );

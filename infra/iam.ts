@@ -1,5 +1,12 @@
 // Least-privilege policy documents, as pure functions of ARNs (unit-tested beside the program).
-import { ARCHIVE_PREFIX, CURATED_PREFIX, ERR_PREFIX, LANDING_PREFIX, QUALITY_KEY, STATE_PREFIX } from '../runtime/core/names';
+import {
+  ARCHIVE_PREFIX,
+  CURATED_PREFIX,
+  ERR_PREFIX,
+  LANDING_PREFIX,
+  QUALITY_KEY,
+  STATE_PREFIX,
+} from '../runtime/core/names';
 
 /** The transform's own objects (README "State and commits"): index runs and commit records. */
 const STATE_OBJECTS = ['index/', 'commits/'].map((p) => `${STATE_PREFIX}${p}`);
@@ -29,7 +36,12 @@ const alertStatements = (topicArn: string, keyArn: string): Statement[] => [
  * validate: read and clear the landing zone (by version: the bucket is versioned, and exactly the
  * version read is deleted), write archive/ and err/, hand over, alert.
  */
-export function validateStatements(bucketArn: string, eventBusArn: string, topicArn: string, keyArn: string): Statement[] {
+export function validateStatements(
+  bucketArn: string,
+  eventBusArn: string,
+  topicArn: string,
+  keyArn: string,
+): Statement[] {
   return [
     {
       Sid: 'ListOwnPrefixes',
@@ -45,17 +57,33 @@ export function validateStatements(bucketArn: string, eventBusArn: string, topic
       Resource: [`${bucketArn}/${LANDING_PREFIX}*`],
     },
     // The HEAD of an earlier archived copy (the same file delivered twice), then the put.
-    { Sid: 'Archive', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`${bucketArn}/${ARCHIVE_PREFIX}*`] },
+    {
+      Sid: 'Archive',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:PutObject'],
+      Resource: [`${bucketArn}/${ARCHIVE_PREFIX}*`],
+    },
     { Sid: 'Errors', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucketArn}/${ERR_PREFIX}*`] },
     // The pending marker, put before the archive object: the transform's list of work.
-    { Sid: 'PendingMarkers', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucketArn}/${STATE_PREFIX}pending/*`] },
+    {
+      Sid: 'PendingMarkers',
+      Effect: 'Allow',
+      Action: ['s3:PutObject'],
+      Resource: [`${bucketArn}/${STATE_PREFIX}pending/*`],
+    },
     { Sid: 'HandOver', Effect: 'Allow', Action: ['events:PutEvents'], Resource: [eventBusArn] },
     ...alertStatements(topicArn, keyArn),
   ];
 }
 
 /** transform: read archive/, report expired items to err/unmatched/, own the lake, its state and the two KPI tables. */
-export function transformStatements(bucketArn: string, tableArns: string[], stateTableArn: string, topicArn: string, keyArn: string): Statement[] {
+export function transformStatements(
+  bucketArn: string,
+  tableArns: string[],
+  stateTableArn: string,
+  topicArn: string,
+  keyArn: string,
+): Statement[] {
   return [
     {
       Sid: 'ListArchive',
@@ -64,20 +92,65 @@ export function transformStatements(bucketArn: string, tableArns: string[], stat
       Resource: [bucketArn],
       // The landing zone: the bulk path restarts while uploads are still arriving (transform.ts).
       // state/index/ and state/commits/: the collection of unreferenced objects (garbage.ts).
-      Condition: { StringLike: { 's3:prefix': [`${LANDING_PREFIX}*`, `${ARCHIVE_PREFIX}*`, `${CURATED_PREFIX}*`, `${PENDING}*`, ...STATE_OBJECTS.map((p) => `${p}*`)] } },
+      Condition: {
+        StringLike: {
+          's3:prefix': [
+            `${LANDING_PREFIX}*`,
+            `${ARCHIVE_PREFIX}*`,
+            `${CURATED_PREFIX}*`,
+            `${PENDING}*`,
+            ...STATE_OBJECTS.map((p) => `${p}*`),
+          ],
+        },
+      },
     },
     // Delete: an archived file that fails the same way twice is quarantined (moved to err/files/quarantine/).
-    { Sid: 'ReadArchive', Effect: 'Allow', Action: ['s3:GetObject', 's3:DeleteObject'], Resource: [`${bucketArn}/${ARCHIVE_PREFIX}*`] },
-    { Sid: 'Unmatched', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`${bucketArn}/${ERR_PREFIX}unmatched/*`] },
-    { Sid: 'Quarantine', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucketArn}/${ERR_PREFIX}files/quarantine/*`] },
+    {
+      Sid: 'ReadArchive',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:DeleteObject'],
+      Resource: [`${bucketArn}/${ARCHIVE_PREFIX}*`],
+    },
+    {
+      Sid: 'Unmatched',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:PutObject'],
+      Resource: [`${bucketArn}/${ERR_PREFIX}unmatched/*`],
+    },
+    {
+      Sid: 'Quarantine',
+      Effect: 'Allow',
+      Action: ['s3:PutObject'],
+      Resource: [`${bucketArn}/${ERR_PREFIX}files/quarantine/*`],
+    },
     // The curated zone: a day's new file is put, the old ones deleted; verify reads them back.
-    { Sid: 'CuratedZone', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: [`${bucketArn}/${CURATED_PREFIX}*`] },
+    {
+      Sid: 'CuratedZone',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      Resource: [`${bucketArn}/${CURATED_PREFIX}*`],
+    },
     { Sid: 'QualitySummary', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucketArn}/${QUALITY_KEY}`] },
-    { Sid: 'StateObjects', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: STATE_OBJECTS.map((p) => `${bucketArn}/${p}*`) },
+    {
+      Sid: 'StateObjects',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      Resource: STATE_OBJECTS.map((p) => `${bucketArn}/${p}*`),
+    },
     // Markers: put for archived files the state has never seen (no state yet), deleted once applied.
-    { Sid: 'PendingMarkers', Effect: 'Allow', Action: ['s3:PutObject', 's3:DeleteObject'], Resource: [`${bucketArn}/${PENDING}*`] },
+    {
+      Sid: 'PendingMarkers',
+      Effect: 'Allow',
+      Action: ['s3:PutObject', 's3:DeleteObject'],
+      Resource: [`${bucketArn}/${PENDING}*`],
+    },
     // The manifest: read, and the conditional writes of the lease and the commit.
-    { Sid: 'StateTable', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: [stateTableArn] },
+    {
+      Sid: 'StateTable',
+      Effect: 'Allow',
+      Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      Resource: [stateTableArn],
+    },
     {
       Sid: 'KpiTables',
       Effect: 'Allow',
@@ -91,7 +164,11 @@ export function transformStatements(bucketArn: string, tableArns: string[], stat
 }
 
 /** EventBridge may start only these task families and pass only these roles. */
-export function eventsStatements(taskDefinitionFamilyArns: string[], passRoleArns: string[], clusterArn: string): Statement[] {
+export function eventsStatements(
+  taskDefinitionFamilyArns: string[],
+  passRoleArns: string[],
+  clusterArn: string,
+): Statement[] {
   return [
     {
       Sid: 'RunPipelineTasks',

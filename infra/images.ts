@@ -34,7 +34,12 @@ export class Images extends pulumi.ComponentResource {
     const parent = { parent: this };
     this.repository = new aws.ecr.Repository(
       `${name}-repo`,
-      { imageScanningConfiguration: { scanOnPush: true }, imageTagMutability: 'MUTABLE', forceDelete: !s.protect, encryptionConfigurations: [{ encryptionType: 'AES256' }] },
+      {
+        imageScanningConfiguration: { scanOnPush: true },
+        imageTagMutability: 'MUTABLE',
+        forceDelete: !s.protect,
+        encryptionConfigurations: [{ encryptionType: 'AES256' }],
+      },
       parent,
     );
     new aws.ecr.LifecyclePolicy(
@@ -59,7 +64,14 @@ export class Images extends pulumi.ComponentResource {
     for (const stage of STAGES) {
       const image = new awsx.ecr.Image(
         `${name}-${stage}`,
-        { repositoryUrl: this.repository.repositoryUrl, context, dockerfile: path.join(context, 'Dockerfile'), target: stage, platform: 'linux/amd64', imageTag: stage },
+        {
+          repositoryUrl: this.repository.repositoryUrl,
+          context,
+          dockerfile: path.join(context, 'Dockerfile'),
+          target: stage,
+          platform: 'linux/amd64',
+          imageTag: stage,
+        },
         parent,
       );
       uris[stage] = image.imageUri;

@@ -4,7 +4,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { CURATED_PREFIX } from '../runtime/core/names';
-import { LAKE_COLUMNS } from '../runtime/core/parquet';
+import { LAKE_COLUMNS } from '../runtime/core/formats/parquet';
 import { physicalName, type Settings } from './settings';
 
 export interface LakeArgs {
@@ -44,7 +44,11 @@ export class Lake extends pulumi.ComponentResource {
     const parent = { parent: this };
     const s = a.settings;
     // Glue database names allow lower case, digits and underscores only.
-    this.database = new aws.glue.CatalogDatabase(`${name}-lake`, { name: physicalName(s, 'ecommerce_kpi', '_').replace(/[^a-z0-9_]/g, '_') }, parent);
+    this.database = new aws.glue.CatalogDatabase(
+      `${name}-lake`,
+      { name: physicalName(s, 'ecommerce_kpi', '_').replace(/[^a-z0-9_]/g, '_') },
+      parent,
+    );
     this.table = new aws.glue.CatalogTable(
       `${name}-joined-items`,
       {
@@ -72,7 +76,10 @@ export class Lake extends pulumi.ComponentResource {
           enforceWorkgroupConfiguration: true,
           publishCloudwatchMetricsEnabled: true,
           bytesScannedCutoffPerQuery: s.athenaBytesScannedLimit,
-          resultConfiguration: { outputLocation: pulumi.interpolate`s3://${a.bucketName}/${ATHENA_RESULTS_PREFIX}`, encryptionConfiguration: { encryptionOption: 'SSE_S3' } },
+          resultConfiguration: {
+            outputLocation: pulumi.interpolate`s3://${a.bucketName}/${ATHENA_RESULTS_PREFIX}`,
+            encryptionConfiguration: { encryptionOption: 'SSE_S3' },
+          },
         },
       },
       parent,

@@ -22,7 +22,14 @@ export class Monitoring extends pulumi.ComponentResource {
     super('kpi:monitoring:Monitoring', name, {}, opts);
     const parent = { parent: this };
     // Every alarm: one 5-minute period above a threshold, missing data is fine, both transitions to the topic.
-    const alarm = (id: string, namespace: string, metricName: string, dimensions: Record<string, pulumi.Input<string>>, statistic: string, threshold = 0) =>
+    const alarm = (
+      id: string,
+      namespace: string,
+      metricName: string,
+      dimensions: Record<string, pulumi.Input<string>>,
+      statistic: string,
+      threshold = 0,
+    ) =>
       this.alarms.push(
         new aws.cloudwatch.MetricAlarm(
           `${name}-${id}`,
@@ -42,23 +49,46 @@ export class Monitoring extends pulumi.ComponentResource {
           parent,
         ),
       );
-    alarm('dlq-depth', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: a.deadLetterQueueName }, 'Maximum');
+    alarm(
+      'dlq-depth',
+      'AWS/SQS',
+      'ApproximateNumberOfMessagesVisible',
+      { QueueName: a.deadLetterQueueName },
+      'Maximum',
+    );
     for (const [what, rule] of Object.entries(a.ruleNames)) {
       alarm(`${what}-rule-failed`, 'AWS/Events', 'FailedInvocations', { RuleName: rule }, 'Sum');
       // With a DLQ on the target, a failure to write to the DLQ is counted here, not in FailedInvocations
       // (EventBridge metrics: InvocationsFailedToBeSentToDlq).
       alarm(`${what}-rule-dlq-failed`, 'AWS/Events', 'InvocationsFailedToBeSentToDlq', { RuleName: rule }, 'Sum');
     }
-    alarm('rejected-share', METRIC_NAMESPACE, 'RejectedShare', { Stage: 'validate' }, 'Maximum', a.settings.rejectAlertShare * 100);
-    alarm('latency', METRIC_NAMESPACE, 'UploadToKpiLatencyMs', { Stage: 'transform' }, 'Maximum', a.settings.latencyAlarmSeconds * 1000);
-    for (const [what, table] of Object.entries(a.tableNames)) alarm(`${what}-table-throttles`, 'AWS/DynamoDB', 'WriteThrottleEvents', { TableName: table }, 'Sum');
+    alarm(
+      'rejected-share',
+      METRIC_NAMESPACE,
+      'RejectedShare',
+      { Stage: 'validate' },
+      'Maximum',
+      a.settings.rejectAlertShare * 100,
+    );
+    alarm(
+      'latency',
+      METRIC_NAMESPACE,
+      'UploadToKpiLatencyMs',
+      { Stage: 'transform' },
+      'Maximum',
+      a.settings.latencyAlarmSeconds * 1000,
+    );
+    for (const [what, table] of Object.entries(a.tableNames))
+      alarm(`${what}-table-throttles`, 'AWS/DynamoDB', 'WriteThrottleEvents', { TableName: table }, 'Sum');
     this.watchTasks(name, a);
     const region = aws.getRegionOutput({}, parent).region;
     this.dashboard = new aws.cloudwatch.Dashboard(
       `${name}-dashboard`,
       {
         dashboardName: `kpi-pipeline-${a.settings.stack}`,
-        dashboardBody: pulumi.all([region, a.deadLetterQueueName]).apply(([reg, dlq]) => JSON.stringify(dashboardBody(reg, dlq))),
+        dashboardBody: pulumi
+          .all([region, a.deadLetterQueueName])
+          .apply(([reg, dlq]) => JSON.stringify(dashboardBody(reg, dlq))),
       },
       parent,
     );
@@ -88,7 +118,12 @@ export class Monitoring extends pulumi.ComponentResource {
         rule: rule.name,
         arn: a.topicArn,
         inputTransformer: {
-          inputPaths: { group: '$.detail.group', reason: '$.detail.stoppedReason', code: '$.detail.stopCode', task: '$.detail.taskArn' },
+          inputPaths: {
+            group: '$.detail.group',
+            reason: '$.detail.stoppedReason',
+            code: '$.detail.stopCode',
+            task: '$.detail.taskArn',
+          },
           inputTemplate: '"KPI pipeline task <task> (<group>) stopped (<code>) with a failure: <reason>"',
         },
       },
@@ -106,7 +141,11 @@ export function taskFailedPattern(clusterArn: string): string {
   return JSON.stringify({
     source: ['aws.ecs'],
     'detail-type': ['ECS Task State Change'],
-    detail: { clusterArn: [clusterArn], lastStatus: ['STOPPED'], $or: [{ containers: { exitCode: [{ 'anything-but': 0 }] } }, { stopCode: ['TaskFailedToStart'] }] },
+    detail: {
+      clusterArn: [clusterArn],
+      lastStatus: ['STOPPED'],
+      $or: [{ containers: { exitCode: [{ 'anything-but': 0 }] } }, { stopCode: ['TaskFailedToStart'] }],
+    },
   });
 }
 
@@ -140,7 +179,13 @@ export function dashboardBody(region: string, dlq: string): object {
         12,
         0,
       ),
-      m('Upload → KPIs written (ms)', [[METRIC_NAMESPACE, 'UploadToKpiLatencyMs', 'Stage', 'transform']], 0, 6, 'Maximum'),
+      m(
+        'Upload → KPIs written (ms)',
+        [[METRIC_NAMESPACE, 'UploadToKpiLatencyMs', 'Stage', 'transform']],
+        0,
+        6,
+        'Maximum',
+      ),
       m(
         'KPI rows written, DynamoDB retries',
         [

@@ -11,7 +11,10 @@ export const INTERFACE_SERVICES = ['ecr.api', 'ecr.dkr', 'logs', 'sns', 'events'
  */
 export function chooseZones(available: string[], perService: string[][], count = 2): string[] {
   const ok = available.filter((az) => perService.every((zones) => zones.includes(az)));
-  if (ok.length < count) throw new Error(`only ${ok.length} availability zone(s) offer all of ${INTERFACE_SERVICES.join(', ')}: ${ok.join(', ') || 'none'}`);
+  if (ok.length < count)
+    throw new Error(
+      `only ${ok.length} availability zone(s) offer all of ${INTERFACE_SERVICES.join(', ')}: ${ok.join(', ') || 'none'}`,
+    );
   return ok.slice(0, count);
 }
 
@@ -32,44 +35,91 @@ export class Network extends pulumi.ComponentResource {
     const region = aws.getRegionOutput({}, parent).region;
     const available = aws.getAvailabilityZonesOutput({ state: 'available' }, parent).names;
     const offered = INTERFACE_SERVICES.map(
-      (svc) => aws.ec2.getVpcEndpointServiceOutput({ serviceName: pulumi.interpolate`com.amazonaws.${region}.${svc}` }, parent).availabilityZones,
+      (svc) =>
+        aws.ec2.getVpcEndpointServiceOutput({ serviceName: pulumi.interpolate`com.amazonaws.${region}.${svc}` }, parent)
+          .availabilityZones,
     );
     const azs = pulumi.all([available, pulumi.all(offered)]).apply(([names, zones]) => chooseZones(names, zones));
-    this.vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: `${net}.0.0/16`, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: `${name}-vpc` } }, parent);
+    this.vpc = new aws.ec2.Vpc(
+      `${name}-vpc`,
+      { cidrBlock: `${net}.0.0/16`, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: `${name}-vpc` } },
+      parent,
+    );
     const routes = new aws.ec2.RouteTable(`${name}-isolated`, { vpcId: this.vpc.id }, parent);
     const subnets = [0, 1].map((i) => {
       const subnet = new aws.ec2.Subnet(
         `${name}-isolated-${i}`,
-        { vpcId: this.vpc.id, cidrBlock: `${net}.${i * 16}.0/20`, availabilityZone: azs.apply((a) => a[i]), mapPublicIpOnLaunch: false, tags: { Name: `${name}-isolated-${i}` } },
+        {
+          vpcId: this.vpc.id,
+          cidrBlock: `${net}.${i * 16}.0/20`,
+          availabilityZone: azs.apply((a) => a[i]),
+          mapPublicIpOnLaunch: false,
+          tags: { Name: `${name}-isolated-${i}` },
+        },
         parent,
       );
-      new aws.ec2.RouteTableAssociation(`${name}-isolated-${i}`, { subnetId: subnet.id, routeTableId: routes.id }, parent);
+      new aws.ec2.RouteTableAssociation(
+        `${name}-isolated-${i}`,
+        { subnetId: subnet.id, routeTableId: routes.id },
+        parent,
+      );
       return subnet;
     });
     this.subnetIds = subnets.map((s) => s.id);
 
-    const endpointSg = new aws.ec2.SecurityGroup(`${name}-endpoints`, { vpcId: this.vpc.id, description: 'Interface endpoints: HTTPS from the pipeline tasks only' }, parent);
-    this.taskSecurityGroup = new aws.ec2.SecurityGroup(`${name}-tasks`, { vpcId: this.vpc.id, description: 'Pipeline tasks: no ingress, HTTPS egress to endpoints only' }, parent);
+    const endpointSg = new aws.ec2.SecurityGroup(
+      `${name}-endpoints`,
+      { vpcId: this.vpc.id, description: 'Interface endpoints: HTTPS from the pipeline tasks only' },
+      parent,
+    );
+    this.taskSecurityGroup = new aws.ec2.SecurityGroup(
+      `${name}-tasks`,
+      { vpcId: this.vpc.id, description: 'Pipeline tasks: no ingress, HTTPS egress to endpoints only' },
+      parent,
+    );
     new aws.vpc.SecurityGroupIngressRule(
       `${name}-endpoints-from-tasks`,
-      { securityGroupId: endpointSg.id, referencedSecurityGroupId: this.taskSecurityGroup.id, ipProtocol: 'tcp', fromPort: 443, toPort: 443 },
+      {
+        securityGroupId: endpointSg.id,
+        referencedSecurityGroupId: this.taskSecurityGroup.id,
+        ipProtocol: 'tcp',
+        fromPort: 443,
+        toPort: 443,
+      },
       parent,
     );
     new aws.vpc.SecurityGroupEgressRule(
       `${name}-tasks-to-endpoints`,
-      { securityGroupId: this.taskSecurityGroup.id, referencedSecurityGroupId: endpointSg.id, ipProtocol: 'tcp', fromPort: 443, toPort: 443 },
+      {
+        securityGroupId: this.taskSecurityGroup.id,
+        referencedSecurityGroupId: endpointSg.id,
+        ipProtocol: 'tcp',
+        fromPort: 443,
+        toPort: 443,
+      },
       parent,
     );
 
     for (const svc of ['s3', 'dynamodb']) {
       const gw = new aws.ec2.VpcEndpoint(
         `${name}-${svc}`,
-        { vpcId: this.vpc.id, serviceName: pulumi.interpolate`com.amazonaws.${region}.${svc}`, vpcEndpointType: 'Gateway', routeTableIds: [routes.id] },
+        {
+          vpcId: this.vpc.id,
+          serviceName: pulumi.interpolate`com.amazonaws.${region}.${svc}`,
+          vpcEndpointType: 'Gateway',
+          routeTableIds: [routes.id],
+        },
         parent,
       );
       new aws.vpc.SecurityGroupEgressRule(
         `${name}-tasks-to-${svc}`,
-        { securityGroupId: this.taskSecurityGroup.id, prefixListId: gw.prefixListId, ipProtocol: 'tcp', fromPort: 443, toPort: 443 },
+        {
+          securityGroupId: this.taskSecurityGroup.id,
+          prefixListId: gw.prefixListId,
+          ipProtocol: 'tcp',
+          fromPort: 443,
+          toPort: 443,
+        },
         parent,
       );
     }

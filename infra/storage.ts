@@ -21,9 +21,17 @@ export class Storage extends pulumi.ComponentResource {
     super('kpi:storage:Storage', name, {}, opts);
     const s = a.settings;
     const parent = { parent: this };
-    this.bucket = new aws.s3.Bucket(`${name}-data`, { forceDestroy: !s.protect, tags: { purpose: 'ecommerce-kpi' } }, { ...parent, protect: s.protect });
+    this.bucket = new aws.s3.Bucket(
+      `${name}-data`,
+      { forceDestroy: !s.protect, tags: { purpose: 'ecommerce-kpi' } },
+      { ...parent, protect: s.protect },
+    );
     const bucket = this.bucket.id;
-    new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket, rule: { objectOwnership: 'BucketOwnerEnforced' } }, parent);
+    new aws.s3.BucketOwnershipControls(
+      `${name}-ownership`,
+      { bucket, rule: { objectOwnership: 'BucketOwnerEnforced' } },
+      parent,
+    );
     new aws.s3.BucketPublicAccessBlock(
       `${name}-public-access`,
       { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
@@ -31,8 +39,16 @@ export class Storage extends pulumi.ComponentResource {
     );
     // SSE-S3: encrypted at rest with no key policy to keep in step with every task and service role;
     // a customer-managed key would add kms:Decrypt grants to tasks, EventBridge and Athena readers.
-    new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }] }, parent);
-    new aws.s3.BucketVersioning(`${name}-versioning`, { bucket, versioningConfiguration: { status: 'Enabled' } }, parent);
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-encryption`,
+      { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }] },
+      parent,
+    );
+    new aws.s3.BucketVersioning(
+      `${name}-versioning`,
+      { bucket, versioningConfiguration: { status: 'Enabled' } },
+      parent,
+    );
     new aws.s3.BucketLifecycleConfiguration(
       `${name}-lifecycle`,
       {
@@ -40,9 +56,24 @@ export class Storage extends pulumi.ComponentResource {
         rules: [
           // No transition of archive/ to STANDARD_IA: the bulk path, verify and rebuild read all of
           // it, and IA bills each retrieval and at least 128 KB per object.
-          { id: 'expire-errors', status: 'Enabled', filter: { prefix: ERR_PREFIX }, expiration: { days: s.errExpirationDays } },
-          { id: 'expire-athena-results', status: 'Enabled', filter: { prefix: ATHENA_RESULTS_PREFIX }, expiration: { days: 30 } },
-          { id: 'abort-incomplete-uploads', status: 'Enabled', filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
+          {
+            id: 'expire-errors',
+            status: 'Enabled',
+            filter: { prefix: ERR_PREFIX },
+            expiration: { days: s.errExpirationDays },
+          },
+          {
+            id: 'expire-athena-results',
+            status: 'Enabled',
+            filter: { prefix: ATHENA_RESULTS_PREFIX },
+            expiration: { days: 30 },
+          },
+          {
+            id: 'abort-incomplete-uploads',
+            status: 'Enabled',
+            filter: {},
+            abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+          },
           // Each processed upload leaves a delete marker; once the versions behind it have expired, the
           // marker alone is removed (a rule may pair ExpiredObjectDeleteMarker with noncurrent expiry).
           {
@@ -95,7 +126,12 @@ export class Storage extends pulumi.ComponentResource {
         },
         parent,
       );
-    this.categoryTable = table(`${name}-category-kpis`, s.categoryTableName, CATEGORY_TABLE.hashKey, CATEGORY_TABLE.rangeKey);
+    this.categoryTable = table(
+      `${name}-category-kpis`,
+      s.categoryTableName,
+      CATEGORY_TABLE.hashKey,
+      CATEGORY_TABLE.rangeKey,
+    );
     this.orderTable = table(`${name}-order-kpis`, s.orderTableName, ORDER_TABLE.hashKey);
     this.stateTable = table(`${name}-state`, s.stateTableName, STATE_TABLE.hashKey);
     this.registerOutputs({ bucket: this.bucket.id });

@@ -20,7 +20,11 @@ export interface TriggerArgs {
 
 /** The S3 rule's pattern (pure, unit-tested). */
 export function objectCreatedPattern(bucket: string): string {
-  return JSON.stringify({ source: ['aws.s3'], 'detail-type': ['Object Created'], detail: { bucket: { name: [bucket] }, object: { key: [{ prefix: LANDING_PREFIX }] } } });
+  return JSON.stringify({
+    source: ['aws.s3'],
+    'detail-type': ['Object Created'],
+    detail: { bucket: { name: [bucket] }, object: { key: [{ prefix: LANDING_PREFIX }] } },
+  });
 }
 
 /** Container overrides carrying the object key into the validate task's environment. */
@@ -44,7 +48,9 @@ export const TRANSFORM_INPUT_TEMPLATE = JSON.stringify({
 }).replace('"<uploaded>"', '<uploaded>');
 
 /** The transform task, told to verify instead (KPI_STAGE=verify). */
-export const VERIFY_INPUT = JSON.stringify({ containerOverrides: [{ name: 'transform', environment: [{ name: ENV.stage, value: 'verify' }] }] });
+export const VERIFY_INPUT = JSON.stringify({
+  containerOverrides: [{ name: 'transform', environment: [{ name: ENV.stage, value: 'verify' }] }],
+});
 
 export class Trigger extends pulumi.ComponentResource {
   /** by what each rule is for: object-created, validated (hand-off), expiry (reconcile), sweep */
@@ -55,10 +61,19 @@ export class Trigger extends pulumi.ComponentResource {
   constructor(name: string, a: TriggerArgs, opts?: pulumi.ComponentResourceOptions) {
     super('kpi:trigger:Trigger', name, {}, opts);
     const parent = { parent: this };
-    this.deadLetterQueue = new aws.sqs.Queue(`${name}-dlq`, { sqsManagedSseEnabled: true, messageRetentionSeconds: 14 * 24 * 3600 }, parent);
+    this.deadLetterQueue = new aws.sqs.Queue(
+      `${name}-dlq`,
+      { sqsManagedSseEnabled: true, messageRetentionSeconds: 14 * 24 * 3600 },
+      parent,
+    );
     this.role = new aws.iam.Role(
       `${name}-events`,
-      { assumeRolePolicy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole' }] }) },
+      {
+        assumeRolePolicy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        }),
+      },
       parent,
     );
     new aws.iam.RolePolicy(
@@ -74,12 +89,19 @@ export class Trigger extends pulumi.ComponentResource {
 
     const s3Rule = new aws.cloudwatch.EventRule(
       `${name}-object-created`,
-      { description: 'CSV landed under ecommerce-data/', eventPattern: pulumi.output(a.bucketName).apply(objectCreatedPattern) },
+      {
+        description: 'CSV landed under ecommerce-data/',
+        eventPattern: pulumi.output(a.bucketName).apply(objectCreatedPattern),
+      },
       parent,
     );
     const handOver = new aws.cloudwatch.EventRule(
       `${name}-validated`,
-      { description: 'validate → transform hand-off', eventBusName: a.eventBusName, eventPattern: JSON.stringify({ source: [EVENT_SOURCE], 'detail-type': [EVENT_VALIDATED] }) },
+      {
+        description: 'validate → transform hand-off',
+        eventBusName: a.eventBusName,
+        eventPattern: JSON.stringify({ source: [EVENT_SOURCE], 'detail-type': [EVENT_VALIDATED] }),
+      },
       parent,
     );
     const schedule = new aws.cloudwatch.EventRule(
@@ -89,10 +111,17 @@ export class Trigger extends pulumi.ComponentResource {
     );
     // EventBridge retries a failed RunTask call, not a task that exits 1: this sweep validates
     // whatever is still in the landing zone, so a transient S3 error heals itself.
-    const sweep = new aws.cloudwatch.EventRule(`${name}-sweep`, { description: 'validate what is left in the landing zone', scheduleExpression: a.settings.sweepSchedule }, parent);
+    const sweep = new aws.cloudwatch.EventRule(
+      `${name}-sweep`,
+      { description: 'validate what is left in the landing zone', scheduleExpression: a.settings.sweepSchedule },
+      parent,
+    );
     const verify = new aws.cloudwatch.EventRule(
       `${name}-verify`,
-      { description: 'kpi verify: recompute from archive/, compare with the tables and the lake', scheduleExpression: a.settings.verifySchedule },
+      {
+        description: 'kpi verify: recompute from archive/, compare with the tables and the lake',
+        scheduleExpression: a.settings.verifySchedule,
+      },
       parent,
     );
     this.rules = { 'object-created': s3Rule, validated: handOver, expiry: schedule, sweep, verify };
@@ -103,14 +132,21 @@ export class Trigger extends pulumi.ComponentResource {
       taskCount: 1,
       networkConfiguration: { subnets: a.subnetIds, securityGroups: [a.securityGroupId], assignPublicIp: false },
     });
-    const common = { roleArn: this.role.arn, deadLetterConfig: { arn: this.deadLetterQueue.arn }, retryPolicy: { maximumRetryAttempts: 8, maximumEventAgeInSeconds: 3600 } };
+    const common = {
+      roleArn: this.role.arn,
+      deadLetterConfig: { arn: this.deadLetterQueue.arn },
+      retryPolicy: { maximumRetryAttempts: 8, maximumEventAgeInSeconds: 3600 },
+    };
     new aws.cloudwatch.EventTarget(
       `${name}-validate`,
       {
         rule: s3Rule.name,
         arn: a.clusterArn,
         ecsTarget: ecsTarget('validate'),
-        inputTransformer: { inputPaths: { key: '$.detail.object.key', version: '$.detail.object.version-id' }, inputTemplate: VALIDATE_INPUT_TEMPLATE },
+        inputTransformer: {
+          inputPaths: { key: '$.detail.object.key', version: '$.detail.object.version-id' },
+          inputTemplate: VALIDATE_INPUT_TEMPLATE,
+        },
         ...common,
       },
       parent,
@@ -127,30 +163,44 @@ export class Trigger extends pulumi.ComponentResource {
       },
       parent,
     );
-    new aws.cloudwatch.EventTarget(`${name}-scheduled-transform`, { rule: schedule.name, arn: a.clusterArn, ecsTarget: ecsTarget('transform'), ...common }, parent);
-    new aws.cloudwatch.EventTarget(`${name}-verify`, { rule: verify.name, arn: a.clusterArn, ecsTarget: ecsTarget('transform'), input: VERIFY_INPUT, ...common }, parent);
+    new aws.cloudwatch.EventTarget(
+      `${name}-scheduled-transform`,
+      { rule: schedule.name, arn: a.clusterArn, ecsTarget: ecsTarget('transform'), ...common },
+      parent,
+    );
+    new aws.cloudwatch.EventTarget(
+      `${name}-verify`,
+      { rule: verify.name, arn: a.clusterArn, ecsTarget: ecsTarget('transform'), input: VERIFY_INPUT, ...common },
+      parent,
+    );
     // The validate task definition sets KPI_STAGE=validate: with no key it sweeps and hands over.
-    new aws.cloudwatch.EventTarget(`${name}-sweep`, { rule: sweep.name, arn: a.clusterArn, ecsTarget: ecsTarget('validate'), ...common }, parent);
+    new aws.cloudwatch.EventTarget(
+      `${name}-sweep`,
+      { rule: sweep.name, arn: a.clusterArn, ecsTarget: ecsTarget('validate'), ...common },
+      parent,
+    );
 
     new aws.sqs.QueuePolicy(
       `${name}-dlq`,
       {
         queueUrl: this.deadLetterQueue.url,
-        policy: pulumi.all([this.deadLetterQueue.arn, ...Object.values(this.rules).map((r) => r.arn)]).apply(([q, ...rules]) =>
-          JSON.stringify({
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Sid: 'RuleDeadLetters',
-                Effect: 'Allow',
-                Principal: { Service: 'events.amazonaws.com' },
-                Action: 'sqs:SendMessage',
-                Resource: q,
-                Condition: { ArnEquals: { 'aws:SourceArn': rules } },
-              },
-            ],
-          }),
-        ),
+        policy: pulumi
+          .all([this.deadLetterQueue.arn, ...Object.values(this.rules).map((r) => r.arn)])
+          .apply(([q, ...rules]) =>
+            JSON.stringify({
+              Version: '2012-10-17',
+              Statement: [
+                {
+                  Sid: 'RuleDeadLetters',
+                  Effect: 'Allow',
+                  Principal: { Service: 'events.amazonaws.com' },
+                  Action: 'sqs:SendMessage',
+                  Resource: q,
+                  Condition: { ArnEquals: { 'aws:SourceArn': rules } },
+                },
+              ],
+            }),
+          ),
       },
       parent,
     );

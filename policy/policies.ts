@@ -1,11 +1,19 @@
 // The policy pack's rules as plain objects, so tests can run them on captured resources without
 // starting a pack. index.ts (the pack's entry file) is the only place that builds the PolicyPack.
-import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy, StackValidationArgs } from '@pulumi/policy';
+import type {
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationPolicy,
+  StackValidationArgs,
+} from '@pulumi/policy';
 
 type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Report = (message: string, urn?: string) => void;
 
-function forType(type: string, check: (p: Props, report: Report) => void): ResourceValidationPolicy['validateResource'] {
+function forType(
+  type: string,
+  check: (p: Props, report: Report) => void,
+): ResourceValidationPolicy['validateResource'] {
   return (args: ResourceValidationArgs, report: Report) => {
     if (args.type === type) check(args.props as Props, report);
   };
@@ -24,14 +32,18 @@ export const encryptionAtRest: ResourceValidationPolicy = {
   validateResource: many(
     forType('aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration', (p, report) => {
       const algo = p.rules?.[0]?.applyServerSideEncryptionByDefault?.sseAlgorithm;
-      if (!['AES256', 'aws:kms', 'aws:kms:dsse'].includes(algo)) report(`bucket default encryption must be SSE-S3 or SSE-KMS, got ${algo}`);
+      if (!['AES256', 'aws:kms', 'aws:kms:dsse'].includes(algo))
+        report(`bucket default encryption must be SSE-S3 or SSE-KMS, got ${algo}`);
     }),
     forType('aws:dynamodb/table:Table', (p, report) => {
       if (p.serverSideEncryption?.enabled !== true) report('DynamoDB table must enable server-side encryption');
     }),
     forType('aws:sns/topic:Topic', (p, report) => {
       if (!p.kmsMasterKeyId) report('SNS topic must be encrypted with KMS');
-      else if (p.kmsMasterKeyId === 'alias/aws/sns') report('SNS topic must use a customer-managed key: CloudWatch alarms cannot publish to a topic under alias/aws/sns');
+      else if (p.kmsMasterKeyId === 'alias/aws/sns')
+        report(
+          'SNS topic must use a customer-managed key: CloudWatch alarms cannot publish to a topic under alias/aws/sns',
+        );
     }),
     forType('aws:sqs/queue:Queue', (p, report) => {
       if (p.sqsManagedSseEnabled !== true && !p.kmsMasterKeyId) report('SQS queue must be encrypted (SSE-SQS or KMS)');
@@ -44,7 +56,8 @@ export const publicAccessBlocked: ResourceValidationPolicy = {
   description: "Every bucket's public access block sets all four flags.",
   enforcementLevel: 'mandatory',
   validateResource: forType('aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock', (p, report) => {
-    for (const f of ['blockPublicAcls', 'blockPublicPolicy', 'ignorePublicAcls', 'restrictPublicBuckets']) if (p[f] !== true) report(`${f} must be true`);
+    for (const f of ['blockPublicAcls', 'blockPublicPolicy', 'ignorePublicAcls', 'restrictPublicBuckets'])
+      if (p[f] !== true) report(`${f} must be true`);
   }),
 };
 
@@ -55,8 +68,10 @@ export const bucketsFullyGuarded: StackValidationPolicy = {
   validateStack: (args: StackValidationArgs, report: Report) => {
     const count = (t: string) => args.resources.filter((r) => r.type === t).length;
     const buckets = count('aws:s3/bucket:Bucket');
-    if (count('aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration') < buckets) report('a bucket has no default encryption configuration');
-    if (count('aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock') < buckets) report('a bucket has no public access block');
+    if (count('aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration') < buckets)
+      report('a bucket has no default encryption configuration');
+    if (count('aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock') < buckets)
+      report('a bucket has no public access block');
   },
 };
 
@@ -66,7 +81,8 @@ export const noPublicIps: ResourceValidationPolicy = {
   enforcementLevel: 'mandatory',
   validateResource: many(
     forType('aws:cloudwatch/eventTarget:EventTarget', (p, report) => {
-      if (p.ecsTarget?.networkConfiguration?.assignPublicIp === true) report('ECS task target must not assign a public IP');
+      if (p.ecsTarget?.networkConfiguration?.assignPublicIp === true)
+        report('ECS task target must not assign a public IP');
     }),
     forType('aws:ecs/service:Service', (p, report) => {
       if (p.networkConfiguration?.assignPublicIp === true) report('ECS service must not assign a public IP');
@@ -89,7 +105,11 @@ export function wildcardActions(policy: string | object): string[] {
     for (const a of [s.Action].flat()) {
       if (typeof a !== 'string') continue;
       const [svc, op] = a.split(':');
-      if (a === '*' || (op !== undefined && op.includes('*') && DATA_SERVICES.includes(svc) && !/^[A-Z][a-zA-Z]+\*$/.test(op))) bad.push(a);
+      if (
+        a === '*' ||
+        (op !== undefined && op.includes('*') && DATA_SERVICES.includes(svc) && !/^[A-Z][a-zA-Z]+\*$/.test(op))
+      )
+        bad.push(a);
     }
   }
   return bad;
@@ -128,15 +148,26 @@ export const pointInTimeRecovery: ResourceValidationPolicy = {
 
 export const athenaGuarded: ResourceValidationPolicy = {
   name: 'athena-workgroup-guarded',
-  description: 'Athena workgroups enforce their configuration, encrypt query results and cap the bytes a query may scan.',
+  description:
+    'Athena workgroups enforce their configuration, encrypt query results and cap the bytes a query may scan.',
   enforcementLevel: 'mandatory',
   validateResource: forType('aws:athena/workgroup:Workgroup', (p, report) => {
     const c = p.configuration ?? {};
-    if (c.enforceWorkgroupConfiguration !== true) report('Athena workgroup must enforce its configuration (users cannot send results elsewhere)');
-    if (!c.resultConfiguration?.encryptionConfiguration?.encryptionOption) report('Athena query results must be encrypted');
+    if (c.enforceWorkgroupConfiguration !== true)
+      report('Athena workgroup must enforce its configuration (users cannot send results elsewhere)');
+    if (!c.resultConfiguration?.encryptionConfiguration?.encryptionOption)
+      report('Athena query results must be encrypted');
     if (!(c.bytesScannedCutoffPerQuery > 0)) report('Athena workgroup must cap the bytes scanned per query');
   }),
 };
 
-export const resourcePolicies = [encryptionAtRest, publicAccessBlocked, noPublicIps, noWildcardActions, logRetention, pointInTimeRecovery, athenaGuarded];
+export const resourcePolicies = [
+  encryptionAtRest,
+  publicAccessBlocked,
+  noPublicIps,
+  noWildcardActions,
+  logRetention,
+  pointInTimeRecovery,
+  athenaGuarded,
+];
 export const stackPolicies = [bucketsFullyGuarded];

@@ -16,6 +16,9 @@ for (const entry of modules) {
   for (const target of ['release', 'debug']) {
     const base = path.join(out, target === 'debug' ? `${name}.debug` : name);
     const files = ['--outFile', `${base}.wasm`, ...(target === 'debug' ? ['--textFile', `${base}.wat`] : [])];
-    execFileSync(process.execPath, [asc, entry, '--config', 'asconfig.json', '--target', target, ...files], { cwd: root, stdio: 'inherit' });
+    execFileSync(process.execPath, [asc, entry, '--config', 'asconfig.json', '--target', target, ...files], {
+      cwd: root,
+      stdio: 'inherit',
+    });
   }
 }

@@ -13,18 +13,36 @@ export interface FaultCounts {
   forwarded: number;
 }
 
-export async function faultProxy(target: string, seed: number, rate = 0.12): Promise<{ endpoint: string; counts: FaultCounts; close(): Promise<void> }> {
+export async function faultProxy(
+  target: string,
+  seed: number,
+  rate = 0.12,
+): Promise<{ endpoint: string; counts: FaultCounts; close(): Promise<void> }> {
   const rand = rng(seed);
   const up = new URL(target);
   const counts: FaultCounts = { throttle: 0, error500: 0, dropBefore: 0, dropAfter: 0, unprocessed: 0, forwarded: 0 };
-  const forward = (req: http.IncomingMessage, body: Buffer): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> =>
+  const forward = (
+    req: http.IncomingMessage,
+    body: Buffer,
+  ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> =>
     new Promise((resolve, reject) => {
-      const r = http.request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: { ...req.headers, 'content-length': String(body.length) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 500, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      });
+      const r = http.request(
+        {
+          host: up.hostname,
+          port: up.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, 'content-length': String(body.length) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 500, headers: res.headers, body: Buffer.concat(chunks) }),
+          );
+          res.on('error', reject);
+        },
+      );
       r.on('error', reject);
       r.end(body);
     });
@@ -44,16 +62,31 @@ export async function faultProxy(target: string, seed: number, rate = 0.12): Pro
       return dynamo
         ? send(
             400,
-            JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', message: 'injected throttle' }),
+            JSON.stringify({
+              __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
+              message: 'injected throttle',
+            }),
             'application/x-amz-json-1.0',
           )
-        : send(503, '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>injected</Message></Error>', 'application/xml');
+        : send(
+            503,
+            '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>injected</Message></Error>',
+            'application/xml',
+          );
     }
     if (roll < rate * 0.5) {
       counts.error500++;
       return dynamo
-        ? send(500, JSON.stringify({ __type: 'com.amazon.coral.service#InternalFailure', message: 'injected 500' }), 'application/x-amz-json-1.0')
-        : send(500, '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected</Message></Error>', 'application/xml');
+        ? send(
+            500,
+            JSON.stringify({ __type: 'com.amazon.coral.service#InternalFailure', message: 'injected 500' }),
+            'application/x-amz-json-1.0',
+          )
+        : send(
+            500,
+            '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected</Message></Error>',
+            'application/xml',
+          );
     }
     if (roll < rate * 0.65) {
       counts.dropBefore++;
@@ -73,7 +106,8 @@ export async function faultProxy(target: string, seed: number, rate = 0.12): Pro
         const r = await forward(req, Buffer.from(JSON.stringify({ ...reqBody, RequestItems: kept })));
         const out = JSON.parse(r.body.toString() || '{}');
         out.UnprocessedItems = { ...(out.UnprocessedItems ?? {}) };
-        for (const [t, items] of Object.entries(left)) out.UnprocessedItems[t] = [...(out.UnprocessedItems[t] ?? []), ...items];
+        for (const [t, items] of Object.entries(left))
+          out.UnprocessedItems[t] = [...(out.UnprocessedItems[t] ?? []), ...items];
         counts.unprocessed++;
         return send(r.status, JSON.stringify(out), 'application/x-amz-json-1.0');
       }

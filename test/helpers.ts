@@ -18,9 +18,13 @@ export function writeTree(files: Record<string, string | Buffer>): string {
   return dir;
 }
 
-export function computeFiles(files: Record<string, string | Buffer>, opts: ComputeOptions = {}): Promise<ComputeResult> {
+export function computeFiles(
+  files: Record<string, string | Buffer>,
+  opts: ComputeOptions = {},
+): Promise<ComputeResult> {
   return computeDir(writeTree(files), opts);
 }
 
 export const PRODUCTS = 'id,category\np1,Jeans\np2,Tops\n';
-export const ORDERS = 'order_id,user_id,status,created_at\no1,u1,Complete,2025-03-01T10:00:00\no2,u2,Returned,2025-03-01T11:00:00\n';
+export const ORDERS =
+  'order_id,user_id,status,created_at\no1,u1,Complete,2025-03-01T10:00:00\no2,u2,Returned,2025-03-01T11:00:00\n';

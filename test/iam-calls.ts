@@ -32,7 +32,11 @@ export function record(clients: Clients, stage: string, calls: Call[]): void {
     (answer?: unknown): Middleware =>
     (next, context) =>
     async (args) => {
-      calls.push({ stage, command: String((context as { commandName?: string }).commandName), input: args.input as Record<string, any> });
+      calls.push({
+        stage,
+        command: String((context as { commandName?: string }).commandName),
+        input: args.input as Record<string, any>,
+      });
       return answer ? { output: answer, response: {} } : next(args);
     };
   const opts = { step: 'initialize' as const, name: 'iamRecorder', override: true };
@@ -53,13 +57,22 @@ export interface Arns {
 
 const tableArn = (a: Arns, name: string) => `arn:aws:dynamodb:${a.region}:${a.account}:table/${name}`;
 
-/** What IAM checks for one call. A command this map does not know is an error: a new SDK call needs its entry (and its permission). */
+/**
+ * What IAM checks for one call. A command this map does not know is an error: a new SDK call needs its
+ * entry (and its permission).
+ */
 export function needs(call: Call, a: Arns): Need[] {
   const i = call.input;
   const obj = (key: string) => `arn:aws:s3:::${i.Bucket}/${key}`;
   switch (call.command) {
     case 'ListObjectsV2Command':
-      return [{ action: 's3:ListBucket', resource: `arn:aws:s3:::${i.Bucket}`, context: i.Prefix === undefined ? {} : { 's3:prefix': i.Prefix } }];
+      return [
+        {
+          action: 's3:ListBucket',
+          resource: `arn:aws:s3:::${i.Bucket}`,
+          context: i.Prefix === undefined ? {} : { 's3:prefix': i.Prefix },
+        },
+      ];
     case 'GetObjectCommand':
     case 'HeadObjectCommand':
       return [{ action: i.VersionId ? 's3:GetObjectVersion' : 's3:GetObject', resource: obj(i.Key) }];
@@ -87,7 +100,10 @@ export function needs(call: Call, a: Arns): Need[] {
       return [{ action: `dynamodb:${call.command.replace(/Command$/, '')}`, resource: tableArn(a, i.TableName) }];
     case 'BatchWriteItemCommand':
     case 'BatchGetItemCommand':
-      return Object.keys(i.RequestItems).map((t) => ({ action: `dynamodb:${call.command.replace(/Command$/, '')}`, resource: tableArn(a, t) }));
+      return Object.keys(i.RequestItems).map((t) => ({
+        action: `dynamodb:${call.command.replace(/Command$/, '')}`,
+        resource: tableArn(a, t),
+      }));
     case 'PutEventsCommand':
       return (i.Entries as { EventBusName?: string }[]).map((e) => ({
         action: 'events:PutEvents',
@@ -132,6 +148,9 @@ function conditionHolds(cond: Statement['Condition'], context: Record<string, st
 /** The statements that allow a need (empty: denied). */
 export function allowing(statements: Statement[], n: Need): Statement[] {
   return statements.filter(
-    (s) => s.Action.some((a) => globMatch(a, n.action, true)) && s.Resource.some((r) => globMatch(r, n.resource)) && conditionHolds(s.Condition, n.context ?? {}),
+    (s) =>
+      s.Action.some((a) => globMatch(a, n.action, true)) &&
+      s.Resource.some((r) => globMatch(r, n.resource)) &&
+      conditionHolds(s.Condition, n.context ?? {}),
   );
 }

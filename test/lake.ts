@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Bucket } from '../runtime/aws/s3store';
-import type { KpiTables } from '../runtime/core/kpis';
+import type { KpiTables } from '../runtime/core/aggregate/kpis';
 
 /** curated/ copied to a local folder with the same layout (as `aws s3 sync s3://bucket/curated ./lake` does). */
 export async function downloadLake(bucket: Bucket): Promise<string> {

@@ -36,7 +36,12 @@ export async function expectEqualToCompute(t: ExecutionContext, s: LocalStack, d
   return want;
 }
 
-export function quietPipeline(s: LocalStack, extra: Partial<Config> = {}, opts: PipelineOptions = {}, endpoint?: string) {
+export function quietPipeline(
+  s: LocalStack,
+  extra: Partial<Config> = {},
+  opts: PipelineOptions = {},
+  endpoint?: string,
+) {
   const logs: Record<string, unknown>[] = [];
   const alerts: string[] = [];
   const cfg = configForStack(s, { ...(endpoint ? { endpoint } : {}), ...extra });
@@ -63,7 +68,11 @@ export async function tables(s: LocalStack) {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until cond() holds (throws after timeoutMs): waiting for a condition, not a fixed time. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 10000, intervalMs = 25): Promise<void> {
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 10000,
+  intervalMs = 25,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
@@ -71,7 +80,10 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs 
   }
 }
 
-/** Waits until the wall clock is in a later second than `from`, plus a margin: S3's LastModified has one-second resolution. */
+/**
+ * Waits until the wall clock is in a later second than `from`, plus a margin: S3's LastModified has
+ * one-second resolution.
+ */
 export async function nextSecond(from = Date.now()): Promise<void> {
   const target = Math.floor(from / 1000) * 1000 + 1000 + 20;
   await waitFor(() => Date.now() >= target, 2000, 5);

@@ -28,7 +28,12 @@ export function makeClients(
   // S3-compatible stores (s3rver, MinIO, LocalStack) may not decode the SDK's default aws-chunked
   // checksum trailers: against a custom endpoint, send checksums only where S3 requires them.
   const compat = s3Endpoint
-    ? { endpoint: s3Endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const }
+    ? {
+        endpoint: s3Endpoint,
+        forcePathStyle: true,
+        requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+        responseChecksumValidation: 'WHEN_REQUIRED' as const,
+      }
     : {};
   const s3 = new S3Client({ ...common, ...compat });
   const raw = new DynamoDBClient({ ...common, ...(ddbEndpoint ? { endpoint: ddbEndpoint } : {}) });

@@ -70,7 +70,10 @@ function num(name: string, def: number): number {
 /** requireBucket false: commands that only read the tables (kpi query, kpi local's defaults). */
 export function configFromEnv(overrides: Partial<Config> = {}, { requireBucket = true } = {}): Config {
   const bucket = overrides.bucket ?? process.env[ENV.bucket] ?? (requireBucket ? undefined : '');
-  if (!bucket && requireBucket) throw new Error(`${ENV.bucket} is not set: name the bucket (for the local stack, run 'kpi local' and paste its export lines)`);
+  if (!bucket && requireBucket)
+    throw new Error(
+      `${ENV.bucket} is not set: name the bucket (for the local stack, run 'kpi local' and paste its export lines)`,
+    );
   return {
     bucket: bucket ?? '',
     categoryTable: process.env[ENV.categoryTable] || CATEGORY_TABLE.defaultName,

@@ -3,10 +3,17 @@
 // that row, so a writer paused past its lease cannot overwrite a later commit's figures. Throttling
 // and 5xx are retried (exponential backoff, full jitter), a few writes in flight at once.
 import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand, QueryCommand, GetCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { byCategoryThenDate, type CategoryKpi, type KpiTables, type OrderKpi } from '../core/kpis';
+import {
+  DeleteCommand,
+  PutCommand,
+  QueryCommand,
+  GetCommand,
+  ScanCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { byCategoryThenDate, type CategoryKpi, type KpiTables, type OrderKpi } from '../core/aggregate/kpis';
 import { CATEGORY_TABLE, ORDER_TABLE } from '../core/names';
-import type { DayKpis } from '../core/daykpis';
+import type { DayKpis } from '../core/aggregate/daykpis';
 
 type Row = Record<string, unknown>;
 type WriteRequest = { PutRequest: { Item: Row } } | { DeleteRequest: { Key: Row } };
@@ -31,11 +38,22 @@ export interface KpiStoreOptions {
   beforeBatch?: (n: number) => void | Promise<void>;
 }
 
-const RETRYABLE = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'InternalServerError', 'ServiceUnavailable', 'TimeoutError']);
+const RETRYABLE = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TimeoutError',
+]);
 
 function retryable(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number }; code?: string };
-  return RETRYABLE.has(e?.name ?? '') || (e?.$metadata?.httpStatusCode ?? 0) >= 500 || ['ECONNRESET', 'EPIPE', 'ECONNREFUSED'].includes(e?.code ?? '');
+  return (
+    RETRYABLE.has(e?.name ?? '') ||
+    (e?.$metadata?.httpStatusCode ?? 0) >= 500 ||
+    ['ECONNRESET', 'EPIPE', 'ECONNREFUSED'].includes(e?.code ?? '')
+  );
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -43,7 +61,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** DynamoDB's ResourceNotFoundException does not say which table: this one does. */
 export class MissingTable extends Error {
   constructor(readonly table: string) {
-    super(`DynamoDB table '${table}' does not exist (deleted, or never created): recreate it (the local stack does at its next start or reconcile), then the next run fills it`);
+    super(
+      `DynamoDB table '${table}' does not exist (deleted, or never created): recreate it (the local stack does at its next start or reconcile), then the next run fills it`,
+    );
   }
 }
 
@@ -114,7 +134,14 @@ export class KpiStore {
       let start: Row | undefined;
       do {
         const r = await this.ddb
-          .send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ProjectionExpression: '#cv', ExpressionAttributeNames: { '#cv': COMMIT_VERSION } }))
+          .send(
+            new ScanCommand({
+              TableName: table,
+              ExclusiveStartKey: start,
+              ProjectionExpression: '#cv',
+              ExpressionAttributeNames: { '#cv': COMMIT_VERSION },
+            }),
+          )
           .catch((err) => {
             throw nameMissing(table, err);
           });
@@ -179,7 +206,10 @@ export class KpiStore {
       }
       return reqs;
     };
-    const catReqs = diff(curC, kpis.category_kpis as unknown as Row[], (r) => `${r.category}\u0000${r.order_date}`, [CATEGORY_TABLE.hashKey, CATEGORY_TABLE.rangeKey]);
+    const catReqs = diff(curC, kpis.category_kpis as unknown as Row[], (r) => `${r.category}\u0000${r.order_date}`, [
+      CATEGORY_TABLE.hashKey,
+      CATEGORY_TABLE.rangeKey,
+    ]);
     const ordReqs = diff(curO, kpis.order_kpis as unknown as Row[], (r) => String(r.order_date), [ORDER_TABLE.hashKey]);
     await this.writeAll(this.categoryTable, catReqs, version, stats);
     await this.writeAll(this.orderTable, ordReqs, version, stats);
@@ -191,15 +221,24 @@ export class KpiStore {
    * Writes the KPI rows of the given days as they are at commit `version` (kpis null: the day has
    * no joined items), deleting category rows the day had before and no longer has. Idempotent.
    */
-  async writeDays(days: { date: string; kpis: DayKpis | null; hadCategories: string[] }[], version: number): Promise<WriteStats> {
+  async writeDays(
+    days: { date: string; kpis: DayKpis | null; hadCategories: string[] }[],
+    version: number,
+  ): Promise<WriteStats> {
     const stats = { ...newStats(), changedDates: days.map((d) => d.date) };
     const cat: WriteRequest[] = [];
     const ord: WriteRequest[] = [];
     for (const d of days) {
       const now = new Set(d.kpis?.categories.map((c) => c.category) ?? []);
       for (const c of d.kpis?.categories ?? []) cat.push({ PutRequest: { Item: c as unknown as Row } });
-      for (const c of d.hadCategories) if (!now.has(c)) cat.push({ DeleteRequest: { Key: { [CATEGORY_TABLE.hashKey]: c, [CATEGORY_TABLE.rangeKey]: d.date } } });
-      ord.push(d.kpis ? { PutRequest: { Item: d.kpis.order as unknown as Row } } : { DeleteRequest: { Key: { [ORDER_TABLE.hashKey]: d.date } } });
+      for (const c of d.hadCategories)
+        if (!now.has(c))
+          cat.push({ DeleteRequest: { Key: { [CATEGORY_TABLE.hashKey]: c, [CATEGORY_TABLE.rangeKey]: d.date } } });
+      ord.push(
+        d.kpis
+          ? { PutRequest: { Item: d.kpis.order as unknown as Row } }
+          : { DeleteRequest: { Key: { [ORDER_TABLE.hashKey]: d.date } } },
+      );
     }
     await this.writeAll(this.categoryTable, cat, version, stats);
     await this.writeAll(this.orderTable, ord, version, stats);

@@ -23,14 +23,24 @@ export class Observer {
   }
 
   /** An EMF record: CloudWatch turns these stdout lines into metrics, no agent or API calls. */
-  metrics(dimensions: Record<string, string>, values: Record<string, number>, units: Record<string, string> = {}): void {
+  metrics(
+    dimensions: Record<string, string>,
+    values: Record<string, number>,
+    units: Record<string, string> = {},
+  ): void {
     const names = Object.keys(values);
     if (!names.length) return;
     this.sink(
       JSON.stringify({
         _aws: {
           Timestamp: Date.now(),
-          CloudWatchMetrics: [{ Namespace: METRIC_NAMESPACE, Dimensions: [Object.keys(dimensions)], Metrics: names.map((n) => ({ Name: n, Unit: units[n] ?? 'Count' })) }],
+          CloudWatchMetrics: [
+            {
+              Namespace: METRIC_NAMESPACE,
+              Dimensions: [Object.keys(dimensions)],
+              Metrics: names.map((n) => ({ Name: n, Unit: units[n] ?? 'Count' })),
+            },
+          ],
         },
         ...dimensions,
         ...values,
@@ -46,7 +56,13 @@ export class Observer {
     }
     try {
       if (!this.sns) throw new Error('no SNS client');
-      await this.sns.send(new PublishCommand({ TopicArn: this.cfg.alertTopicArn, Subject: snsSubject(subject), Message: snsMessage(message) }));
+      await this.sns.send(
+        new PublishCommand({
+          TopicArn: this.cfg.alertTopicArn,
+          Subject: snsSubject(subject),
+          Message: snsMessage(message),
+        }),
+      );
     } catch (err) {
       this.error('alert_failed', { subject, error: (err as Error).message });
     }

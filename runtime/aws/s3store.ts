@@ -1,5 +1,13 @@
 // Stores, S3 side: streaming reads into the parser, puts, copies and deletes, all paginated and idempotent.
-import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
@@ -35,7 +43,9 @@ export class Bucket {
     const out: ObjectInfo[] = [];
     let token: string | undefined;
     do {
-      const r = await this.s3.send(new ListObjectsV2Command({ Bucket: this.name, Prefix: prefix, ContinuationToken: token }));
+      const r = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.name, Prefix: prefix, ContinuationToken: token }),
+      );
       for (const o of r.Contents ?? []) {
         out.push({ key: o.Key!, lastModified: o.LastModified?.getTime() ?? 0, etag: o.ETag ?? '', size: o.Size ?? 0 });
       }
@@ -47,7 +57,14 @@ export class Bucket {
   async head(key: string): Promise<ObjectInfo | null> {
     try {
       const r = await this.s3.send(new HeadObjectCommand({ Bucket: this.name, Key: key }));
-      return { key, lastModified: r.LastModified?.getTime() ?? 0, etag: r.ETag ?? '', size: r.ContentLength ?? 0, versionId: r.VersionId, metadata: r.Metadata };
+      return {
+        key,
+        lastModified: r.LastModified?.getTime() ?? 0,
+        etag: r.ETag ?? '',
+        size: r.ContentLength ?? 0,
+        versionId: r.VersionId,
+        metadata: r.Metadata,
+      };
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
@@ -69,7 +86,9 @@ export class Bucket {
 
   /** Bytes [start, start + length) of an object, in one request (the state index's block reads). */
   async readRange(key: string, start: number, length: number): Promise<Buffer> {
-    const r = await this.s3.send(new GetObjectCommand({ Bucket: this.name, Key: key, Range: `bytes=${start}-${start + length - 1}` }));
+    const r = await this.s3.send(
+      new GetObjectCommand({ Bucket: this.name, Key: key, Range: `bytes=${start}-${start + length - 1}` }),
+    );
     const chunks: Buffer[] = [];
     for await (const chunk of r.Body as Readable) chunks.push(chunk as Buffer);
     const b = Buffer.concat(chunks);
@@ -100,8 +119,18 @@ export class Bucket {
       },
     });
     await pipeline(r.Body as Readable, tap, createWriteStream(file));
-    if (r.ContentLength !== undefined && size !== r.ContentLength) throw new Error(`short read of ${key}: ${size} of ${r.ContentLength} bytes`);
-    return { key, file, size, sha256: hash.digest('hex'), lastModified: r.LastModified?.getTime() ?? 0, etag: r.ETag ?? '', versionId: r.VersionId, metadata: r.Metadata };
+    if (r.ContentLength !== undefined && size !== r.ContentLength)
+      throw new Error(`short read of ${key}: ${size} of ${r.ContentLength} bytes`);
+    return {
+      key,
+      file,
+      size,
+      sha256: hash.digest('hex'),
+      lastModified: r.LastModified?.getTime() ?? 0,
+      etag: r.ETag ?? '',
+      versionId: r.VersionId,
+      metadata: r.Metadata,
+    };
   }
 
   /** A small object as text (a JSON summary), or null when it does not exist. */
@@ -116,7 +145,11 @@ export class Bucket {
   }
 
   /** Uploads a local file's bytes unchanged. */
-  async putFile(key: string, file: string, extra: { contentType?: string; metadata?: Record<string, string> } = {}): Promise<void> {
+  async putFile(
+    key: string,
+    file: string,
+    extra: { contentType?: string; metadata?: Record<string, string> } = {},
+  ): Promise<void> {
     const { size } = await stat(file);
     const body = size > RESENDABLE ? createReadStream(file) : await readFile(file);
     await this.put(key, body, { ...extra, length: size });
@@ -127,9 +160,20 @@ export class Bucket {
     await this.s3.send(new DeleteObjectCommand({ Bucket: this.name, Key: key, VersionId: versionId }));
   }
 
-  async put(key: string, body: string | Uint8Array | Readable, extra: { contentType?: string; metadata?: Record<string, string>; length?: number } = {}): Promise<void> {
+  async put(
+    key: string,
+    body: string | Uint8Array | Readable,
+    extra: { contentType?: string; metadata?: Record<string, string>; length?: number } = {},
+  ): Promise<void> {
     await this.s3.send(
-      new PutObjectCommand({ Bucket: this.name, Key: key, Body: body, ContentType: extra.contentType ?? 'text/csv', Metadata: extra.metadata, ContentLength: extra.length }),
+      new PutObjectCommand({
+        Bucket: this.name,
+        Key: key,
+        Body: body,
+        ContentType: extra.contentType ?? 'text/csv',
+        Metadata: extra.metadata,
+        ContentLength: extra.length,
+      }),
     );
   }
 
@@ -168,7 +212,9 @@ export class Bucket {
 export function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
   const status = e?.$metadata?.httpStatusCode;
-  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.name === 'NoSuchVersion' || status === 404 || status === 403;
+  return (
+    e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.name === 'NoSuchVersion' || status === 404 || status === 403
+  );
 }
 
 /** S3 user metadata travels in HTTP headers, which take ASCII only: values are URI-encoded. */

@@ -46,7 +46,9 @@ export function intFlag(p: Parsed, name: string, def: number, min = 0, max = Num
   if (v === undefined) return def;
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got ${String(v)}`);
+    throw new UsageError(
+      `--${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got ${String(v)}`,
+    );
   }
   return n;
 }
@@ -55,6 +57,7 @@ export function numFlag(p: Parsed, name: string, def: number, min: number, max: 
   const v = p.flags[name];
   if (v === undefined) return def;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number in [${min}, ${max}], got ${String(v)}`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be a number in [${min}, ${max}], got ${String(v)}`);
   return n;
 }

@@ -59,7 +59,9 @@ async function compute(p: Parsed): Promise<number> {
   sink?.close();
   for (const f of res.files) if (f.status === 'rejected') console.error(`kpi: rejected file ${f.file}: ${f.note}`);
   if (p.flags.json) {
-    process.stdout.write(JSON.stringify({ category_kpis: res.category_kpis, order_kpis: res.order_kpis, rejected: res.rejected }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ category_kpis: res.category_kpis, order_kpis: res.order_kpis, rejected: res.rejected }) + '\n',
+    );
     return 0;
   }
   console.log(`category_kpi_table (${res.category_kpis.length} rows)\n`);
@@ -68,7 +70,9 @@ async function compute(p: Parsed): Promise<number> {
   console.log(table(pretty(res.order_kpis), ORDER_COLUMNS));
   const rejected = Object.entries(res.rejected);
   const total = res.files.reduce((s, f) => s + f.rows, 0);
-  console.log(`\n${res.files.length} files, ${total} rows, ${res.items} joined items; rejected: ${rejected.length ? rejected.map(([r, n]) => `${r} ${n}`).join(', ') : 'none'}`);
+  console.log(
+    `\n${res.files.length} files, ${total} rows, ${res.items} joined items; rejected: ${rejected.length ? rejected.map(([r, n]) => `${r} ${n}`).join(', ') : 'none'}`,
+  );
   return 0;
 }
 
@@ -84,7 +88,9 @@ function gen(p: Parsed): number {
     partRows: p.flags['part-rows'] ? intFlag(p, 'part-rows', 0, 1) : undefined,
     onProgress: progressBar('generating', 0),
   });
-  console.log(`wrote ${summary.files.length} files to ${dir}: ${summary.products} products, ${summary.orders} orders, ${summary.items} items`);
+  console.log(
+    `wrote ${summary.files.length} files to ${dir}: ${summary.products} products, ${summary.orders} orders, ${summary.items} items`,
+  );
   const d = Object.entries(summary.defects);
   if (d.length) console.log(`defects injected: ${d.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   return 0;

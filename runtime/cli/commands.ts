@@ -14,7 +14,7 @@ import { Bucket } from '../aws/s3store';
 import { makeClients } from '../aws/clients';
 import { KpiStore } from '../aws/kpistore';
 import { LANDING_PREFIX } from '../core/names';
-import { PENDING_PREFIX } from '../stages/pending';
+import { PENDING_PREFIX } from '../state/pending';
 
 export async function runCommand(cmd: string, argv: string[]): Promise<number> {
   switch (cmd) {
@@ -52,7 +52,8 @@ async function uploadCmd(p: Parsed): Promise<number> {
   console.log(`uploaded ${items.length} files to s3://${cfg.bucket}/ecommerce-data/`);
   if (!p.flags.wait) return 0;
   const seconds = p.flags['wait-seconds'] === undefined ? 600 : Number(p.flags['wait-seconds']);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--wait-seconds must be a positive number, got '${p.flags['wait-seconds']}'`);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new UsageError(`--wait-seconds must be a positive number, got '${p.flags['wait-seconds']}'`);
   return waitApplied(bucket, seconds);
 }
 
@@ -81,8 +82,10 @@ async function waitApplied(bucket: Bucket, seconds: number): Promise<number> {
 async function query(p: Parsed): Promise<number> {
   if (p.flags.help) return help('query');
   const [kind, value = ''] = p.positional;
-  if (p.positional.length !== 2 || (kind !== 'category' && kind !== 'date')) throw new UsageError('query needs: category NAME | date YYYY-MM-DD');
-  if (kind === 'date' && !/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new UsageError(`date must be YYYY-MM-DD, got '${value}'`);
+  if (p.positional.length !== 2 || (kind !== 'category' && kind !== 'date'))
+    throw new UsageError('query needs: category NAME | date YYYY-MM-DD');
+  if (kind === 'date' && !/^\d{4}-\d{2}-\d{2}$/.test(value))
+    throw new UsageError(`date must be YYYY-MM-DD, got '${value}'`);
   const cfg = configFromEnv({}, { requireBucket: false });
   const store = new KpiStore(makeClients(cfg).ddb, cfg.categoryTable, cfg.orderTable);
   if (kind === 'category') {

@@ -15,7 +15,10 @@ import { UsageError } from './args';
 function sourceFromEnv(): DashboardSource {
   const cfg = configFromEnv({}, { requireBucket: false });
   const clients = makeClients(cfg);
-  return { store: new KpiStore(clients.ddb, cfg.categoryTable, cfg.orderTable), bucket: cfg.bucket ? new Bucket(clients.s3, cfg.bucket) : undefined };
+  return {
+    store: new KpiStore(clients.ddb, cfg.categoryTable, cfg.orderTable),
+    bucket: cfg.bucket ? new Bucket(clients.s3, cfg.bucket) : undefined,
+  };
 }
 
 export async function dashboard(p: Parsed): Promise<number> {

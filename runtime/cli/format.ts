@@ -1,5 +1,5 @@
 // Readable terminal tables for the KPI rows.
-import type { CategoryKpi, OrderKpi } from '../core/kpis';
+import type { CategoryKpi, OrderKpi } from '../core/aggregate/kpis';
 
 export function table(rows: Record<string, unknown>[], columns: string[]): string {
   const cells = rows.map((r) => columns.map((c) => formatCell(r[c])));
@@ -28,7 +28,15 @@ export const CATEGORY_COLUMNS: (keyof CategoryKpi)[] = [
   'orders',
   'returned_items',
 ];
-export const ORDER_COLUMNS: (keyof OrderKpi)[] = ['order_date', 'total_orders', 'total_revenue', 'total_items_sold', 'unique_customers', 'revenue_per_order', 'return_rate'];
+export const ORDER_COLUMNS: (keyof OrderKpi)[] = [
+  'order_date',
+  'total_orders',
+  'total_revenue',
+  'total_items_sold',
+  'unique_customers',
+  'revenue_per_order',
+  'return_rate',
+];
 
 /** Money columns print with two decimals, rates with four, so columns line up. */
 export function pretty<T extends object>(rows: T[]): Record<string, unknown>[] {

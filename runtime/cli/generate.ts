@@ -2,8 +2,8 @@
 // with injected defects of every SPEC reason at a chosen rate.
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { csvCell } from '../core/rejects';
-import { civilFromDays, daysFromCivil } from '../core/timestamp';
+import { csvCell } from '../core/formats/rejects';
+import { civilFromDays, daysFromCivil } from '../core/parse/timestamp';
 
 export interface GenerateOptions {
   items: number;
@@ -50,9 +50,30 @@ const CATEGORIES = [
   'Tops & Tees',
   'Underwear',
 ];
-const BRANDS = ['Calvin Klein', 'Carhartt', "Levi's", 'Columbia', 'Hanes', 'Nike', 'Allegra K', 'Tommy Hilfiger', 'Quiksilver', 'Dockers'];
+const BRANDS = [
+  'Calvin Klein',
+  'Carhartt',
+  "Levi's",
+  'Columbia',
+  'Hanes',
+  'Nike',
+  'Allegra K',
+  'Tommy Hilfiger',
+  'Quiksilver',
+  'Dockers',
+];
 const ADJECTIVES = ['Classic', 'Slim', 'Relaxed', 'Organic', 'Stretch', 'Vintage', 'Essential', 'Premium'];
-const ORDER_STATUS = ['Complete', 'Complete', 'Complete', 'Shipped', 'Shipped', 'Processing', 'Cancelled', 'Returned', 'Returned'];
+const ORDER_STATUS = [
+  'Complete',
+  'Complete',
+  'Complete',
+  'Shipped',
+  'Shipped',
+  'Processing',
+  'Cancelled',
+  'Returned',
+  'Returned',
+];
 
 /** mulberry32: small, fast, deterministic. */
 export function rng(seed: number): () => number {
@@ -159,7 +180,12 @@ export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
 
   // products
   const nProducts = Math.max(50, Math.min(30000, Math.ceil(opts.items / 4)));
-  const products = new PartWriter(path.join(dir, 'products'), 'products', 'id,cost,category,name,brand,retail_price,department,sku', Math.ceil(nProducts / 2));
+  const products = new PartWriter(
+    path.join(dir, 'products'),
+    'products',
+    'id,cost,category,name,brand,retail_price,department,sku',
+    Math.ceil(nProducts / 2),
+  );
   const price = new Float64Array(nProducts + 1);
   for (let id = 1; id <= nProducts; id++) {
     const cat = pick(CATEGORIES);
@@ -173,7 +199,18 @@ export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
     const d = defect(['missing_field', 'duplicate_key']);
     if (d === 'missing_field') catText = '';
     if (d === 'duplicate_key' && id > 1) idText = String(id - 1);
-    products.row([idText, (retail * 0.45).toFixed(2), csvCell(catText), csvCell(name), csvCell(brand), retail.toFixed(2), rand() < 0.5 ? 'Women' : 'Men', `SKU${id}`].join(','));
+    products.row(
+      [
+        idText,
+        (retail * 0.45).toFixed(2),
+        csvCell(catText),
+        csvCell(name),
+        csvCell(brand),
+        retail.toFixed(2),
+        rand() < 0.5 ? 'Women' : 'Men',
+        `SKU${id}`,
+      ].join(','),
+    );
   }
   products.close();
 
@@ -182,7 +219,12 @@ export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
   const nUsers = Math.max(1, Math.round(nOrders / 1.4));
   const firstDay = daysFromCivil(2025, 1, 1);
   const spanDays = 181;
-  const orders = new PartWriter(path.join(dir, 'orders'), 'orders', 'order_id,user_id,status,created_at,returned_at,shipped_at,delivered_at,num_of_item', partRows);
+  const orders = new PartWriter(
+    path.join(dir, 'orders'),
+    'orders',
+    'order_id,user_id,status,created_at,returned_at,shipped_at,delivered_at,num_of_item',
+    partRows,
+  );
   const items = new PartWriter(
     path.join(dir, 'order_items'),
     'order_items',
@@ -198,15 +240,26 @@ export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
     const user = 1 + Math.floor(rand() * nUsers);
     const status = pick(ORDER_STATUS);
     const created = (firstDay + Math.floor(rand() * spanDays)) * 86400 + Math.floor(rand() * 86400);
-    const shipped = status === 'Processing' || status === 'Cancelled' ? NaN : created + 3600 + Math.floor(rand() * 86400 * 2);
-    const delivered = status === 'Complete' || status === 'Returned' ? shipped + 3600 * 6 + Math.floor(rand() * 86400 * 4) : NaN;
+    const shipped =
+      status === 'Processing' || status === 'Cancelled' ? NaN : created + 3600 + Math.floor(rand() * 86400 * 2);
+    const delivered =
+      status === 'Complete' || status === 'Returned' ? shipped + 3600 * 6 + Math.floor(rand() * 86400 * 4) : NaN;
     const returned = status === 'Returned' ? delivered + 86400 + Math.floor(rand() * 86400 * 5) : NaN;
     const remaining = opts.items - itemId;
     const count = Math.min(remaining, 1 + Math.floor(rand() * rand() * 4));
     const style = Math.floor(rand() * 4);
     const ts = (v: number) => (Number.isNaN(v) ? '' : stamp(v, style));
     let cols = [String(o), String(user), status, ts(created), ts(returned), ts(shipped), ts(delivered), String(count)];
-    switch (defect(['missing_field', 'bad_timestamp', 'bad_integer', 'shipped_before_created', 'delivered_before_shipped', 'duplicate_key'])) {
+    switch (
+      defect([
+        'missing_field',
+        'bad_timestamp',
+        'bad_integer',
+        'shipped_before_created',
+        'delivered_before_shipped',
+        'duplicate_key',
+      ])
+    ) {
       case 'missing_field':
         cols[1] = '';
         break;
@@ -235,8 +288,30 @@ export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
       const noise = rand() < 0.2 ? 0.0000016784668 : 0;
       const sale = ((price[product] ?? 0) + noise).toString();
       const itemStatus = status === 'Returned' && rand() < 0.3 ? 'Complete' : status;
-      const c = [String(itemId), String(o), String(user), String(product), itemStatus, ts(created), ts(shipped), ts(delivered), ts(returned), sale];
-      switch (defect(['missing_field', 'bad_price', 'bad_timestamp', 'shipped_before_created', 'delivered_before_shipped', 'duplicate_key', 'unknown_order', 'unknown_product'])) {
+      const c = [
+        String(itemId),
+        String(o),
+        String(user),
+        String(product),
+        itemStatus,
+        ts(created),
+        ts(shipped),
+        ts(delivered),
+        ts(returned),
+        sale,
+      ];
+      switch (
+        defect([
+          'missing_field',
+          'bad_price',
+          'bad_timestamp',
+          'shipped_before_created',
+          'delivered_before_shipped',
+          'duplicate_key',
+          'unknown_order',
+          'unknown_product',
+        ])
+      ) {
         case 'missing_field':
           c[3] = '';
           break;
@@ -276,7 +351,12 @@ export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
   items.close();
 
   // A late corrections file: some orders re-sent with a new status (an upsert across files).
-  const updates = new PartWriter(path.join(dir, 'orders'), 'orders_zz_corrections', 'order_id,user_id,status,created_at', Infinity);
+  const updates = new PartWriter(
+    path.join(dir, 'orders'),
+    'orders_zz_corrections',
+    'order_id,user_id,status,created_at',
+    Infinity,
+  );
   const nUpdates = Math.max(1, Math.floor(ordersWritten / 200));
   const chosen = new Set<number>();
   while (chosen.size < Math.min(nUpdates, ordersWritten)) chosen.add(1 + Math.floor(rand() * ordersWritten));

@@ -23,7 +23,12 @@ function exportsOf(stack: LocalStack): string {
 }
 
 /** Pipeline bound to a local stack; JSON logs go to DIR/pipeline.log, a short line to the terminal. */
-async function localPipeline(stack: LocalStack, dir: string, reconcileSeconds: number, onBatch?: (b: BatchResult) => void) {
+async function localPipeline(
+  stack: LocalStack,
+  dir: string,
+  reconcileSeconds: number,
+  onBatch?: (b: BatchResult) => void,
+) {
   const { appendFileSync } = await import('node:fs');
   const logFile = path.join(dir, 'pipeline.log');
   const cfg = configForStack(stack);
@@ -61,10 +66,14 @@ export async function local(p: Parsed): Promise<number> {
     await stack.close();
     throw new LocalStartError((err as Error).message);
   }
-  const { logFile, dispatcher } = await localPipeline(stack, dir, reconcile, (b) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${summary(b)}`));
+  const { logFile, dispatcher } = await localPipeline(stack, dir, reconcile, (b) =>
+    console.log(`[${new Date().toISOString().slice(11, 19)}] ${summary(b)}`),
+  );
   console.log(`Local stack on ${stack.endpoint} (S3 + DynamoDB), state in ${dir}\n`);
   console.log(`Paste into another shell:\n\n${exportsOf(stack)}\n`);
-  console.log(`Then: kpi upload data   ·   kpi query date 2025-03-25   ·   aws s3 ls s3://${stack.bucket}/ --recursive`);
+  console.log(
+    `Then: kpi upload data   ·   kpi query date 2025-03-25   ·   aws s3 ls s3://${stack.bucket}/ --recursive`,
+  );
   console.log(`KPI dashboard: ${board.url}`);
   console.log(`Pipeline log (JSON lines): ${logFile}\nCtrl-C to stop.\n`);
   await new Promise<void>((resolve) => {
@@ -81,7 +90,10 @@ export async function local(p: Parsed): Promise<number> {
 
 /** The local stack's tables and bucket, for the dashboard. */
 function localSource(stack: LocalStack): DashboardSource {
-  return { store: new KpiStore(stack.clients.ddb, stack.categoryTable, stack.orderTable), bucket: new Bucket(stack.clients.s3, stack.bucket) };
+  return {
+    store: new KpiStore(stack.clients.ddb, stack.categoryTable, stack.orderTable),
+    bucket: new Bucket(stack.clients.s3, stack.bucket),
+  };
 }
 
 export async function start(p: Parsed): Promise<number> {
@@ -97,7 +109,9 @@ export async function start(p: Parsed): Promise<number> {
   try {
     const { dispatcher, logFile } = await localPipeline(stack, dir, 0);
     console.log(`KPI dashboard (while this runs): ${board.url}`);
-    console.log(`local stack up on ${stack.endpoint}; uploading ${items.length} files from ${path.relative(process.cwd(), data) || '.'}/ ...`);
+    console.log(
+      `local stack up on ${stack.endpoint}; uploading ${items.length} files from ${path.relative(process.cwd(), data) || '.'}/ ...`,
+    );
     await upload(new Bucket(stack.clients.s3, stack.bucket), items, progressBar('uploading', 0));
     await dispatcher.idle();
     if (dispatcher.errors.length) {
@@ -123,9 +137,15 @@ export async function start(p: Parsed): Promise<number> {
         `${last?.transform.held ?? 0} items held, waiting for their order or product.`,
     );
     const reportFile = await writeReport(localSource(stack), path.join(dir, 'report.html'));
-    console.log(`\nThe dashboard as one self-contained page: ${path.relative(process.cwd(), reportFile)} (open it in a browser; no network needed)`);
-    console.log(`\nNext:\n  npm run -s kpi -- local                 keep the stack running, with the live dashboard (state in ${path.relative(process.cwd(), dir)})`);
-    console.log(`  npm run -s kpi -- query date ${kpis.order_kpis[0]?.order_date ?? 'YYYY-MM-DD'}   (with the exports kpi local prints)`);
+    console.log(
+      `\nThe dashboard as one self-contained page: ${path.relative(process.cwd(), reportFile)} (open it in a browser; no network needed)`,
+    );
+    console.log(
+      `\nNext:\n  npm run -s kpi -- local                 keep the stack running, with the live dashboard (state in ${path.relative(process.cwd(), dir)})`,
+    );
+    console.log(
+      `  npm run -s kpi -- query date ${kpis.order_kpis[0]?.order_date ?? 'YYYY-MM-DD'}   (with the exports kpi local prints)`,
+    );
     console.log(`  npm run -s kpi -- compute data           the same KPIs with no servers at all`);
     console.log(`  pipeline log: ${path.relative(process.cwd(), logFile)}`);
     return 0;

@@ -21,7 +21,8 @@ export async function run(p: Parsed): Promise<number> {
   const versionId = req.versionId || event.versionId;
   let failed: ValidateResult[] = [];
   try {
-    if (stage && stage !== 'validate' && stage !== 'transform' && stage !== 'verify') throw new UsageError(`${ENV.stage} must be validate, transform or verify, got '${stage}'`);
+    if (stage && stage !== 'validate' && stage !== 'transform' && stage !== 'verify')
+      throw new UsageError(`${ENV.stage} must be validate, transform or verify, got '${stage}'`);
     if (stage === 'verify') {
       // The scheduled check: differences are logged and alerted, and the task exits 1.
       return (await verifyWith(pipeline, false)).ok ? 0 : 1;
@@ -57,7 +58,8 @@ export async function run(p: Parsed): Promise<number> {
     if (failed.length) {
       // A count and the first few: a sweep can fail on thousands of files at once.
       const shown = failed.slice(0, 20).map((f) => `${f.key}: ${f.note}`);
-      if (failed.length > shown.length) shown.push(`... and ${failed.length - shown.length} more (the task's log names each)`);
+      if (failed.length > shown.length)
+        shown.push(`... and ${failed.length - shown.length} more (the task's log names each)`);
       await pipeline.obs.alert(`KPI pipeline could not process ${failed.length} file(s)`, shown.join('\n'));
       return 1; // non-zero: the rule's retry (or the next run) picks the files up again
     }
@@ -65,8 +67,15 @@ export async function run(p: Parsed): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError) throw err;
     const timedOut = err instanceof DeadlineExceeded;
-    pipeline.obs.error(timedOut ? 'deadline_reached' : 'run_failed', { stage: stage || 'validate+transform', key, error: (err as Error).message });
-    await pipeline.obs.alert(`KPI pipeline ${timedOut ? 'deadline reached' : 'run failed'}`, `${stage || 'run'} ${key ?? '(landing zone)'}: ${(err as Error).stack ?? err}`);
+    pipeline.obs.error(timedOut ? 'deadline_reached' : 'run_failed', {
+      stage: stage || 'validate+transform',
+      key,
+      error: (err as Error).message,
+    });
+    await pipeline.obs.alert(
+      `KPI pipeline ${timedOut ? 'deadline reached' : 'run failed'}`,
+      `${stage || 'run'} ${key ?? '(landing zone)'}: ${(err as Error).stack ?? err}`,
+    );
     return timedOut ? 3 : 1;
   }
 }
@@ -76,7 +85,12 @@ export async function run(p: Parsed): Promise<number> {
  * decodes detail.object.key with unquote_plus). Tries the decoded key, then the key as given
  * (a producer that did not encode it, or a literal '+' in a name).
  */
-async function validateEventKey(pipeline: Pipeline, key: string, versionId: string | undefined, deadline: Deadline): Promise<ValidateResult[]> {
+async function validateEventKey(
+  pipeline: Pipeline,
+  key: string,
+  versionId: string | undefined,
+  deadline: Deadline,
+): Promise<ValidateResult[]> {
   const decoded = decodeEventKey(key);
   if (decoded !== key) {
     const v = await pipeline.validate([decoded], deadline, versionId ? new Map([[decoded, versionId]]) : undefined);

@@ -30,7 +30,11 @@ export const skippedMessage = (skipped: string[]) =>
  * least the previous one's, so the pipeline applies a folder's files in the same order as
  * kpi compute does (regression: a large part file finishing after its small corrections file).
  */
-export async function upload(bucket: Bucket, items: UploadItem[], onProgress?: (done: number, total: number) => void): Promise<void> {
+export async function upload(
+  bucket: Bucket,
+  items: UploadItem[],
+  onProgress?: (done: number, total: number) => void,
+): Promise<void> {
   const total = items.reduce((s, i) => s + i.size, 0);
   let done = 0;
   const byFolder = new Map<string, UploadItem[]>();

@@ -9,7 +9,11 @@ import { help } from './help';
 /** Runs verify with the configured pipeline; logs and alerts on differences. Exit 1 when any. */
 export async function verifyWith(pipeline: Pipeline, print = true): Promise<VerifyResult> {
   const r = await verify(pipeline.bucket, pipeline.store, pipeline.state);
-  pipeline.obs.log(r.ok ? 'verify_ok' : 'verify_failed', { differences: r.differences.length, checked: r.checked, garbage: r.garbage });
+  pipeline.obs.log(r.ok ? 'verify_ok' : 'verify_failed', {
+    differences: r.differences.length,
+    checked: r.checked,
+    garbage: r.garbage,
+  });
   if (print) {
     for (const d of r.differences) console.log(`${d.where}\t${d.key}\t${d.problem}`);
     console.log(

@@ -1,12 +1,12 @@
 // `kpi compute`: the whole contract on local files, no AWS — csv → rules → join → kernel → KPI rows.
-import { readFileChunks } from './csv';
+import { readFileChunks } from './parse/csv';
 import { entityFiles, isCsvName, noFilesMessage } from './folder';
-import { aggregateWasm } from './kernel';
-import { aggregateReference } from './reference';
-import { materialize, Tables, type FileResult, type RejectedRow, type RowEngine, type UnknownMode } from './join';
-import { toKpis, type KpiTables } from './kpis';
+import { aggregateWasm } from './aggregate/kernel';
+import { aggregateReference } from './aggregate/reference';
+import { materialize, Tables, type FileResult, type RejectedRow, type RowEngine, type UnknownMode } from './join/join';
+import { toKpis, type KpiTables } from './aggregate/kpis';
 import { ENTITIES, type Entity } from './names';
-import type { Reason } from './rules';
+import type { Reason } from './parse/rules';
 
 export interface SourceFile {
   entity: Entity;
@@ -47,7 +47,12 @@ export interface ComputeOptions {
 export function listLocalSources(dir: string): SourceFile[] {
   const files = entityFiles(dir, isCsvName);
   if (!files.length) throw new Error(noFilesMessage(dir, 'no CSV files'));
-  return files.map((f) => ({ entity: f.entity, name: `${f.entity}/${f.name}`, size: f.size, open: (reuse?: boolean) => readFileChunks(f.path, reuse) }));
+  return files.map((f) => ({
+    entity: f.entity,
+    name: `${f.entity}/${f.name}`,
+    size: f.size,
+    open: (reuse?: boolean) => readFileChunks(f.path, reuse),
+  }));
 }
 
 /** Reading one source failed with something other than a verdict on its content (S3, or a bug). */
@@ -60,11 +65,21 @@ export class SourceFailed extends Error {
   }
 }
 
-/** Reads and checks every source into accepted state: products, then orders, then items, each in the given version order. */
-export async function loadTables(sources: SourceFile[], opts: ComputeOptions = {}): Promise<{ tables: Tables; files: FileResult[] }> {
+/**
+ * Reads and checks every source into accepted state: products, then orders, then items, each in the
+ * given version order.
+ */
+export async function loadTables(
+  sources: SourceFile[],
+  opts: ComputeOptions = {},
+): Promise<{ tables: Tables; files: FileResult[] }> {
   const bytes = (e: Entity) => sources.filter((s) => s.entity === e).reduce((n, s) => n + s.size, 0);
   // Rough rows per byte of TheLook-shaped files; only sizes the dictionaries.
-  const hint = { orders: Math.ceil(bytes('orders') / 80), products: Math.ceil(bytes('products') / 80), items: Math.ceil(bytes('order_items') / 95) };
+  const hint = {
+    orders: Math.ceil(bytes('orders') / 80),
+    products: Math.ceil(bytes('products') / 80),
+    items: Math.ceil(bytes('order_items') / 95),
+  };
   const tables = new Tables(opts.unknownMode ?? 'reject', opts.onReject, hint, opts.rowEngine);
   const files: FileResult[] = [];
   const total = sources.reduce((s, f) => s + f.size, 0);

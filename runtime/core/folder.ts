@@ -29,4 +29,5 @@ export function entityFiles(dir: string, keep: (name: string) => boolean): Local
   return out;
 }
 
-export const noFilesMessage = (dir: string, what: string) => `${dir}: ${what} (expected files under ${ENTITIES.map((e) => `${e}/`).join(', ')})`;
+export const noFilesMessage = (dir: string, what: string) =>
+  `${dir}: ${what} (expected files under ${ENTITIES.map((e) => `${e}/`).join(', ')})`;

@@ -80,14 +80,27 @@ function series(d: DashboardData, category: string) {
       per: d.daily.orders,
       rateLabel: 'Return rate (orders)',
     };
-  return { revenue: c.revenue_cents, orders: c.orders, items: c.items, returned: c.returned_items, per: c.items, rateLabel: 'Return rate (items)' };
+  return {
+    revenue: c.revenue_cents,
+    orders: c.orders,
+    items: c.items,
+    returned: c.returned_items,
+    per: c.items,
+    rateLabel: 'Return rate (items)',
+  };
 }
 
 function setText(id: string, text: string): void {
   $(id).textContent = text;
 }
 
-function chart(id: string, title: string, x: number[], ys: { label: string; values: number[]; color: string }[], fmt: (v: number) => string): void {
+function chart(
+  id: string,
+  title: string,
+  x: number[],
+  ys: { label: string; values: number[]; color: string }[],
+  fmt: (v: number) => string,
+): void {
   const el = $(id);
   const width = Math.max(300, el.clientWidth);
   const plotData = [x, ...ys.map((y) => y.values)];
@@ -98,7 +111,15 @@ function chart(id: string, title: string, x: number[], ys: { label: string; valu
     width,
     height: 220,
     scales: { x: { time: true } },
-    series: [{}, ...ys.map((y) => ({ label: y.label, stroke: y.color, width: 2, value: (_u: unknown, v: number | null) => (v == null ? '–' : fmt(v)) }))],
+    series: [
+      {},
+      ...ys.map((y) => ({
+        label: y.label,
+        stroke: y.color,
+        width: 2,
+        value: (_u: unknown, v: number | null) => (v == null ? '–' : fmt(v)),
+      })),
+    ],
     axes: [{}, { values: (_u: unknown, vals: number[]) => vals.map(fmt), size: 70 }],
   };
   charts.set(id, new uPlot(opts, plotData, el));
@@ -116,7 +137,10 @@ function render(): void {
   const pick = (a: number[]) => idx.map((i) => a[i] ?? 0);
   const sum = (a: number[]) => idx.reduce((n, i) => n + (a[i] ?? 0), 0);
   const filtered = idx.length !== d.days.length || category !== '';
-  setText('scope', `${filtered ? 'Selected' : 'All time'}${category ? ` · ${category}` : ''} · ${idx.length} day${idx.length === 1 ? '' : 's'}`);
+  setText(
+    'scope',
+    `${filtered ? 'Selected' : 'All time'}${category ? ` · ${category}` : ''} · ${idx.length} day${idx.length === 1 ? '' : 's'}`,
+  );
   setText('h-revenue', money(sum(s.revenue)));
   setText('h-orders', count(sum(s.orders)));
   setText('h-items', count(sum(s.items)));
@@ -129,22 +153,57 @@ function render(): void {
   setText('l-return-rate', last >= 0 ? percent(s.returned[last] ?? 0, s.per[last] ?? 0) : '–');
 
   const x = idx.map((i) => dayMs(d.days[i] as string));
-  chart('c-revenue', `Daily revenue${category ? ` · ${category}` : ''}`, x, [{ label: 'Revenue', values: pick(s.revenue).map((c) => c / 100), color: PALETTE[0] as string }], (v) =>
-    v.toLocaleString('en-US', { maximumFractionDigits: 2 }),
+  chart(
+    'c-revenue',
+    `Daily revenue${category ? ` · ${category}` : ''}`,
+    x,
+    [{ label: 'Revenue', values: pick(s.revenue).map((c) => c / 100), color: PALETTE[0] as string }],
+    (v) => v.toLocaleString('en-US', { maximumFractionDigits: 2 }),
   );
-  chart('c-orders', `Daily orders${category ? ` · ${category}` : ''}`, x, [{ label: 'Orders', values: pick(s.orders), color: PALETTE[1] as string }], (v) => count(Math.round(v)));
+  chart(
+    'c-orders',
+    `Daily orders${category ? ` · ${category}` : ''}`,
+    x,
+    [{ label: 'Orders', values: pick(s.orders), color: PALETTE[1] as string }],
+    (v) => count(Math.round(v)),
+  );
   chart(
     'c-return',
     `${s.rateLabel}${category ? ` · ${category}` : ''}`,
     x,
-    [{ label: 'Return rate %', values: idx.map((i) => ((s.per[i] ?? 0) ? ((s.returned[i] ?? 0) / (s.per[i] ?? 1)) * 100 : 0)), color: PALETTE[2] as string }],
+    [
+      {
+        label: 'Return rate %',
+        values: idx.map((i) => ((s.per[i] ?? 0) ? ((s.returned[i] ?? 0) / (s.per[i] ?? 1)) * 100 : 0)),
+        color: PALETTE[2] as string,
+      },
+    ],
     (v) => `${v.toFixed(1)}%`,
   );
 
   // Revenue by category over the range: the top ones as bars (exact amounts and shares) and lines.
-  const totals = d.categories.map((c) => ({ name: c.name, cents: sum(c.revenue_cents), c })).sort((a, b) => b.cents - a.cents);
+  const totals = d.categories
+    .map((c) => ({ name: c.name, cents: sum(c.revenue_cents), c }))
+    .sort((a, b) => b.cents - a.cents);
   const all = totals.reduce((n, t) => n + t.cents, 0);
   const top = totals.slice(0, 8);
+  renderBars(top, all, category);
+  chart(
+    'c-categories',
+    'Daily revenue of the top categories',
+    x,
+    top.slice(0, 5).map((t, i) => ({
+      label: t.name,
+      values: pick(t.c.revenue_cents).map((c) => c / 100),
+      color: PALETTE[i] as string,
+    })),
+    (v) => v.toLocaleString('en-US', { maximumFractionDigits: 0 }),
+  );
+  renderQuality(d);
+}
+
+/** The top categories as bars, exact amounts and shares; a click filters by (or clears) the category. */
+function renderBars(top: { name: string; cents: number }[], all: number, category: string): void {
   const bars = $('category-bars');
   bars.replaceChildren(
     ...top.map((t, i) => {
@@ -172,14 +231,6 @@ function render(): void {
     }),
   );
   bars.dataset.bars = String(top.length);
-  chart(
-    'c-categories',
-    'Daily revenue of the top categories',
-    x,
-    top.slice(0, 5).map((t, i) => ({ label: t.name, values: pick(t.c.revenue_cents).map((c) => c / 100), color: PALETTE[i] as string })),
-    (v) => v.toLocaleString('en-US', { maximumFractionDigits: 0 }),
-  );
-  renderQuality(d);
 }
 
 function renderQuality(d: DashboardData): void {

@@ -1,7 +1,7 @@
 // The dashboard's data: both KPI tables (and the data-quality summary) as day-aligned columns, in
 // integer cents, so the page can filter by date and category and stay exact. Pure.
-import type { KpiTables } from '../core/kpis';
-import type { Quality } from '../core/quality';
+import type { KpiTables } from '../core/aggregate/kpis';
+import type { Quality } from '../core/aggregate/quality';
 
 export interface CategorySeries {
   name: string;
@@ -27,11 +27,24 @@ export interface DashboardData {
 /** Table amounts are numbers with two decimals: exact integer cents back (they are below 2^53 / 100). */
 export const toCents = (amount: number) => Math.round(amount * 100);
 
-export function dashboardData(kpis: KpiTables, source: DashboardData['source'], quality: Quality | null, now = new Date()): DashboardData {
-  const days = [...new Set([...kpis.order_kpis.map((o) => o.order_date), ...kpis.category_kpis.map((c) => c.order_date)])].sort();
+export function dashboardData(
+  kpis: KpiTables,
+  source: DashboardData['source'],
+  quality: Quality | null,
+  now = new Date(),
+): DashboardData {
+  const days = [
+    ...new Set([...kpis.order_kpis.map((o) => o.order_date), ...kpis.category_kpis.map((c) => c.order_date)]),
+  ].sort();
   const index = new Map(days.map((d, i) => [d, i]));
   const zeros = () => new Array<number>(days.length).fill(0);
-  const daily = { revenue_cents: zeros(), orders: zeros(), items: zeros(), customers: zeros(), returned_orders: zeros() };
+  const daily = {
+    revenue_cents: zeros(),
+    orders: zeros(),
+    items: zeros(),
+    customers: zeros(),
+    returned_orders: zeros(),
+  };
   for (const o of kpis.order_kpis) {
     const i = index.get(o.order_date) as number;
     daily.revenue_cents[i] = toCents(o.total_revenue);
@@ -44,7 +57,18 @@ export function dashboardData(kpis: KpiTables, source: DashboardData['source'], 
   const byName = new Map<string, CategorySeries>();
   for (const c of kpis.category_kpis) {
     let s = byName.get(c.category);
-    if (!s) byName.set(c.category, (s = { name: c.category, revenue_cents: zeros(), orders: zeros(), items: zeros(), returned_items: zeros(), total_revenue_cents: 0 }));
+    if (!s)
+      byName.set(
+        c.category,
+        (s = {
+          name: c.category,
+          revenue_cents: zeros(),
+          orders: zeros(),
+          items: zeros(),
+          returned_items: zeros(),
+          total_revenue_cents: 0,
+        }),
+      );
     const i = index.get(c.order_date) as number;
     const cents = toCents(c.daily_revenue);
     s.revenue_cents[i] = cents;
@@ -53,6 +77,8 @@ export function dashboardData(kpis: KpiTables, source: DashboardData['source'], 
     s.returned_items[i] = c.returned_items;
     s.total_revenue_cents += cents;
   }
-  const categories = [...byName.values()].sort((a, b) => b.total_revenue_cents - a.total_revenue_cents || (a.name < b.name ? -1 : 1));
+  const categories = [...byName.values()].sort(
+    (a, b) => b.total_revenue_cents - a.total_revenue_cents || (a.name < b.name ? -1 : 1),
+  );
   return { generated_at: now.toISOString(), source, days, daily, categories, quality };
 }

@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import type { KpiStore } from '../aws/kpistore';
 import type { Bucket } from '../aws/s3store';
 import { QUALITY_KEY } from '../core/names';
-import type { Quality } from '../core/quality';
+import type { Quality } from '../core/aggregate/quality';
 import { dashboardData, type DashboardData } from './data';
 import { assets, servedPage } from './page';
 
@@ -19,8 +19,15 @@ export interface DashboardSource {
 
 /** Both tables and the quality summary, as the page wants them. */
 export async function loadDashboard(src: DashboardSource, known?: Quality | null): Promise<DashboardData> {
-  const [kpis, quality] = await Promise.all([src.store.readAll(), known !== undefined ? known : readQuality(src.bucket)]);
-  return dashboardData(kpis, { category_table: src.store.categoryTable, order_table: src.store.orderTable, bucket: src.bucket?.name }, quality);
+  const [kpis, quality] = await Promise.all([
+    src.store.readAll(),
+    known !== undefined ? known : readQuality(src.bucket),
+  ]);
+  return dashboardData(
+    kpis,
+    { category_table: src.store.categoryTable, order_table: src.store.orderTable, bucket: src.bucket?.name },
+    quality,
+  );
 }
 
 async function readQuality(bucket: Bucket | undefined): Promise<Quality | null> {
@@ -34,7 +41,42 @@ export interface DashboardServer {
   close(): Promise<void>;
 }
 
-export async function startDashboard(src: DashboardSource, opts: { port?: number; host?: string; refreshMs?: number } = {}): Promise<DashboardServer> {
+/** A 200 answer, gzip-compressed when the client takes it and the body is worth it. */
+function send(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  type: string,
+  body: string,
+  extra: Record<string, string> = {},
+) {
+  const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')) && body.length > 1024;
+  res.writeHead(200, {
+    'content-type': type,
+    'cache-control': 'no-cache',
+    ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+    ...extra,
+  });
+  res.end(gzip ? gzipSync(body) : body);
+}
+
+/** Listens, with a clear error for a busy port. */
+function listen(server: http.Server, port: number | undefined, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(`dashboard port ${port} is in use: pick another with --dashboard-port (or --port)`)
+          : err,
+      ),
+    );
+    server.listen(port ?? 0, host, () => resolve());
+  });
+}
+
+export async function startDashboard(
+  src: DashboardSource,
+  opts: { port?: number; host?: string; refreshMs?: number } = {},
+): Promise<DashboardServer> {
   const host = opts.host ?? '127.0.0.1';
   const files = assets();
   const page = servedPage(opts.refreshMs ?? 5000);
@@ -44,11 +86,6 @@ export async function startDashboard(src: DashboardSource, opts: { port?: number
       res.end(JSON.stringify({ error: (err as Error).message }));
     });
   });
-  const send = (req: http.IncomingMessage, res: http.ServerResponse, type: string, body: string, extra: Record<string, string> = {}) => {
-    const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')) && body.length > 1024;
-    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-cache', ...(gzip ? { 'content-encoding': 'gzip' } : {}), ...extra });
-    res.end(gzip ? gzipSync(body) : body);
-  };
   // The tables are scanned again only when the transform has run since (state/quality.json's
   // updated_at changed), or, without a bucket to tell, once per refresh interval: a page polling
   // every few seconds costs one small GET, not two table scans.
@@ -94,12 +131,7 @@ export async function startDashboard(src: DashboardSource, opts: { port?: number
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }
   }
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new Error(`dashboard port ${opts.port} is in use: pick another with --dashboard-port (or --port)`) : err),
-    );
-    server.listen(opts.port ?? 0, host, () => resolve());
-  });
+  await listen(server, opts.port, host);
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://${host}:${port}/`,

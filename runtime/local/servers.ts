@@ -36,14 +36,18 @@ function loadOptional<T>(name: string): T {
   try {
     return require(name) as T;
   } catch {
-    throw new ClearError(`the local stack needs the dev dependency '${name}': run 'npm ci' in the project (it is left out of production installs)`);
+    throw new ClearError(
+      `the local stack needs the dev dependency '${name}': run 'npm ci' in the project (it is left out of production installs)`,
+    );
   }
 }
 
 /** S3's error document, for requests the local store refuses before s3rver sees them. */
 function s3Error(res: http.ServerResponse, status: number, code: string, message: string): void {
   res.writeHead(status, { 'content-type': 'application/xml' });
-  res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message.replace(/[<&>]/g, '')}</Message></Error>`);
+  res.end(
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message.replace(/[<&>]/g, '')}</Message></Error>`,
+  );
 }
 
 /**
@@ -55,12 +59,16 @@ function missingAsDenied(res: http.ServerResponse): void {
   const write = res.write.bind(res) as (...a: unknown[]) => boolean;
   const end = res.end.bind(res) as (...a: unknown[]) => http.ServerResponse;
   let denied = false;
-  const body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>';
+  const body =
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>';
   res.writeHead = ((status: number, ...rest: unknown[]) => {
     if (status !== 404) return writeHead(status, ...rest);
     denied = true;
     res.removeHeader('content-length');
-    return writeHead(403, { 'content-type': 'application/xml', 'content-length': res.req.method === 'HEAD' ? '0' : String(body.length) });
+    return writeHead(403, {
+      'content-type': 'application/xml',
+      'content-length': res.req.method === 'HEAD' ? '0' : String(body.length),
+    });
   }) as typeof res.writeHead;
   res.write = ((...a: unknown[]) => (denied ? true : write(...a))) as typeof res.write;
   res.end = ((...a: unknown[]) => {
@@ -102,24 +110,32 @@ function requestKey(url: string | undefined): string | null {
   }
 }
 
-async function serve(opts: ServerOptions, post: (m: ServerMessage) => void): Promise<() => Promise<void>> {
-  const { bucket } = opts;
-  const S3rver = loadOptional<new (o: object) => { configureBuckets(): Promise<void>; callback(): Handler; on(e: string, l: (ev: unknown) => void): void }>('s3rver');
-  const dynalite = loadOptional<(o: object) => http.Server>('dynalite');
+interface S3rverInstance {
+  configureBuckets(): Promise<void>;
+  callback(): Handler;
+  on(e: string, l: (ev: unknown) => void): void;
+  store: Parameters<typeof hardenStore>[0];
+}
+
+/** s3rver with the one bucket, its store hardened (store.ts). */
+async function startS3(opts: ServerOptions): Promise<S3rverInstance> {
+  const S3rver = loadOptional<new (o: object) => S3rverInstance>('s3rver');
   const s3 = new S3rver({
     directory: path.join(opts.dir, 's3'),
     silent: true,
-    configureBuckets: [{ name: bucket }],
+    configureBuckets: [{ name: opts.bucket }],
     allowMismatchedSignatures: true,
     vhostBuckets: false,
-  }) as unknown as {
-    configureBuckets(): Promise<void>;
-    callback(): Handler;
-    on(e: string, l: (ev: unknown) => void): void;
-    store: Parameters<typeof hardenStore>[0];
-  };
+  });
   hardenStore(s3.store);
   await s3.configureBuckets();
+  return s3;
+}
+
+async function serve(opts: ServerOptions, post: (m: ServerMessage) => void): Promise<() => Promise<void>> {
+  const { bucket } = opts;
+  const dynalite = loadOptional<(o: object) => http.Server>('dynalite');
+  const s3 = await startS3(opts);
   const s3Handler = s3.callback();
   // dynalite closes its LevelDB store only through its own server's close(): let it listen privately.
   const dyn = dynalite({ path: path.join(opts.dir, 'dynamodb'), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
@@ -140,7 +156,12 @@ async function serve(opts: ServerOptions, post: (m: ServerMessage) => void): Pro
       );
     }
     req.url = keepEmptySegments(req.url);
-    if ((opts.missingKeyStatus ?? 403) === 403 && (req.method === 'GET' || req.method === 'HEAD') && requestKey(req.url)) missingAsDenied(res);
+    if (
+      (opts.missingKeyStatus ?? 403) === 403 &&
+      (req.method === 'GET' || req.method === 'HEAD') &&
+      requestKey(req.url)
+    )
+      missingAsDenied(res);
     s3Handler(req, res);
   });
   server.keepAliveTimeout = 5000;
@@ -163,7 +184,9 @@ async function serve(opts: ServerOptions, post: (m: ServerMessage) => void): Pro
     throw err;
   }
   s3.on('event', (ev) => {
-    for (const rec of (ev as { Records?: { eventName: string; s3: { bucket: { name: string }; object: { key: string } } }[] }).Records ?? []) {
+    for (const rec of (
+      ev as { Records?: { eventName: string; s3: { bucket: { name: string }; object: { key: string } } }[] }
+    ).Records ?? []) {
       if (!rec.eventName.startsWith('ObjectCreated') || rec.s3.bucket.name !== bucket) continue;
       // s3rver puts the raw key in its events (AWS URL-encodes it; EventBridge events do not).
       post({ type: 'created', key: rec.s3.object.key });

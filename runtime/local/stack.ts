@@ -7,7 +7,7 @@ import path from 'node:path';
 import { makeClients, type Clients } from '../aws/clients';
 import { configFromEnv, type Config } from '../aws/config';
 import { KpiStore } from '../aws/kpistore';
-import { StateStore } from '../aws/statestore';
+import { StateStore } from '../state/statestore';
 import { CATEGORY_TABLE, ORDER_TABLE, STATE_TABLE } from '../core/names';
 import type { ServerMessage, ServerOptions } from './servers';
 
@@ -48,7 +48,9 @@ function lockDir(dir: string): () => void {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     const owner = Number(readFileSync(file, 'utf8'));
     if (owner && owner !== process.pid && isAlive(owner)) {
-      throw new LocalStartError(`the state folder ${dir} is in use by another kpi local (PID ${owner}): stop it, or pick another folder with --dir`);
+      throw new LocalStartError(
+        `the state folder ${dir} is in use by another kpi local (PID ${owner}): stop it, or pick another folder with --dir`,
+      );
     }
     writeFileSync(file, String(process.pid)); // left by a process that died: take it over
   }
@@ -86,7 +88,15 @@ async function startLocked(opts: LocalOptions, unlock: () => void): Promise<Loca
 
   // The servers run on a worker thread (servers.ts); this thread talks to them over HTTP like any client.
   const worker = new Worker(path.join(__dirname, 'servers.js'), {
-    workerData: { kpiServers: { dir: opts.dir, port: opts.port ?? 4566, host, bucket, missingKeyStatus: opts.missingKeyStatus } satisfies ServerOptions },
+    workerData: {
+      kpiServers: {
+        dir: opts.dir,
+        port: opts.port ?? 4566,
+        host,
+        bucket,
+        missingKeyStatus: opts.missingKeyStatus,
+      } satisfies ServerOptions,
+    },
   });
   const listeners: ((key: string) => void)[] = [];
   let closed: (() => void) | null = null;

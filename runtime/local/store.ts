@@ -51,7 +51,9 @@ export function encodeKeyPath(key: string): string {
 export function decodeKeyPath(keyPath: string): string {
   return keyPath
     .split('/')
-    .map((seg) => (seg === '&00' ? '' : seg.replace(/&([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))))
+    .map((seg) =>
+      seg === '&00' ? '' : seg.replace(/&([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+    )
     .join('/');
 }
 

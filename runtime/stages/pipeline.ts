@@ -8,8 +8,8 @@ import { KpiStore, type KpiStoreOptions } from '../aws/kpistore';
 import { EVENT_SOURCE, EVENT_VALIDATED, LANDING_PREFIX } from '../core/names';
 import { Observer } from '../aws/observe';
 import { Bucket } from '../aws/s3store';
-import { rebuild, republish, transform, type TransformContext, type TransformResult } from './transform';
-import { StateStore, type StateStoreOptions } from '../aws/statestore';
+import { rebuild, republish, transform, type TransformContext, type TransformResult } from '../state/transform';
+import { StateStore, type StateStoreOptions } from '../state/statestore';
 import { validateObject, type ValidateResult } from './validate';
 
 export interface PipelineOptions {
@@ -51,19 +51,38 @@ export class Pipeline {
   }
 
   /** versions: the version id of a key when the event named one (a versioned bucket). */
-  async validate(keys: string[], deadline = Deadline.none(), versions: ReadonlyMap<string, string> = new Map()): Promise<ValidateResult[]> {
+  async validate(
+    keys: string[],
+    deadline = Deadline.none(),
+    versions: ReadonlyMap<string, string> = new Map(),
+  ): Promise<ValidateResult[]> {
     const out: ValidateResult[] = [];
     const queue = [...keys].sort();
     const worker = async () => {
       for (let k = queue.shift(); k !== undefined; k = queue.shift()) {
         deadline.check();
         try {
-          out.push(await validateObject({ bucket: this.bucket, obs: this.obs, rejectAlertShare: this.cfg.rejectAlertShare }, k, versions.get(k)));
+          out.push(
+            await validateObject(
+              { bucket: this.bucket, obs: this.obs, rejectAlertShare: this.cfg.rejectAlertShare },
+              k,
+              versions.get(k),
+            ),
+          );
         } catch (err) {
           // One object that cannot be processed now must not hold up the others: it stays in the
           // landing zone and is retried by the next run (or EventBridge's retry of this task).
           this.obs.error('file_failed', { key: k, error: (err as Error).message });
-          out.push({ key: k, status: 'failed', note: (err as Error).message, rows: 0, accepted: 0, rejected: 0, rejectedByReason: {}, ms: 0 });
+          out.push({
+            key: k,
+            status: 'failed',
+            note: (err as Error).message,
+            rows: 0,
+            accepted: 0,
+            rejected: 0,
+            rejectedByReason: {},
+            ms: 0,
+          });
         }
       }
     };
@@ -127,7 +146,12 @@ export class Pipeline {
   }
 
   latencySince(uploadedAt: number | undefined): void {
-    if (uploadedAt !== undefined) this.obs.metrics({ Stage: 'transform' }, { UploadToKpiLatencyMs: Date.now() - uploadedAt }, { UploadToKpiLatencyMs: 'Milliseconds' });
+    if (uploadedAt !== undefined)
+      this.obs.metrics(
+        { Stage: 'transform' },
+        { UploadToKpiLatencyMs: Date.now() - uploadedAt },
+        { UploadToKpiLatencyMs: 'Milliseconds' },
+      );
   }
 
   /**
@@ -168,6 +192,7 @@ export class Pipeline {
 /** The earliest upload time among validated files, if any has one. */
 function earliestUpload(results: ValidateResult[]): number | undefined {
   let min: number | undefined;
-  for (const r of results) if (r.uploadedAt !== undefined && (min === undefined || r.uploadedAt < min)) min = r.uploadedAt;
+  for (const r of results)
+    if (r.uploadedAt !== undefined && (min === undefined || r.uploadedAt < min)) min = r.uploadedAt;
   return min;
 }

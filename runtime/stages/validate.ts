@@ -7,11 +7,20 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readFileChunks } from '../core/csv';
-import { Tables, type RejectedRow } from '../core/join';
-import { pendingKey } from './pending';
-import { archiveKey, archivePrefix, errFileKey, errRowsKey, errUnroutedKey, hasDotOrEmptySegment, landingKey, parseLanding } from './layout';
-import { rejectsToCsv } from '../core/rejects';
+import { readFileChunks } from '../core/parse/csv';
+import { Tables, type RejectedRow } from '../core/join/join';
+import { pendingKey } from '../state/pending';
+import {
+  archiveKey,
+  archivePrefix,
+  errFileKey,
+  errRowsKey,
+  errUnroutedKey,
+  hasDotOrEmptySegment,
+  landingKey,
+  parseLanding,
+} from '../core/layout';
+import { rejectsToCsv } from '../core/formats/rejects';
 import { metaValue, type Bucket, type Downloaded } from '../aws/s3store';
 import type { Observer } from '../aws/observe';
 
@@ -45,7 +54,12 @@ export async function validateObject(ctx: ValidateContext, key: string, versionI
   }
 }
 
-async function validateIn(ctx: ValidateContext, key: string, versionId: string | undefined, file: string): Promise<ValidateResult> {
+async function validateIn(
+  ctx: ValidateContext,
+  key: string,
+  versionId: string | undefined,
+  file: string,
+): Promise<ValidateResult> {
   const t0 = Date.now();
   const { bucket, obs } = ctx;
   const base = { key, rows: 0, accepted: 0, rejected: 0, rejectedByReason: {} as Record<string, number> };
@@ -70,7 +84,14 @@ async function validateIn(ctx: ValidateContext, key: string, versionId: string |
   if (await isArchivedAlready(bucket, archivePrefix(landing), dest, got)) {
     await deleteProcessed(bucket, got);
     obs.log('file_duplicate', { key, archive: dest });
-    return { ...base, status: 'duplicate', entity: landing.entity, archiveKey: dest, uploadedAt: got.lastModified, ms: Date.now() - t0 };
+    return {
+      ...base,
+      status: 'duplicate',
+      entity: landing.entity,
+      archiveKey: dest,
+      uploadedAt: got.lastModified,
+      ms: Date.now() - t0,
+    };
   }
   const rejectedRows: RejectedRow[] = [];
   const tables = new Tables('defer', (r) => rejectedRows.push(r));
@@ -96,9 +117,19 @@ async function validateIn(ctx: ValidateContext, key: string, versionId: string |
     await fileAway(bucket, got, errKey, res.note ?? 'rejected');
     await deleteProcessed(bucket, got);
     obs.log('file_rejected', { key, to: errKey, note: res.note });
-    await ctx.obs.alert(`KPI pipeline rejected ${key}`, `${key} was rejected whole: ${res.note}. It is stored at ${errKey}.`);
+    await ctx.obs.alert(
+      `KPI pipeline rejected ${key}`,
+      `${key} was rejected whole: ${res.note}. It is stored at ${errKey}.`,
+    );
     obs.metrics({ Stage: 'validate' }, { FilesRejected: 1 });
-    return { ...base, status: 'rejected', entity: landing.entity, note: res.note, uploadedAt: got.lastModified, ms: Date.now() - t0 };
+    return {
+      ...base,
+      status: 'rejected',
+      entity: landing.entity,
+      note: res.note,
+      uploadedAt: got.lastModified,
+      ms: Date.now() - t0,
+    };
   }
   return archive(ctx, got, landing, dest, res, rejectedRows, t0);
 }
@@ -121,7 +152,11 @@ async function archive(
   // The marker first: once the archive object exists, a transform is sure to apply it.
   await bucket.put(pendingKey(dest), 'pending\n', { contentType: 'text/plain' });
   await bucket.putFile(dest, got.file, {
-    metadata: { 'landing-key': metaValue(landingKey(landing)), 'uploaded-at': new Date(got.lastModified).toISOString(), sha256: got.sha256 },
+    metadata: {
+      'landing-key': metaValue(landingKey(landing)),
+      'uploaded-at': new Date(got.lastModified).toISOString(),
+      sha256: got.sha256,
+    },
   });
   await deleteProcessed(bucket, got);
   const result: ValidateResult = {
@@ -148,7 +183,8 @@ async function archive(
     ms: result.ms,
   });
   obs.metrics({ Stage: 'validate' }, { FilesProcessed: 1, RowsAccepted: res.accepted, RowsRejected: res.rejected });
-  for (const [reason, n] of Object.entries(byReason)) obs.metrics({ Stage: 'validate', Reason: reason }, { RowsRejectedByReason: n });
+  for (const [reason, n] of Object.entries(byReason))
+    obs.metrics({ Stage: 'validate', Reason: reason }, { RowsRejectedByReason: n });
   const share = res.rows ? res.rejected / res.rows : 0;
   obs.metrics({ Stage: 'validate' }, { RejectedShare: share * 100 }, { RejectedShare: 'Percent' });
   if (res.rows && share > ctx.rejectAlertShare) {
@@ -156,7 +192,9 @@ async function archive(
       `KPI pipeline: ${(share * 100).toFixed(1)}% of ${key} rejected`,
       `${res.rejected} of ${res.rows} rows of ${key} were rejected (${Object.entries(byReason)
         .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}); threshold ${(ctx.rejectAlertShare * 100).toFixed(1)}%. Rows: ${errRowsKey(landing, got.lastModified)}`,
+        .join(
+          ', ',
+        )}); threshold ${(ctx.rejectAlertShare * 100).toFixed(1)}%. Rows: ${errRowsKey(landing, got.lastModified)}`,
     );
   }
   return result;

@@ -1,18 +1,18 @@
 // kpi verify: recompute everything from archive/ (the full path) and compare with the KPI tables
 // and the curated zone. Any difference is reported with its keys; kpi rebuild repairs them.
 import { computeSources } from '../core/compute';
-import type { JoinedRow } from '../core/join';
-import type { KpiTables } from '../core/kpis';
+import type { JoinedRow } from '../core/join/join';
+import type { KpiTables } from '../core/aggregate/kpis';
 import { CURATED_PREFIX } from '../core/names';
-import { decodeLakeFile } from '../core/parquet';
-import { civilFromDays } from '../core/timestamp';
+import { decodeLakeFile } from '../core/formats/parquet';
+import { civilFromDays } from '../core/parse/timestamp';
 import type { KpiStore } from '../aws/kpistore';
 import type { Bucket } from '../aws/s3store';
-import { canonical, parseLakeKey } from './lake';
-import { archiveSources, listArchive, PENDING_PREFIX } from './pending';
-import type { StateStore } from '../aws/statestore';
-import { findGarbage } from './garbage';
-import type { StateBody } from './incremental';
+import { canonical, parseLakeKey } from '../state/lake';
+import { archiveSources, listArchive, PENDING_PREFIX } from '../state/pending';
+import type { StateStore } from '../state/statestore';
+import { findGarbage } from '../state/garbage';
+import type { StateBody } from '../state/incremental';
 
 export interface Difference {
   where: 'category_kpi_table' | 'order_kpi_table' | 'curated';
@@ -52,7 +52,11 @@ async function verifyHeld(bucket: Bucket, store: KpiStore): Promise<Omit<VerifyR
   for (const o of await bucket.list(CURATED_PREFIX)) {
     const p = parseLakeKey(o.key);
     if (!p) {
-      differences.push({ where: 'curated', key: o.key, problem: 'not a lake file (curated/ holds only order_date=D/part-<hash>.parquet)' });
+      differences.push({
+        where: 'curated',
+        key: o.key,
+        problem: 'not a lake file (curated/ holds only order_date=D/part-<hash>.parquet)',
+      });
       continue;
     }
     (files.get(p.date) ?? files.set(p.date, []).get(p.date)!).push(o.key);
@@ -66,7 +70,11 @@ async function verifyHeld(bucket: Bucket, store: KpiStore): Promise<Omit<VerifyR
     const keys = files.get(date) ?? [];
     files.delete(date);
     if (!keys.length) {
-      differences.push({ where: 'curated', key: `order_date=${date}`, problem: `no file (expected ${rows.length} joined items)` });
+      differences.push({
+        where: 'curated',
+        key: `order_date=${date}`,
+        problem: `no file (expected ${rows.length} joined items)`,
+      });
       continue;
     }
     const got: JoinedRow[] = [];
@@ -82,8 +90,17 @@ async function verifyHeld(bucket: Bucket, store: KpiStore): Promise<Omit<VerifyR
       });
     }
   }
-  for (const [date, keys] of files) differences.push({ where: 'curated', key: `order_date=${date}`, problem: `${keys.length} file(s) for a day with no joined items` });
-  return { ok: differences.length === 0, differences, checked: { categoryRows: res.category_kpis.length, orderRows: res.order_kpis.length, lakeDays } };
+  for (const [date, keys] of files)
+    differences.push({
+      where: 'curated',
+      key: `order_date=${date}`,
+      problem: `${keys.length} file(s) for a day with no joined items`,
+    });
+  return {
+    ok: differences.length === 0,
+    differences,
+    checked: { categoryRows: res.category_kpis.length, orderRows: res.order_kpis.length, lakeDays },
+  };
 }
 
 function compareTables(want: KpiTables, got: KpiTables, out: Difference[]): void {
@@ -95,7 +112,11 @@ function compareTables(want: KpiTables, got: KpiTables, out: Difference[]): void
       have.delete(k);
       if (!h) out.push({ where, key: k, problem: 'missing' });
       else if (!sameRow(r as Record<string, unknown>, h as Record<string, unknown>))
-        out.push({ where, key: k, problem: `differs: ${describe(r as Record<string, unknown>, h as Record<string, unknown>)}` });
+        out.push({
+          where,
+          key: k,
+          problem: `differs: ${describe(r as Record<string, unknown>, h as Record<string, unknown>)}`,
+        });
     }
     for (const k of have.keys()) out.push({ where, key: k, problem: 'not expected (no joined items)' });
   };

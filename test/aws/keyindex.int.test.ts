@@ -3,16 +3,23 @@
 // deletions only when nothing older is left.
 import test from 'ava';
 import fc from 'fast-check';
-import { KeyIndex, mergePlan, mergeRuns, writeRun, type RunRef } from '../../runtime/aws/keyindex';
+import { KeyIndex, mergePlan, mergeRuns, writeRun, type RunRef } from '../../runtime/state/keyindex';
 import { Bucket } from '../../runtime/aws/s3store';
-import { cmp, key, prefix, type Rec } from '../../runtime/core/runfile';
+import { cmp, key, prefix, type Rec } from '../../runtime/state/runfile';
 import { withStack } from '../stack';
 
 const batchArb = fc.array(
-  fc.uniqueArray(fc.record({ id: fc.nat(300), kind: fc.constantFrom('i', 'o', 'hq'), val: fc.option(fc.string({ maxLength: 40 }), { nil: null }) }), {
-    selector: (r) => `${r.kind}/${r.id}`,
-    maxLength: 120,
-  }),
+  fc.uniqueArray(
+    fc.record({
+      id: fc.nat(300),
+      kind: fc.constantFrom('i', 'o', 'hq'),
+      val: fc.option(fc.string({ maxLength: 40 }), { nil: null }),
+    }),
+    {
+      selector: (r) => `${r.kind}/${r.id}`,
+      maxLength: 120,
+    },
+  ),
   { minLength: 1, maxLength: 5 },
 );
 
@@ -26,18 +33,25 @@ test('property: gets and scans over several runs, before and after merging, equa
         const model = new Map<string, string>();
         let runs: RunRef[] = [];
         for (const b of batches) {
-          const recs: Rec[] = b.map((r) => ({ key: key(r.kind, String(r.id), `r${round}`), rank: 'rank', val: r.val })).sort((x, y) => cmp(x.key, y.key));
+          const recs: Rec[] = b
+            .map((r) => ({ key: key(r.kind, String(r.id), `r${round}`), rank: 'rank', val: r.val }))
+            .sort((x, y) => cmp(x.key, y.key));
           for (const r of recs) {
             if (r.val === null) model.delete(r.key);
             else model.set(r.key, r.val);
           }
           runs = [await writeRun(bucket, recs), ...runs];
         }
-        const probe = [...Array(310).keys()].flatMap((id) => ['i', 'o', 'hq'].map((k) => key(k, String(id), `r${round}`)));
+        const probe = [...Array(310).keys()].flatMap((id) =>
+          ['i', 'o', 'hq'].map((k) => key(k, String(id), `r${round}`)),
+        );
         const check = async (ix: KeyIndex) => {
           const got = await ix.get(probe);
           const sorted = (xs: [string, string | null][]) => xs.sort(([a], [b]) => cmp(a, b));
-          t.deepEqual(sorted([...got].map(([k, r]) => [k, r.val])), sorted([...model].filter(([k]) => probe.includes(k))));
+          t.deepEqual(
+            sorted([...got].map(([k, r]) => [k, r.val])),
+            sorted([...model].filter(([k]) => probe.includes(k))),
+          );
           const want = [...model].filter(([k]) => k.startsWith(prefix('hq'))).sort(([a], [b]) => cmp(a, b));
           t.deepEqual(
             (await ix.scan(prefix('hq'))).filter((r) => r.key.endsWith(`r${round}`)).map((r) => [r.key, r.val]),

@@ -6,7 +6,8 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import { ROOT, writeTree, PRODUCTS, ORDERS } from '../helpers';
 
-const kpi = (...args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin', 'kpi.js'), ...args], { encoding: 'utf8' });
+const kpi = (...args: string[]) =>
+  spawnSync(process.execPath, [path.join(ROOT, 'bin', 'kpi.js'), ...args], { encoding: 'utf8' });
 
 test('--help on every command', (t) => {
   t.regex(kpi('--help').stdout, /Commands:/);

@@ -14,16 +14,27 @@ test('npm ci --omit=dev of the image files: kpi --help and kpi compute data/ wor
     t.true(dockerfile.includes(f.startsWith('dist/') ? `/app/${f} ${f}` : f), `Dockerfile copies ${f}`);
     cpSync(path.join(ROOT, f), path.join(app, f), { recursive: true });
   }
-  execFileSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: app, stdio: 'ignore', timeout: 300000 });
+  execFileSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], {
+    cwd: app,
+    stdio: 'ignore',
+    timeout: 300000,
+  });
   t.false(existsSync(path.join(app, 'node_modules', 'typescript')), 'no dev dependencies');
   t.false(existsSync(path.join(app, 'node_modules', 's3rver')));
   t.true(existsSync(path.join(app, 'node_modules', '@aws-sdk', 'client-s3')));
   const help = spawnSync(process.execPath, ['bin/kpi.js', '--help'], { cwd: app, encoding: 'utf8' });
   t.is(help.status, 0);
   t.regex(help.stdout, /kpi compute DIR|compute DIR/);
-  const inImage = spawnSync(process.execPath, ['bin/kpi.js', 'compute', path.join(ROOT, 'data'), '--json'], { cwd: app, encoding: 'utf8' });
+  const inImage = spawnSync(process.execPath, ['bin/kpi.js', 'compute', path.join(ROOT, 'data'), '--json'], {
+    cwd: app,
+    encoding: 'utf8',
+  });
   t.is(inImage.status, 0, inImage.stderr);
-  const inDev = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'kpi.js'), 'compute', path.join(ROOT, 'data'), '--json'], { encoding: 'utf8' });
+  const inDev = spawnSync(
+    process.execPath,
+    [path.join(ROOT, 'bin', 'kpi.js'), 'compute', path.join(ROOT, 'data'), '--json'],
+    { encoding: 'utf8' },
+  );
   t.is(inImage.stdout, inDev.stdout);
   const run = spawnSync(process.execPath, ['bin/kpi.js', 'run', '--help'], { cwd: app, encoding: 'utf8' });
   t.regex(run.stdout, /container entry point/);
@@ -41,9 +52,21 @@ test('npm ci --omit=dev of the image files: kpi --help and kpi compute data/ wor
   );
   t.is(lake.status, 0, lake.stderr);
   t.deepEqual(JSON.parse(lake.stdout), [
-    { item_id: 'i', order_id: 'o', user_id: 'u', product_id: 'p', category: 'Jeans', sale_price_cents: 1999, returned: true, order_returned: false },
+    {
+      item_id: 'i',
+      order_id: 'o',
+      user_id: 'u',
+      product_id: 'p',
+      category: 'Jeans',
+      sale_price_cents: 1999,
+      returned: true,
+      order_returned: false,
+    },
   ]);
-  const local = spawnSync(process.execPath, ['bin/kpi.js', 'local', '--port', '0', '--dir', path.join(app, '.l')], { cwd: app, encoding: 'utf8' });
+  const local = spawnSync(process.execPath, ['bin/kpi.js', 'local', '--port', '0', '--dir', path.join(app, '.l')], {
+    cwd: app,
+    encoding: 'utf8',
+  });
   t.is(local.status, 1);
   t.regex(local.stderr, /needs the dev dependency 's3rver'/);
 });

@@ -1,7 +1,14 @@
 // Reading: BOM, CRLF, RFC 4180 quoting, header mapping, files rejected whole; fast scanner vs csv-parse.
 import test from 'ava';
 import fc from 'fast-check';
-import { Declined, FastCsvScanner, parseWithCsvParse, fieldsOf, readFileChunks, type CsvRecord } from '../../runtime/core/csv';
+import {
+  Declined,
+  FastCsvScanner,
+  parseWithCsvParse,
+  fieldsOf,
+  readFileChunks,
+  type CsvRecord,
+} from '../../runtime/core/parse/csv';
 import path from 'node:path';
 import { computeFiles, writeTree, PRODUCTS, ORDERS } from '../helpers';
 
@@ -9,7 +16,8 @@ function fast(text: string | Buffer, chunk = Infinity): [string[], number][] {
   const out: [string[], number][] = [];
   const s = new FastCsvScanner((r: CsvRecord) => out.push([fieldsOf(r), r.line]));
   const buf = Buffer.from(text);
-  for (let i = 0; i < buf.length; i += Math.min(chunk, buf.length)) s.push(Uint8Array.prototype.slice.call(buf, i, i + chunk));
+  for (let i = 0; i < buf.length; i += Math.min(chunk, buf.length))
+    s.push(Uint8Array.prototype.slice.call(buf, i, i + chunk));
   s.end();
   return out;
 }
@@ -25,7 +33,8 @@ async function reference(text: string | Buffer): Promise<[string[], number][]> {
 
 test('quoted comma, quoted newline, doubled quotes, CRLF, BOM', (t) => {
   const text = '\uFEFFa,b,c\r\n1,"x,y","he said ""hi"""\r\n2,"multi\nline",\r\n3,,"" \n';
-  t.throws(() => fast(text), { instanceOf: Declined }); // a space after the closing quote is not RFC 4180: the fast path declines
+  // a space after the closing quote is not RFC 4180: the fast path declines
+  t.throws(() => fast(text), { instanceOf: Declined });
   const ok = '\uFEFFa,b,c\r\n1,"x,y","he said ""hi"""\r\n2,"multi\nline",\r\n\r\n3,,""\n';
   t.deepEqual(fast(ok), [
     [['a', 'b', 'c'], 1],
@@ -72,7 +81,10 @@ test('records split across any chunk boundary read the same', (t) => {
   for (let c = 1; c < text.length; c++) t.deepEqual(fast(text, c), whole, `chunk ${c}`);
 });
 
-const field = fc.oneof(fc.string({ unit: fc.constantFrom('a', 'b', ' ', ',', '"', '\n', '\r\n', 'é', '1', '.'), maxLength: 8 }), fc.constantFrom('', '""', ',', '\n', 'plain'));
+const field = fc.oneof(
+  fc.string({ unit: fc.constantFrom('a', 'b', ' ', ',', '"', '\n', '\r\n', 'é', '1', '.'), maxLength: 8 }),
+  fc.constantFrom('', '""', ',', '\n', 'plain'),
+);
 
 function quote(f: string): string {
   return /[",\r\n]/.test(f) || f === '' ? `"${f.replace(/"/g, '""')}"` : f;
@@ -98,7 +110,8 @@ test('property: fast scanner and csv-parse give identical records on RFC 4180 in
           a.map((r) => r[0]),
           rows,
         );
-        // csv-parse counts a CR inside a quoted field as a line of its own; compare lines where both agree on what a line is.
+        // csv-parse counts a CR inside a quoted field as a line of its own; compare lines where both agree
+        // on what a line is.
         if (!rows.some((r) => r.some((f) => f.includes('\r'))))
           t.deepEqual(
             a.map((r) => r[1]),
@@ -136,7 +149,9 @@ test('empty, header-only, binary and missing-column files: rejected whole or emp
     'products/a_empty.csv': '',
     'products/b_header_only.csv': 'id,category\n',
     'products/c_real.csv': PRODUCTS,
-    'products/d_binary.csv': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52]),
+    'products/d_binary.csv': Buffer.from([
+      0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    ]),
     'orders/o.csv': ORDERS,
     'orders/p_missing_column.csv': 'order_id,status,created_at\no1,Returned,2025-03-09T00:00:00\n',
     'order_items/i.csv': 'id,order_id,product_id,sale_price\n1,o1,p1,1.00\n',

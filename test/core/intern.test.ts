@@ -1,7 +1,7 @@
 // The dictionary: every distinct key gets one dense id, whichever table (direct, hashed, bytes) holds it.
 import test from 'ava';
 import fc from 'fast-check';
-import { Interner } from '../../runtime/core/intern';
+import { Interner } from '../../runtime/core/join/intern';
 
 const key = fc.oneof(
   fc.nat(5000).map(String), // dense decimal ids: the direct array
@@ -59,21 +59,30 @@ test('property: textOrder orders ids as their keys compare as strings; byteLengt
     fc.string({ unit: 'grapheme', maxLength: 6 }),
   );
   fc.assert(
-    fc.property(fc.boolean(), fc.array(textKey, { maxLength: 400 }), fc.array(fc.nat(999_999_999), { maxLength: 400 }), (numericOnly, mixed, nums) => {
-      runs++;
-      const d = new Interner(100);
-      const keys = [...new Set(numericOnly ? nums.map(String) : mixed)];
-      const ids = Int32Array.from(keys, (k) => d.internString(k));
-      const want = [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      const got = Array.from(d.textOrder(ids), (x) => d.str(ids[x]!));
-      const buf = new Uint8Array(64);
-      const bytesOk = keys.every((k) => {
-        const id = d.lookupString(k);
-        const end = d.writeUtf8(id, buf, 3);
-        return d.byteLength(id) === Buffer.byteLength(k) && end === 3 + Buffer.byteLength(k) && Buffer.from(buf.subarray(3, end)).toString() === k;
-      });
-      return bytesOk && JSON.stringify(got) === JSON.stringify(want);
-    }),
+    fc.property(
+      fc.boolean(),
+      fc.array(textKey, { maxLength: 400 }),
+      fc.array(fc.nat(999_999_999), { maxLength: 400 }),
+      (numericOnly, mixed, nums) => {
+        runs++;
+        const d = new Interner(100);
+        const keys = [...new Set(numericOnly ? nums.map(String) : mixed)];
+        const ids = Int32Array.from(keys, (k) => d.internString(k));
+        const want = [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        const got = Array.from(d.textOrder(ids), (x) => d.str(ids[x]!));
+        const buf = new Uint8Array(64);
+        const bytesOk = keys.every((k) => {
+          const id = d.lookupString(k);
+          const end = d.writeUtf8(id, buf, 3);
+          return (
+            d.byteLength(id) === Buffer.byteLength(k) &&
+            end === 3 + Buffer.byteLength(k) &&
+            Buffer.from(buf.subarray(3, end)).toString() === k
+          );
+        });
+        return bytesOk && JSON.stringify(got) === JSON.stringify(want);
+      },
+    ),
     { numRuns: 300 },
   );
   t.is(runs, 300);
@@ -97,7 +106,9 @@ test('property: idsInKeyOrder keeps what keep accepts, ordered by (length, text)
       const d = new Interner(hint);
       for (const k of keys) d.internString(k);
       const keep = (id: number) => id % mod !== 0;
-      const want = [...new Set(keys)].filter((k) => keep(d.lookupString(k))).sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+      const want = [...new Set(keys)]
+        .filter((k) => keep(d.lookupString(k)))
+        .sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
       return JSON.stringify(Array.from(d.idsInKeyOrder(keep), (id) => d.str(id))) === JSON.stringify(want);
     }),
     { numRuns: 300 },

@@ -6,12 +6,12 @@ import path from 'node:path';
 import { computeFiles, PRODUCTS, ORDERS } from '../helpers';
 import { computeDir } from '../../runtime/core/compute';
 import { generate } from '../../runtime/cli/generate';
-import { materialize, type Tables } from '../../runtime/core/join';
-import { encodeLakeColumns, encodeLakeFile } from '../../runtime/core/parquet';
-import { canonical } from '../../runtime/stages/lake';
-import { aggregateWasm } from '../../runtime/core/kernel';
-import { aggregateReference } from '../../runtime/core/reference';
-import { sortAggregates } from '../../runtime/core/aggregates';
+import { materialize, type Tables } from '../../runtime/core/join/join';
+import { encodeLakeColumns, encodeLakeFile } from '../../runtime/core/formats/parquet';
+import { canonical } from '../../runtime/state/lake';
+import { aggregateWasm } from '../../runtime/core/aggregate/kernel';
+import { aggregateReference } from '../../runtime/core/aggregate/reference';
+import { sortAggregates } from '../../runtime/core/aggregate/aggregates';
 
 test('a later file upserts: its version of an order replaces the earlier one', async (t) => {
   const r = await computeFiles({
@@ -46,7 +46,13 @@ test('a rejected row in a later file changes nothing', async (t) => {
 test('the same file delivered twice changes nothing', async (t) => {
   const items = 'id,order_id,product_id,sale_price\n1,o1,p1,10.00\n2,o2,p2,5.00\n';
   const once = await computeFiles({ 'products/p.csv': PRODUCTS, 'orders/a.csv': ORDERS, 'order_items/i.csv': items });
-  const twice = await computeFiles({ 'products/p.csv': PRODUCTS, 'orders/a.csv': ORDERS, 'orders/a2.csv': ORDERS, 'order_items/i.csv': items, 'order_items/i2.csv': items });
+  const twice = await computeFiles({
+    'products/p.csv': PRODUCTS,
+    'orders/a.csv': ORDERS,
+    'orders/a2.csv': ORDERS,
+    'order_items/i.csv': items,
+    'order_items/i2.csv': items,
+  });
   t.deepEqual(twice.category_kpis, once.category_kpis);
   t.deepEqual(twice.order_kpis, once.order_kpis);
   t.deepEqual(twice.rejected, {});
@@ -65,7 +71,8 @@ test('returned: the item status wins; with no item status the order status decid
   const r = await computeFiles({
     'products/p.csv': PRODUCTS,
     'orders/o.csv': ORDERS, // o1 Complete, o2 Returned
-    'order_items/i.csv': 'id,order_id,product_id,sale_price,status\n1,o1,p1,1.00,returned\n2,o2,p1,1.00,Complete\n3,o2,p1,1.00,\n4,o1,p1,1.00,\n',
+    'order_items/i.csv':
+      'id,order_id,product_id,sale_price,status\n1,o1,p1,1.00,returned\n2,o2,p1,1.00,Complete\n3,o2,p1,1.00,\n4,o1,p1,1.00,\n',
   });
   const jeans = r.category_kpis[0];
   t.is(jeans.items, 4);
@@ -78,16 +85,30 @@ test('category KPIs: distinct orders per category and revenue per order', async 
   const r = await computeFiles({
     'products/p.csv': PRODUCTS,
     'orders/o.csv': ORDERS,
-    'order_items/i.csv': 'id,order_id,product_id,sale_price\n1,o1,p1,10.00\n2,o1,p1,20.00\n3,o1,p2,1.00\n4,o2,p1,0.01\n',
+    'order_items/i.csv':
+      'id,order_id,product_id,sale_price\n1,o1,p1,10.00\n2,o1,p1,20.00\n3,o1,p2,1.00\n4,o2,p1,0.01\n',
   });
   t.deepEqual(
-    r.category_kpis.map((c) => [c.category, c.items, c.orders, c.daily_revenue, c.avg_order_value, c.revenue_per_order]),
+    r.category_kpis.map((c) => [
+      c.category,
+      c.items,
+      c.orders,
+      c.daily_revenue,
+      c.avg_order_value,
+      c.revenue_per_order,
+    ]),
     [
       ['Jeans', 3, 2, 30.01, 10, 15.01],
       ['Tops', 1, 1, 1, 1, 1],
     ],
   );
-  t.like(r.order_kpis[0], { total_orders: 2, total_items_sold: 4, total_revenue: 31.01, unique_customers: 2, revenue_per_order: 15.51 });
+  t.like(r.order_kpis[0], {
+    total_orders: 2,
+    total_items_sold: 4,
+    total_revenue: 31.01,
+    unique_customers: 2,
+    revenue_per_order: 15.51,
+  });
 });
 
 test('the join scatters items into windows of any size (orders spanning two or more windows) in (day, order) order', async (t) => {
@@ -106,7 +127,8 @@ test('the join scatters items into windows of any size (orders spanning two or m
     }
   }
   const expected = sortAggregates(aggregateReference(whole));
-  for (const window of [1, 2, 3, 7, 64, 999, 4096]) t.deepEqual(sortAggregates(aggregateWasm(tables.joinSource(), window)), expected, `window ${window}`);
+  for (const window of [1, 2, 3, 7, 64, 999, 4096])
+    t.deepEqual(sortAggregates(aggregateWasm(tables.joinSource(), window)), expected, `window ${window}`);
 });
 
 /** Each day's lake file from the typed columns vs from the joined rows (item_id order). */
@@ -120,7 +142,12 @@ async function sameLakeFiles(t: import('ava').ExecutionContext, tables: Tables):
       colDays.map((d) => d.day),
       rowDays.map((d) => d.day),
     );
-    for (let i = 0; i < rowDays.length; i++) t.deepEqual(Buffer.from(encodeLakeColumns(colDays[i]!.cols, tables.lakeDicts)), want[i], `day ${rowDays[i]!.day}, window ${window}`);
+    for (let i = 0; i < rowDays.length; i++)
+      t.deepEqual(
+        Buffer.from(encodeLakeColumns(colDays[i]!.cols, tables.lakeDicts)),
+        want[i],
+        `day ${rowDays[i]!.day}, window ${window}`,
+      );
   }
   return rowDays.length;
 }
@@ -135,7 +162,8 @@ test("lake columns give each day's file the bytes of its joined rows: generated 
 test('lake columns with text ids, ids of 9 and 10 digits, and a non-ASCII category', async (t) => {
   const res = await computeFiles({
     'products/p.csv': 'id,category\np1,Jeans\n7,Ärmel\n',
-    'orders/o.csv': 'order_id,user_id,status,created_at\no1,u1,Complete,2025-03-01T10:00:00\n99,,Returned,2025-03-01T11:00:00\n1234567890,u3,Complete,2025-03-02T09:00:00\n',
+    'orders/o.csv':
+      'order_id,user_id,status,created_at\no1,u1,Complete,2025-03-01T10:00:00\n99,,Returned,2025-03-01T11:00:00\n1234567890,u3,Complete,2025-03-02T09:00:00\n',
     'order_items/i.csv':
       'id,order_id,product_id,sale_price,status\n10,o1,p1,10.005,\n9,o1,7,5.50,Returned\nitem-é,99,p1,0.125,\n999999999,99,7,3,\n1000000000,1234567890,7,7.25,\n',
   });

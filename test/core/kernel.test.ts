@@ -1,9 +1,9 @@
 // The WASM kernel against the plain TypeScript reference, on random joined items.
 import test from 'ava';
 import fc from 'fast-check';
-import { sortAggregates } from '../../runtime/core/aggregates';
-import { aggregateWasm, KernelOutOfMemory } from '../../runtime/core/kernel';
-import { aggregateReference } from '../../runtime/core/reference';
+import { sortAggregates } from '../../runtime/core/aggregate/aggregates';
+import { aggregateWasm, KernelOutOfMemory } from '../../runtime/core/aggregate/kernel';
+import { aggregateReference } from '../../runtime/core/aggregate/reference';
 
 interface Item {
   cat: number;
@@ -30,10 +30,27 @@ function columns(items: Item[]) {
 }
 
 const itemsArb = fc
-  .array(fc.record({ cat: fc.nat(40), order: fc.nat(300), cents: fc.nat(10_000_000), ret: fc.boolean() }), { maxLength: 2000 })
-  .chain((raw) => fc.tuple(fc.constant(raw), fc.array(fc.tuple(fc.integer({ min: -400, max: 30000 }), fc.nat(120), fc.boolean()), { minLength: 301, maxLength: 301 })))
+  .array(fc.record({ cat: fc.nat(40), order: fc.nat(300), cents: fc.nat(10_000_000), ret: fc.boolean() }), {
+    maxLength: 2000,
+  })
+  .chain((raw) =>
+    fc.tuple(
+      fc.constant(raw),
+      fc.array(fc.tuple(fc.integer({ min: -400, max: 30000 }), fc.nat(120), fc.boolean()), {
+        minLength: 301,
+        maxLength: 301,
+      }),
+    ),
+  )
   .map(([raw, orders]) =>
-    raw.map((r) => ({ cat: r.cat, order: r.order, day: orders[r.order][0], user: orders[r.order][1], cents: r.cents, flags: (r.ret ? 1 : 0) | (orders[r.order][2] ? 2 : 0) })),
+    raw.map((r) => ({
+      cat: r.cat,
+      order: r.order,
+      day: orders[r.order][0],
+      user: orders[r.order][1],
+      cents: r.cents,
+      flags: (r.ret ? 1 : 0) | (orders[r.order][2] ? 2 : 0),
+    })),
   );
 
 test('property: kernel equals the TypeScript reference (any chunk size)', (t) => {
@@ -59,6 +76,16 @@ test('no items: empty aggregates', (t) => {
 });
 
 test('a kernel that cannot fit in WebAssembly memory is a clear error, not an unreachable trap', (t) => {
-  const huge = { n: 1, nCats: 1, nUsers: 2_000_000_000, days: 1, categories: undefined as never, forEachChunk: () => {} };
-  t.throws(() => aggregateWasm(huge, 1024, 'debug'), { instanceOf: KernelOutOfMemory, message: /more than WebAssembly's 4 GiB/ });
+  const huge = {
+    n: 1,
+    nCats: 1,
+    nUsers: 2_000_000_000,
+    days: 1,
+    categories: undefined as never,
+    forEachChunk: () => {},
+  };
+  t.throws(() => aggregateWasm(huge, 1024, 'debug'), {
+    instanceOf: KernelOutOfMemory,
+    message: /more than WebAssembly's 4 GiB/,
+  });
 });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { centsToText, divHalfUp, ratio } from '../../runtime/core/money';
+import { centsToText, divHalfUp, ratio } from '../../runtime/core/aggregate/money';
 import { computeFiles, PRODUCTS } from '../helpers';
 
 test('half-up rounding on exact integers', (t) => {

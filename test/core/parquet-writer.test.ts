@@ -6,9 +6,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { writeParquet } from '../../runtime/core/parquet-writer';
-import { decodeLakeFile, DICTIONARY_COLUMNS, encodeLakeFile, LAKE_COLUMNS, LAKE_WRITE } from '../../runtime/core/parquet';
-import { zstdReady } from '../../runtime/core/zstd';
+import { writeParquet } from '../../runtime/core/formats/parquet-writer';
+import {
+  decodeLakeFile,
+  DICTIONARY_COLUMNS,
+  encodeLakeFile,
+  LAKE_COLUMNS,
+  LAKE_WRITE,
+} from '../../runtime/core/formats/parquet';
+import { zstdReady } from '../../runtime/core/formats/zstd';
 
 const row = fc.record({
   s: fc.string({ unit: 'grapheme', maxLength: 12 }),
@@ -35,11 +41,16 @@ test('property: DuckDB reads back exactly what was written, with the declared ty
           ]),
         );
         const got = (await con.runAndReadAll(`SELECT s, n, b FROM read_parquet('${file}')`)).getRowObjectsJS();
-        return got.length === rows.length && got.every((g, i) => g.s === rows[i]!.s && BigInt(g.n as bigint) === BigInt(rows[i]!.n) && g.b === rows[i]!.b);
+        return (
+          got.length === rows.length &&
+          got.every((g, i) => g.s === rows[i]!.s && BigInt(g.n as bigint) === BigInt(rows[i]!.n) && g.b === rows[i]!.b)
+        );
       }),
       { numRuns: 60 },
     );
-    const types = (await con.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${path.join(dir, '1.parquet')}')`)).getRowObjectsJS().map((r) => [r.column_name, r.column_type]);
+    const types = (await con.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${path.join(dir, '1.parquet')}')`))
+      .getRowObjectsJS()
+      .map((r) => [r.column_name, r.column_type]);
     t.deepEqual(types, [
       ['s', 'VARCHAR'],
       ['n', 'BIGINT'],
@@ -112,7 +123,12 @@ test('property: a lake file written from dictionary columns has the bytes of the
         runs++;
         await zstdReady();
         const fromStrings = writeParquet(
-          LAKE_COLUMNS.map(([name, type]) => ({ name, type, dictionary: DICTIONARY_COLUMNS.has(name), values: rows.map((r) => r[name]) })),
+          LAKE_COLUMNS.map(([name, type]) => ({
+            name,
+            type,
+            dictionary: DICTIONARY_COLUMNS.has(name),
+            values: rows.map((r) => r[name]),
+          })),
           LAKE_WRITE,
         );
         t.deepEqual(Buffer.from(await encodeLakeFile(rows)), Buffer.from(fromStrings));
@@ -132,10 +148,18 @@ test('property: ZSTD pages, dictionary columns and min/max statistics read back 
   try {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ s: fc.string({ unit: 'grapheme', maxLength: 12 }), d: fc.constantFrom('a', 'Ärmel', '日本', '', 'zz'), n: fc.maxSafeInteger(), b: fc.boolean() }), {
-          minLength: 1,
-          maxLength: 400,
-        }),
+        fc.array(
+          fc.record({
+            s: fc.string({ unit: 'grapheme', maxLength: 12 }),
+            d: fc.constantFrom('a', 'Ärmel', '日本', '', 'zz'),
+            n: fc.maxSafeInteger(),
+            b: fc.boolean(),
+          }),
+          {
+            minLength: 1,
+            maxLength: 400,
+          },
+        ),
         async (rows) => {
           runs++;
           const file = path.join(dir, `${runs}.parquet`);
@@ -148,16 +172,29 @@ test('property: ZSTD pages, dictionary columns and min/max statistics read back 
           writeFileSync(file, writeParquet(cols, { codec: 'ZSTD', statistics: true }));
           const got = (await con.runAndReadAll(`SELECT s, d, n, b FROM read_parquet('${file}')`)).getRowObjectsJS();
           const same =
-            got.length === rows.length && got.every((g, i) => g.s === rows[i]!.s && g.d === rows[i]!.d && BigInt(g.n as bigint) === BigInt(rows[i]!.n) && g.b === rows[i]!.b);
+            got.length === rows.length &&
+            got.every(
+              (g, i) =>
+                g.s === rows[i]!.s &&
+                g.d === rows[i]!.d &&
+                BigInt(g.n as bigint) === BigInt(rows[i]!.n) &&
+                g.b === rows[i]!.b,
+            );
           // statistics: byte order for strings, numeric for integers
           const meta = (
-            await con.runAndReadAll(`SELECT path_in_schema AS c, stats_min_value AS lo, stats_max_value AS hi, compression FROM parquet_metadata('${file}')`)
+            await con.runAndReadAll(
+              `SELECT path_in_schema AS c, stats_min_value AS lo, stats_max_value AS hi, compression FROM parquet_metadata('${file}')`,
+            )
           ).getRowObjectsJS();
           const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
           const ss = rows.map((r) => r.s).sort(byBytes);
           const ns = rows.map((r) => r.n).sort((a, b) => a - b);
           const m = Object.fromEntries(meta.map((x) => [x.c, x]));
-          const stats = m.s!.lo === ss[0] && m.s!.hi === ss.at(-1) && String(m.n!.lo) === String(ns[0]) && String(m.n!.hi) === String(ns.at(-1));
+          const stats =
+            m.s!.lo === ss[0] &&
+            m.s!.hi === ss.at(-1) &&
+            String(m.n!.lo) === String(ns[0]) &&
+            String(m.n!.hi) === String(ns.at(-1));
           return same && stats && meta.every((x) => x.compression === 'ZSTD');
         },
       ),

@@ -2,12 +2,12 @@
 // reference (FastCsvScanner + RowRules), row by row, on random dirty files cut into random chunks.
 import test from 'ava';
 import fc from 'fast-check';
-import { Declined, FastCsvScanner, fieldsOf } from '../../runtime/core/csv';
-import { verdictSlots, type RejectedRow } from '../../runtime/core/join';
+import { Declined, FastCsvScanner, fieldsOf } from '../../runtime/core/parse/csv';
+import { verdictSlots, type RejectedRow } from '../../runtime/core/join/join';
 import type { Entity } from '../../runtime/core/names';
-import { scanRows, newVerdict, verdictOf, type RowVerdict } from '../../runtime/core/rowscan';
-import { mapHeader, RowRules, SCHEMAS } from '../../runtime/core/rules';
-import { Interner } from '../../runtime/core/intern';
+import { scanRows, newVerdict, verdictOf, type RowVerdict } from '../../runtime/core/parse/rowscan';
+import { mapHeader, RowRules, SCHEMAS } from '../../runtime/core/parse/rules';
+import { Interner } from '../../runtime/core/join/intern';
 import { computeFiles } from '../helpers';
 
 interface Row {
@@ -78,7 +78,11 @@ async function wasm(entity: Entity, bytes: Uint8Array, chunk: number, capacity: 
     for (let i = 0; i < bytes.length; i += chunk) yield bytes.slice(i, i + chunk);
   }
   try {
-    await scanRows(open, { header: (rec) => headerRules(entity, fieldsOf(rec)), row: (v) => rows.push(snapshot(entity, v, v.fields())) }, capacity);
+    await scanRows(
+      open,
+      { header: (rec) => headerRules(entity, fieldsOf(rec)), row: (v) => rows.push(snapshot(entity, v, v.fields())) },
+      capacity,
+    );
   } catch (err) {
     if (err instanceof Declined) return { declined: true };
     return { header: (err as Error).message };
@@ -93,10 +97,25 @@ const mostly = (good: fc.Arbitrary<string>, edge: fc.Arbitrary<string>) =>
   fc.oneof({ arbitrary: good, weight: 6 }, { arbitrary: edge, weight: 1 }, { arbitrary: fc.constant(''), weight: 1 });
 const timestamp = mostly(
   fc.oneof(
-    cell('2025-03-01T10:00:00', '2025-03-01 10:00:00', '2024-02-29T23:59:59.5Z', '2025-03-01T10:00:00.123456789012 UTC', '2025-03-01T01:00:00+02:00', '2025-03-01T01:00:00-0530'),
+    cell(
+      '2025-03-01T10:00:00',
+      '2025-03-01 10:00:00',
+      '2024-02-29T23:59:59.5Z',
+      '2025-03-01T10:00:00.123456789012 UTC',
+      '2025-03-01T01:00:00+02:00',
+      '2025-03-01T01:00:00-0530',
+    ),
     fc
-      .tuple(fc.integer({ min: 1969, max: 2030 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 28 }), fc.integer({ min: 0, max: 59 }))
-      .map(([y, m, d, s]) => `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}T12:${String(s).padStart(2, '0')}:${String(s).padStart(2, '0')}`),
+      .tuple(
+        fc.integer({ min: 1969, max: 2030 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 28 }),
+        fc.integer({ min: 0, max: 59 }),
+      )
+      .map(
+        ([y, m, d, s]) =>
+          `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}T12:${String(s).padStart(2, '0')}:${String(s).padStart(2, '0')}`,
+      ),
   ),
   fc.oneof(
     cell(
@@ -116,17 +135,34 @@ const timestamp = mostly(
       '2025-03-01T10:00:00+05:3x',
     ),
     fc
-      .tuple(fc.integer({ min: 1969, max: 2030 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }), fc.integer({ min: 0, max: 60 }))
-      .map(([y, m, d, s]) => `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}T12:${String(s).padStart(2, '0')}:${String(s).padStart(2, '0')}`),
+      .tuple(
+        fc.integer({ min: 1969, max: 2030 }),
+        fc.integer({ min: 0, max: 13 }),
+        fc.integer({ min: 0, max: 32 }),
+        fc.integer({ min: 0, max: 60 }),
+      )
+      .map(
+        ([y, m, d, s]) =>
+          `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}T12:${String(s).padStart(2, '0')}:${String(s).padStart(2, '0')}`,
+      ),
   ),
 );
 const price = mostly(
   fc.nat(100000).map((c) => `${Math.floor(c / 100)}.${String(c % 100).padStart(2, '0')}`),
   cell('59.9900016784668', '0.005', '.5', '5.', '-1.00', '1e3', 'abc', '12.345', '99999999999999999', ' 3.10 '),
 );
-const id = mostly(fc.nat(2000).map(String), cell('0', '007', 'o1', 'x y', '1000000000', '999999999', ' 42 ', '\t7', '12a'));
+const id = mostly(
+  fc.nat(2000).map(String),
+  cell('0', '007', 'o1', 'x y', '1000000000', '999999999', ' 42 ', '\t7', '12a'),
+);
 const word = cell('Jeans', 'Tops', 'returned', 'Returned', 'RETURNED', 'Complete', 'returnee', 'Shipped');
-const plain = mostly(word, fc.oneof(cell('a,b', 'say "hi"', 'line\nbreak', 'caf\u00e9', '\ufeffx', 'bare\rcr', ' padded ', '\treturned '), fc.string({ maxLength: 6 })));
+const plain = mostly(
+  word,
+  fc.oneof(
+    cell('a,b', 'say "hi"', 'line\nbreak', 'caf\u00e9', '\ufeffx', 'bare\rcr', ' padded ', '\treturned '),
+    fc.string({ maxLength: 6 }),
+  ),
+);
 const bad = cell('\xff', '\xc3\x28', '\xe0\x80\x80', '\xed\xa0\x80', '\xf4\x90\x80\x80', '\xc3\xa9');
 /** A cell quoted though it need not be: rare, so most records take the scanner's fast path. */
 const quotedFlag = fc.oneof({ arbitrary: fc.constant(false), weight: 12 }, { arbitrary: fc.constant(true), weight: 1 });
@@ -140,7 +176,10 @@ const COLUMNS: Record<Entity, [string, fc.Arbitrary<string>][]> = {
     ['shipped_at', timestamp],
     ['delivered_at', timestamp],
     ['returned_at', timestamp],
-    ['num_of_item', mostly(fc.nat(20).map(String), cell('-1', '1.5', '1234567890123456', '123456789012345', '99999999999'))],
+    [
+      'num_of_item',
+      mostly(fc.nat(20).map(String), cell('-1', '1.5', '1234567890123456', '123456789012345', '99999999999')),
+    ],
     ['extra', plain],
   ],
   order_items: [
@@ -203,7 +242,8 @@ function build(f: FileSpec): Uint8Array {
   parts.push(enc(f.order.map((i) => cols[i]![0]).join(',') + '\n'));
   f.rows.forEach(([values, quoted, badBytes, badAt, end], r) => {
     const cells = f.order.map((i, k) => enc(render(values[i]!, quoted[k % quoted.length]!)));
-    if (badBytes !== null) cells[badAt % cells.length] = Buffer.concat([cells[badAt % cells.length]!, Buffer.from(badBytes, 'latin1')]);
+    if (badBytes !== null)
+      cells[badAt % cells.length] = Buffer.concat([cells[badAt % cells.length]!, Buffer.from(badBytes, 'latin1')]);
     const sep = enc(',');
     cells.forEach((c, k) => {
       if (k) parts.push(sep);
@@ -260,7 +300,10 @@ test('property: kpi compute gives the same tables, rejections and files through 
       const rb: RejectedRow[] = [];
       const a = await computeFiles(tree, { rowEngine: 'wasm', unknownMode: 'hold', onReject: (r) => ra.push(r) });
       const b = await computeFiles(tree, { rowEngine: 'reference', unknownMode: 'hold', onReject: (r) => rb.push(r) });
-      t.deepEqual([a.category_kpis, a.order_kpis, a.rejected, ra, a.held], [b.category_kpis, b.order_kpis, b.rejected, rb, b.held]);
+      t.deepEqual(
+        [a.category_kpis, a.order_kpis, a.rejected, ra, a.held],
+        [b.category_kpis, b.order_kpis, b.rejected, rb, b.held],
+      );
       t.deepEqual(
         a.files.map((x) => (x.parser === 'wasm' ? { ...x, parser: 'fast' } : x)),
         b.files,
@@ -278,10 +321,18 @@ test('every timestamp, price, integer, status and key form of the lists above re
     cases.push(['orders', 'order_id,user_id,status,created_at,shipped_at', `1,2,Complete,${ts},2025-03-01T10:00:00`]);
     cases.push(['orders', 'order_id,user_id,status,created_at,shipped_at', `1,2,Complete,2025-03-01T10:00:00,${ts}`]);
   }
-  for (const p of samples(price)) cases.push(['order_items', 'id,order_id,product_id,sale_price', `1,2,3,${render(p, false)}`]);
-  for (const n of samples(COLUMNS.orders[7]![1])) cases.push(['orders', 'order_id,user_id,status,created_at,num_of_item', `1,2,x,2025-03-01T10:00:00,${n}`]);
-  for (const k of samples(id)) cases.push(['order_items', 'id,order_id,product_id,sale_price', `${render(k, false)},${render(k, false)},${render(k, false)},1.00`]);
-  for (const w of samples(plain)) cases.push(['order_items', 'id,order_id,product_id,sale_price,status', `1,2,3,1.00,${render(w, false)}`]);
+  for (const p of samples(price))
+    cases.push(['order_items', 'id,order_id,product_id,sale_price', `1,2,3,${render(p, false)}`]);
+  for (const n of samples(COLUMNS.orders[7]![1]))
+    cases.push(['orders', 'order_id,user_id,status,created_at,num_of_item', `1,2,x,2025-03-01T10:00:00,${n}`]);
+  for (const k of samples(id))
+    cases.push([
+      'order_items',
+      'id,order_id,product_id,sale_price',
+      `${render(k, false)},${render(k, false)},${render(k, false)},1.00`,
+    ]);
+  for (const w of samples(plain))
+    cases.push(['order_items', 'id,order_id,product_id,sale_price,status', `1,2,3,1.00,${render(w, false)}`]);
   t.true(cases.length > 100);
   for (const [entity, header, row] of cases) {
     const bytes = enc(`${header}\n${row}\n`);

@@ -1,7 +1,7 @@
 // Every SPEC row rule, with a small fixture each, and the order in which reasons apply.
 import test from 'ava';
 import { computeFiles, PRODUCTS, ORDERS } from '../helpers';
-import type { RejectedRow } from '../../runtime/core/join';
+import type { RejectedRow } from '../../runtime/core/join/join';
 
 async function rejectsOf(files: Record<string, string>) {
   const rows: RejectedRow[] = [];
@@ -14,7 +14,8 @@ const ITEMS_H = 'id,order_id,product_id,sale_price,created_at,shipped_at,deliver
 test('missing_field: an empty required column', async (t) => {
   const { rows } = await rejectsOf({
     'products/p.csv': PRODUCTS,
-    'orders/o.csv': 'order_id,user_id,status,created_at\no1,,Complete,2025-03-01T10:00:00\no2,u2, ,2025-03-01T10:00:00\n',
+    'orders/o.csv':
+      'order_id,user_id,status,created_at\no1,,Complete,2025-03-01T10:00:00\no2,u2, ,2025-03-01T10:00:00\n',
   });
   t.deepEqual(
     rows.map((x) => [x.reason, x.line]),
@@ -110,7 +111,8 @@ test('unknown_order and unknown_product: items that do not join', async (t) => {
   const { r, rows } = await rejectsOf({
     'products/p.csv': PRODUCTS,
     'orders/o.csv': ORDERS + 'o9,u9,Complete,2025-02-30T00:00:00\n',
-    'order_items/i.csv': 'id,order_id,product_id,sale_price\n1,o1,p1,1.00\n2,nope,p1,1.00\n3,o1,nope,1.00\n4,nope,nope,1.00\n5,o9,p1,1.00\n',
+    'order_items/i.csv':
+      'id,order_id,product_id,sale_price\n1,o1,p1,1.00\n2,nope,p1,1.00\n3,o1,nope,1.00\n4,nope,nope,1.00\n5,o9,p1,1.00\n',
   });
   t.deepEqual(
     rows.filter((x) => x.entity === 'order_items').map((x) => [x.fields[0], x.reason]),

@@ -1,8 +1,18 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { blockOf, cmp, decodeBlock, decodeIndex, encodeRun, findIn, key, prefix, type Rec } from '../../runtime/core/runfile';
-import { daysFromCivil, civilFromDays } from '../../runtime/core/timestamp';
-import { dayKpis } from '../../runtime/core/daykpis';
+import {
+  blockOf,
+  cmp,
+  decodeBlock,
+  decodeIndex,
+  encodeRun,
+  findIn,
+  key,
+  prefix,
+  type Rec,
+} from '../../runtime/state/runfile';
+import { daysFromCivil, civilFromDays } from '../../runtime/core/parse/timestamp';
+import { dayKpis } from '../../runtime/core/aggregate/daykpis';
 import { computeFiles } from '../helpers';
 
 /** Every record of an encoded run, block by block, as a reader sees them. */
@@ -76,8 +86,10 @@ test('a run refuses keys out of order (a bug would otherwise lose records silent
 test("a day's KPI rows from its joined items equal kpi compute's rows for that day", async (t) => {
   const res = await computeFiles({
     'products/p.csv': 'id,category\np1,Jeans\np2,Tops\n',
-    'orders/o.csv': 'order_id,user_id,status,created_at\no1,u1,Complete,2025-03-01T10:00:00\no2,u1,Returned,2025-03-01T11:00:00\no3,u3,Complete,2025-03-02T09:00:00\n',
-    'order_items/i.csv': 'id,order_id,product_id,sale_price,status\ni1,o1,p1,10.005,\ni2,o1,p2,5.50,Returned\ni3,o2,p1,0.125,\ni4,o3,p2,7.25,\n',
+    'orders/o.csv':
+      'order_id,user_id,status,created_at\no1,u1,Complete,2025-03-01T10:00:00\no2,u1,Returned,2025-03-01T11:00:00\no3,u3,Complete,2025-03-02T09:00:00\n',
+    'order_items/i.csv':
+      'id,order_id,product_id,sale_price,status\ni1,o1,p1,10.005,\ni2,o1,p2,5.50,Returned\ni3,o2,p1,0.125,\ni4,o3,p2,7.25,\n',
   });
   for (const { day, rows } of res.tables.joinedDays()) {
     const date = civilFromDays(day);

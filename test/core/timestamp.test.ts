@@ -1,5 +1,12 @@
 import test from 'ava';
-import { civilFromDays, daysFromCivil, lastNanos, parseCents, parseNonNegInt, parseTimestamp } from '../../runtime/core/timestamp';
+import {
+  civilFromDays,
+  daysFromCivil,
+  lastNanos,
+  parseCents,
+  parseNonNegInt,
+  parseTimestamp,
+} from '../../runtime/core/parse/timestamp';
 
 const b = (s: string) => Buffer.from(s);
 const ts = (s: string) => parseTimestamp(b(s), 0, s.length);
@@ -7,7 +14,8 @@ const utc = (s: string) => Date.parse(s) / 1000;
 
 test('timestamp spellings: T, space, Z, " UTC", no zone all mean UTC', (t) => {
   const want = utc('2025-03-01T10:20:30Z');
-  for (const s of ['2025-03-01T10:20:30', '2025-03-01 10:20:30', '2025-03-01T10:20:30Z', '2025-03-01 10:20:30 UTC']) t.is(ts(s), want, s);
+  for (const s of ['2025-03-01T10:20:30', '2025-03-01 10:20:30', '2025-03-01T10:20:30Z', '2025-03-01 10:20:30 UTC'])
+    t.is(ts(s), want, s);
 });
 
 test('zone offsets are honoured, including across midnight', (t) => {

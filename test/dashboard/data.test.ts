@@ -1,9 +1,16 @@
 // The dashboard's data model: day-aligned columns in exact cents, categories by revenue.
 import test from 'ava';
 import { dashboardData, toCents } from '../../runtime/dashboard/data';
-import type { KpiTables } from '../../runtime/core/kpis';
+import type { KpiTables } from '../../runtime/core/aggregate/kpis';
 
-const cat = (category: string, order_date: string, daily_revenue: number, items: number, orders: number, returned_items: number) => ({
+const cat = (
+  category: string,
+  order_date: string,
+  daily_revenue: number,
+  items: number,
+  orders: number,
+  returned_items: number,
+) => ({
   category,
   order_date,
   daily_revenue,
@@ -27,7 +34,11 @@ const day = (order_date: string, total_revenue: number, total_orders: number, re
 
 test('columns are aligned on every order date, amounts in exact integer cents, categories by revenue', (t) => {
   const kpis: KpiTables = {
-    category_kpis: [cat('Jeans', '2025-03-02', 0.07, 1, 1, 0), cat('Tops', '2025-03-01', 1234567.89, 3, 2, 1), cat('Tops', '2025-03-02', 0.1, 1, 1, 1)],
+    category_kpis: [
+      cat('Jeans', '2025-03-02', 0.07, 1, 1, 0),
+      cat('Tops', '2025-03-01', 1234567.89, 3, 2, 1),
+      cat('Tops', '2025-03-02', 0.1, 1, 1, 1),
+    ],
     order_kpis: [day('2025-03-01', 1234567.89, 2, 1), day('2025-03-02', 0.17, 2, 1)],
   };
   const d = dashboardData(kpis, { category_table: 'c', order_table: 'o' }, null, new Date('2026-01-01T00:00:00Z'));
@@ -48,7 +59,11 @@ test('columns are aligned on every order date, amounts in exact integer cents, c
 test('rows written before returned_orders existed fall back to the rate (exact below 10,000 orders a day)', (t) => {
   const old = { ...day('2025-03-01', 10, 7, 0), return_rate: 0.4286 } as Partial<ReturnType<typeof day>>;
   delete old.returned_orders;
-  const d = dashboardData({ category_kpis: [], order_kpis: [old as ReturnType<typeof day>] }, { category_table: 'c', order_table: 'o' }, null);
+  const d = dashboardData(
+    { category_kpis: [], order_kpis: [old as ReturnType<typeof day>] },
+    { category_table: 'c', order_table: 'o' },
+    null,
+  );
   t.deepEqual(d.daily.returned_orders, [3]);
 });
 

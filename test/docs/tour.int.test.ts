@@ -34,7 +34,8 @@ test('the README tour runs as written and shows the same figures through kpi, th
     .replaceAll('127.0.0.1:4566', `127.0.0.1:${port}`);
   t.true(script.includes('kpi -- upload data --wait'));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kpi-tour-'));
-  for (const f of ['data', 'scripts', 'bin', 'dist', 'node_modules', 'package.json']) symlinkSync(path.join(ROOT, f), path.join(dir, f));
+  for (const f of ['data', 'scripts', 'bin', 'dist', 'node_modules', 'package.json'])
+    symlinkSync(path.join(ROOT, f), path.join(dir, f));
   const { code, out } = await new Promise<{ code: number; out: string }>((resolve) => {
     const p = spawn('bash', ['-e', '-c', script], { cwd: dir, detached: true, env: { ...process.env, AWS_PAGER: '' } });
     let text = '';

@@ -23,7 +23,16 @@ function copiedIn(stage: string): string[] {
 
 test('the build stage copies every input of npm run build:wasm and tsc -p tsconfig.runtime.json, none of them dockerignored', (t) => {
   const copied = copiedIn('build');
-  for (const need of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.runtime.json', 'asconfig.json', 'scripts', 'assembly', 'runtime']) {
+  for (const need of [
+    'package.json',
+    'package-lock.json',
+    'tsconfig.json',
+    'tsconfig.runtime.json',
+    'asconfig.json',
+    'scripts',
+    'assembly',
+    'runtime',
+  ]) {
     t.true(copied.includes(need), `${need} is not copied into the build stage`);
     t.true(existsSync(path.join(ROOT, need)), need);
     t.false(ignored.includes(need), `${need} is in .dockerignore`);

@@ -10,7 +10,7 @@ import { makeClients } from '../../runtime/aws/clients';
 import { Observer } from '../../runtime/aws/observe';
 import { planUpload, upload } from '../../runtime/cli/upload';
 import { verifyWith } from '../../runtime/cli/verify-commands';
-import * as versions from '../../runtime/core/versions';
+import * as versions from '../../runtime/core/parse/versions';
 import { LANDING_PREFIX } from '../../runtime/core/names';
 import { configForStack } from '../../runtime/local/stack';
 import { Pipeline, type PipelineOptions } from '../../runtime/stages/pipeline';
@@ -20,7 +20,12 @@ import { withStack } from '../stack';
 import { Bucket } from '../../runtime/aws/s3store';
 
 const DATA = path.join(ROOT, 'data');
-const ARNS: Arns = { region: 'us-east-1', account: '123456789012', bucket: '', topicKey: 'arn:aws:kms:us-east-1:123456789012:key/kpi' };
+const ARNS: Arns = {
+  region: 'us-east-1',
+  account: '123456789012',
+  bucket: '',
+  topicKey: 'arn:aws:kms:us-east-1:123456789012:key/kpi',
+};
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:kpi-alerts';
 const BUS = 'kpi-bus';
 
@@ -65,20 +70,32 @@ async function scenario(calls: Call[]) {
     await validate();
     await T.transform();
     // 2. Incremental batches: a held item that expires, a category change, a later order version.
-    await user.put('ecommerce-data/order_items/held.csv', 'id,order_id,product_id,sale_price\nh1,never-an-order,1,5.00\n');
+    await user.put(
+      'ecommerce-data/order_items/held.csv',
+      'id,order_id,product_id,sale_price\nh1,never-an-order,1,5.00\n',
+    );
     await validate();
     await T.transform();
     await user.put('ecommerce-data/products/recat.csv', 'id,category\n1,Recategorised\n');
-    await user.put('ecommerce-data/orders/solo.csv', 'order_id,user_id,status,created_at\nsolo,u1,Complete,2031-01-01T00:00:00\n');
+    await user.put(
+      'ecommerce-data/orders/solo.csv',
+      'order_id,user_id,status,created_at\nsolo,u1,Complete,2031-01-01T00:00:00\n',
+    );
     await user.put('ecommerce-data/order_items/solo.csv', 'id,order_id,product_id,sale_price\nsolo-1,solo,1,3.00\n');
     await validate();
     await T.transform();
     // a later version moves the day's only order: the old day's order row is deleted
-    await user.put('ecommerce-data/orders/solo2.csv', 'order_id,user_id,status,created_at\nsolo,u1,Complete,2031-01-02T00:00:00\n');
+    await user.put(
+      'ecommerce-data/orders/solo2.csv',
+      'order_id,user_id,status,created_at\nsolo,u1,Complete,2031-01-02T00:00:00\n',
+    );
     await validate();
     await T.transform();
     // 3. A run killed after its commit; the next run finishes its work (reads the commit record).
-    await user.put('ecommerce-data/orders/later.csv', 'order_id,user_id,status,created_at\n1,u9,Returned,2025-01-01T00:00:00\n');
+    await user.put(
+      'ecommerce-data/orders/later.csv',
+      'order_id,user_id,status,created_at\n1,u9,Returned,2025-01-01T00:00:00\n',
+    );
     await validate();
     const killed = stage('transform', {
       hooks: {
@@ -90,7 +107,10 @@ async function scenario(calls: Call[]) {
     await killed.transform().catch(() => undefined);
     await T.transform();
     // 4. An archived file that fails twice the same way: quarantined.
-    await user.put('ecommerce-data/orders/poison.csv', 'order_id,user_id,status,created_at\np1,u,Complete,2025-01-02T00:00:00\n');
+    await user.put(
+      'ecommerce-data/orders/poison.csv',
+      'order_id,user_id,status,created_at\np1,u,Complete,2025-01-02T00:00:00\n',
+    );
     await validate();
     const poison = (await V.bucket.list('archive/orders/poison.csv/'))[0].key;
     const readVersions = versions.readVersions;
@@ -119,7 +139,13 @@ function roles(bucket: string): Record<string, Statement[]> {
   const b = `arn:aws:s3:::${bucket}`;
   const table = (n: string) => `arn:aws:dynamodb:${ARNS.region}:${ARNS.account}:table/${n}`;
   const bus = `arn:aws:events:${ARNS.region}:${ARNS.account}:event-bus/${BUS}`;
-  const transform = transformStatements(b, [table('category_kpi_table'), table('order_kpi_table')], table('kpi_state_table'), TOPIC, ARNS.topicKey);
+  const transform = transformStatements(
+    b,
+    [table('category_kpi_table'), table('order_kpi_table')],
+    table('kpi_state_table'),
+    TOPIC,
+    ARNS.topicKey,
+  );
   // verify runs in the transform's task definition (infra/trigger.ts, VERIFY_INPUT)
   return { validate: validateStatements(b, bus, TOPIC, ARNS.topicKey), transform };
 }
@@ -132,14 +158,17 @@ test('every call a stage makes is allowed by its task role', async (t) => {
   for (const c of calls) {
     const role = policy[c.stage];
     for (const n of needs(c, { ...ARNS, bucket })) {
-      if (!allowing(role, n).length) denied.push(`${c.stage}: ${c.command} → ${n.action} on ${n.resource} ${JSON.stringify(n.context ?? {})}`);
+      if (!allowing(role, n).length)
+        denied.push(`${c.stage}: ${c.command} → ${n.action} on ${n.resource} ${JSON.stringify(n.context ?? {})}`);
     }
   }
   t.deepEqual([...new Set(denied)], []);
   // the scenario covers what it claims: both paths, expiry, quarantine, alerts, the hand-off
   const commands = new Set(calls.map((c) => `${c.stage}:${c.command}`));
   t.true(
-    calls.some((c) => c.stage === 'transform' && c.command === 'ListObjectsV2Command' && c.input.Prefix === LANDING_PREFIX),
+    calls.some(
+      (c) => c.stage === 'transform' && c.command === 'ListObjectsV2Command' && c.input.Prefix === LANDING_PREFIX,
+    ),
     'the bulk path lists the landing zone',
   );
   for (const want of [
@@ -162,12 +191,22 @@ test('nothing is granted that no stage uses', async (t) => {
     for (const s of policy[stage]) {
       for (const action of s.Action)
         for (const resource of s.Resource) {
-          const hit = used.some((n) => globMatch(action, n.action, true) && globMatch(resource, n.resource) && allowing([s], n).length > 0);
-          if (!hit && !ONLY_ON_AWS.some((x) => x.stage === stage && x.action === action)) unused.push(`${stage} ${s.Sid}: ${action} on ${resource}`);
+          const hit = used.some(
+            (n) => globMatch(action, n.action, true) && globMatch(resource, n.resource) && allowing([s], n).length > 0,
+          );
+          if (!hit && !ONLY_ON_AWS.some((x) => x.stage === stage && x.action === action))
+            unused.push(`${stage} ${s.Sid}: ${action} on ${resource}`);
         }
       // every s3:prefix a ListBucket statement allows is listed by some call
       for (const p of (s.Condition?.StringLike?.['s3:prefix'] as string[] | undefined) ?? []) {
-        if (!used.some((n) => n.action === 's3:ListBucket' && n.context?.['s3:prefix'] !== undefined && globMatch(p, n.context['s3:prefix'])))
+        if (
+          !used.some(
+            (n) =>
+              n.action === 's3:ListBucket' &&
+              n.context?.['s3:prefix'] !== undefined &&
+              globMatch(p, n.context['s3:prefix']),
+          )
+        )
           unused.push(`${stage} ${s.Sid}: s3:ListBucket with prefix ${p}`);
       }
     }

@@ -51,7 +51,9 @@ test('two stacks in one account share no physical name; dev keeps the seed names
     t.true(devNames.includes(seed), seed);
   t.true(prodNames.includes('family kpi-validate-prod'));
   // the events role of one stack may start only its own task families
-  const runTask = (rs: Captured[]) => JSON.parse(rs.find((r) => r.name === 'kpi-events' && r.type === 'aws:iam/rolePolicy:RolePolicy')!.inputs.policy).Statement[0].Resource;
+  const runTask = (rs: Captured[]) =>
+    JSON.parse(rs.find((r) => r.name === 'kpi-events' && r.type === 'aws:iam/rolePolicy:RolePolicy')!.inputs.policy)
+      .Statement[0].Resource;
   t.deepEqual(runTask(prod.resources), [
     'arn:aws:ecs:us-east-1:123456789012:task-definition/kpi-validate-prod:*',
     'arn:aws:ecs:us-east-1:123456789012:task-definition/kpi-transform-prod:*',

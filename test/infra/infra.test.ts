@@ -88,8 +88,15 @@ test('storage: bucket guards, lifecycle, EventBridge notifications; the seed tab
     ignorePublicAcls: true,
     restrictPublicBuckets: true,
   });
-  t.is(one(rs, 'aws:s3/bucketOwnershipControls:BucketOwnershipControls').inputs.rule.objectOwnership, 'BucketOwnerEnforced');
-  t.is(one(rs, 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration').inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm, 'AES256');
+  t.is(
+    one(rs, 'aws:s3/bucketOwnershipControls:BucketOwnershipControls').inputs.rule.objectOwnership,
+    'BucketOwnerEnforced',
+  );
+  t.is(
+    one(rs, 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration').inputs.rules[0]
+      .applyServerSideEncryptionByDefault.sseAlgorithm,
+    'AES256',
+  );
   t.is(one(rs, 'aws:s3/bucketVersioning:BucketVersioning').inputs.versioningConfiguration.status, 'Enabled');
   const rules = one(rs, 'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration').inputs.rules;
   // archive/ is read by every transform: no transition to STANDARD_IA (retrieval fees, 128 KB minimums)
@@ -101,10 +108,18 @@ test('storage: bucket guards, lifecycle, EventBridge notifications; the seed tab
   t.like(rules[0], { filter: { prefix: 'err/' }, expiration: { days: 90 } });
   // Every processed upload leaves a delete marker in the versioned landing zone: once its noncurrent
   // versions have expired, the marker alone is removed too (regression: they piled up forever).
-  t.like(rules[3], { filter: {}, noncurrentVersionExpiration: { noncurrentDays: 30 }, expiration: { expiredObjectDeleteMarker: true } });
+  t.like(rules[3], {
+    filter: {},
+    noncurrentVersionExpiration: { noncurrentDays: 30 },
+    expiration: { expiredObjectDeleteMarker: true },
+  });
   t.is(one(rs, 'aws:s3/bucketNotification:BucketNotification').inputs.eventbridge, true);
   const policy = json(one(rs, 'aws:s3/bucketPolicy:BucketPolicy').inputs.policy);
-  t.like(policy.Statement[0], { Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
+  t.like(policy.Statement[0], {
+    Effect: 'Deny',
+    Action: 's3:*',
+    Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+  });
   const cat = one(rs, 'aws:dynamodb/table:Table', (r) => r.inputs.name === 'category_kpi_table').inputs;
   t.like(cat, {
     hashKey: 'category',
@@ -123,7 +138,12 @@ test('storage: bucket guards, lifecycle, EventBridge notifications; the seed tab
   t.is(ord.rangeKey, undefined);
   // the incremental transform's manifest and lease: on demand, encrypted, PITR like the others
   const state = one(rs, 'aws:dynamodb/table:Table', (r) => r.inputs.name === 'kpi_state_table').inputs;
-  t.like(state, { hashKey: 'pk', billingMode: 'PAY_PER_REQUEST', serverSideEncryption: { enabled: true }, pointInTimeRecovery: { enabled: true } });
+  t.like(state, {
+    hashKey: 'pk',
+    billingMode: 'PAY_PER_REQUEST',
+    serverSideEncryption: { enabled: true },
+    pointInTimeRecovery: { enabled: true },
+  });
   t.deepEqual(state.attributes, [{ name: 'pk', type: 'S' }]);
 });
 
@@ -173,15 +193,41 @@ test('IAM: exact actions and resources of every policy', async (t) => {
   const byName = (n: string) => policies.find((p) => p.name === n)!.doc.Statement;
   const bucket = 'arn:aws:s3:::kpi-data-bucket';
   t.deepEqual(byName('kpi-validate-task'), [
-    { Sid: 'ListOwnPrefixes', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucket], Condition: { StringLike: { 's3:prefix': ['ecommerce-data/*', 'archive/*'] } } },
-    { Sid: 'Landing', Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject', 's3:DeleteObjectVersion'], Resource: [`${bucket}/ecommerce-data/*`] },
+    {
+      Sid: 'ListOwnPrefixes',
+      Effect: 'Allow',
+      Action: ['s3:ListBucket'],
+      Resource: [bucket],
+      Condition: { StringLike: { 's3:prefix': ['ecommerce-data/*', 'archive/*'] } },
+    },
+    {
+      Sid: 'Landing',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject', 's3:DeleteObjectVersion'],
+      Resource: [`${bucket}/ecommerce-data/*`],
+    },
     { Sid: 'Archive', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`${bucket}/archive/*`] },
     { Sid: 'Errors', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucket}/err/*`] },
     { Sid: 'PendingMarkers', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucket}/state/pending/*`] },
-    { Sid: 'HandOver', Effect: 'Allow', Action: ['events:PutEvents'], Resource: ['arn:aws:events:us-east-1:123456789012:event-bus/default'] },
-    { Sid: 'Alert', Effect: 'Allow', Action: ['sns:Publish'], Resource: ['arn:aws:sns:us-east-1:123456789012:kpi-topic'] },
+    {
+      Sid: 'HandOver',
+      Effect: 'Allow',
+      Action: ['events:PutEvents'],
+      Resource: ['arn:aws:events:us-east-1:123456789012:event-bus/default'],
+    },
+    {
+      Sid: 'Alert',
+      Effect: 'Allow',
+      Action: ['sns:Publish'],
+      Resource: ['arn:aws:sns:us-east-1:123456789012:kpi-topic'],
+    },
     // the topic is under a customer-managed key: publishing needs the key too
-    { Sid: 'AlertKey', Effect: 'Allow', Action: ['kms:GenerateDataKey*', 'kms:Decrypt'], Resource: ['arn:aws:kms:us-east-1:123456789012:kpi-key'] },
+    {
+      Sid: 'AlertKey',
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+      Resource: ['arn:aws:kms:us-east-1:123456789012:kpi-key'],
+    },
   ]);
   const transform = byName('kpi-transform-task');
   t.deepEqual(transform.find((s: any) => s.Sid === 'KpiTables').Resource, [
@@ -189,15 +235,34 @@ test('IAM: exact actions and resources of every policy', async (t) => {
     'arn:aws:dynamodb:us-east-1:123456789012:table/order_kpi_table',
   ]);
   // exactly what the recorded calls need (test/infra/iam-calls.int.test.ts)
-  t.deepEqual(transform.find((s: any) => s.Sid === 'KpiTables').Action, ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan']);
+  t.deepEqual(transform.find((s: any) => s.Sid === 'KpiTables').Action, [
+    'dynamodb:PutItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:Scan',
+  ]);
   t.deepEqual(transform.find((s: any) => s.Sid === 'ListArchive').Condition, {
-    StringLike: { 's3:prefix': ['ecommerce-data/*', 'archive/*', 'curated/joined_items/*', 'state/pending/*', 'state/index/*', 'state/commits/*'] },
+    StringLike: {
+      's3:prefix': [
+        'ecommerce-data/*',
+        'archive/*',
+        'curated/joined_items/*',
+        'state/pending/*',
+        'state/index/*',
+        'state/commits/*',
+      ],
+    },
   });
   t.deepEqual(transform.find((s: any) => s.Sid === 'Unmatched').Resource, [`${bucket}/err/unmatched/*`]);
-  // the transform deletes only in archive/ (quarantine) and curated/ (a day's old file), and writes err/ only under unmatched/ and quarantine/
+  // the transform deletes only in archive/ (quarantine) and curated/ (a day's old file), and writes err/
+  // only under unmatched/ and quarantine/
   t.deepEqual(
     transform.filter((s: any) => s.Action.includes('s3:DeleteObject')).map((s: any) => s.Resource),
-    [[`${bucket}/archive/*`], [`${bucket}/curated/joined_items/*`], [`${bucket}/state/index/*`, `${bucket}/state/commits/*`], [`${bucket}/state/pending/*`]],
+    [
+      [`${bucket}/archive/*`],
+      [`${bucket}/curated/joined_items/*`],
+      [`${bucket}/state/index/*`, `${bucket}/state/commits/*`],
+      [`${bucket}/state/pending/*`],
+    ],
   );
   t.deepEqual(
     transform.find((s: any) => s.Sid === 'StateTable'),
@@ -208,16 +273,25 @@ test('IAM: exact actions and resources of every policy', async (t) => {
       Resource: ['arn:aws:dynamodb:us-east-1:123456789012:table/kpi_state_table'],
     },
   );
-  t.deepEqual(transform.find((s: any) => s.Sid === 'CuratedZone').Action, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
+  t.deepEqual(transform.find((s: any) => s.Sid === 'CuratedZone').Action, [
+    's3:GetObject',
+    's3:PutObject',
+    's3:DeleteObject',
+  ]);
   t.deepEqual(transform.find((s: any) => s.Sid === 'Quarantine').Resource, [`${bucket}/err/files/quarantine/*`]);
   t.deepEqual(
     transform.find((s: any) => s.Sid === 'QualitySummary'),
     { Sid: 'QualitySummary', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucket}/state/quality.json`] },
   );
-  t.deepEqual(transform.find((s: any) => s.Sid === 'AlertKey').Resource, ['arn:aws:kms:us-east-1:123456789012:kpi-key']);
+  t.deepEqual(transform.find((s: any) => s.Sid === 'AlertKey').Resource, [
+    'arn:aws:kms:us-east-1:123456789012:kpi-key',
+  ]);
   const events = byName('kpi-events');
   t.deepEqual(events[0].Action, ['ecs:RunTask']);
-  t.deepEqual(events[0].Resource, ['arn:aws:ecs:us-east-1:123456789012:task-definition/kpi-validate:*', 'arn:aws:ecs:us-east-1:123456789012:task-definition/kpi-transform:*']);
+  t.deepEqual(events[0].Resource, [
+    'arn:aws:ecs:us-east-1:123456789012:task-definition/kpi-validate:*',
+    'arn:aws:ecs:us-east-1:123456789012:task-definition/kpi-transform:*',
+  ]);
   t.deepEqual(events[1].Action, ['iam:PassRole']);
   t.deepEqual(events[1].Resource, [
     'arn:aws:iam::123456789012:role/kpi-execution',
@@ -240,12 +314,23 @@ test('trigger: S3 pattern, input transformer, retries and DLQ, private tasks, ha
   t.like(target.ecsTarget, {
     launchType: 'FARGATE',
     taskCount: 1,
-    networkConfiguration: { assignPublicIp: false, subnets: ['kpi-isolated-0_id', 'kpi-isolated-1_id'], securityGroups: ['kpi-tasks_id'] },
+    networkConfiguration: {
+      assignPublicIp: false,
+      subnets: ['kpi-isolated-0_id', 'kpi-isolated-1_id'],
+      securityGroups: ['kpi-tasks_id'],
+    },
   });
   t.is(target.ecsTarget.taskDefinitionArn, 'arn:aws:ecs:us-east-1:123456789012:task-definition/kpi-validate:1');
-  t.deepEqual(target.inputTransformer.inputPaths, { key: '$.detail.object.key', version: '$.detail.object.version-id' });
+  t.deepEqual(target.inputTransformer.inputPaths, {
+    key: '$.detail.object.key',
+    version: '$.detail.object.version-id',
+  });
   // With the placeholders filled the way EventBridge does (quoted strings), the template is the override JSON.
-  const filled = json(target.inputTransformer.inputTemplate.replace('<key>', '"ecommerce-data/orders/a.csv"').replace('<version>', '"3HL4kqtJlcpXroDTDmJ"'));
+  const filled = json(
+    target.inputTransformer.inputTemplate
+      .replace('<key>', '"ecommerce-data/orders/a.csv"')
+      .replace('<version>', '"3HL4kqtJlcpXroDTDmJ"'),
+  );
   t.deepEqual(filled.containerOverrides[0], {
     name: 'validate',
     environment: [
@@ -256,10 +341,13 @@ test('trigger: S3 pattern, input transformer, retries and DLQ, private tasks, ha
   // The hand-off carries the earliest upload time into the transform task (the latency metric on AWS).
   const handOff = one(rs, 'aws:cloudwatch/eventTarget:EventTarget', (r) => r.name === 'kpi-transform').inputs;
   t.deepEqual(handOff.inputTransformer.inputPaths, { uploaded: '$.detail.uploaded_at' });
-  t.deepEqual(json(handOff.inputTransformer.inputTemplate.replace('<uploaded>', '"1740823200000"')).containerOverrides[0], {
-    name: 'transform',
-    environment: [{ name: 'KPI_UPLOADED_AT', value: '1740823200000' }],
-  });
+  t.deepEqual(
+    json(handOff.inputTransformer.inputTemplate.replace('<uploaded>', '"1740823200000"')).containerOverrides[0],
+    {
+      name: 'transform',
+      environment: [{ name: 'KPI_UPLOADED_AT', value: '1740823200000' }],
+    },
+  );
   t.like(target, {
     retryPolicy: { maximumRetryAttempts: 8, maximumEventAgeInSeconds: 3600 },
     deadLetterConfig: { arn: 'arn:aws:sqs:us-east-1:123456789012:kpi-dlq' },
@@ -267,17 +355,24 @@ test('trigger: S3 pattern, input transformer, retries and DLQ, private tasks, ha
   });
   const handOver = one(rs, 'aws:cloudwatch/eventRule:EventRule', (r) => r.name === 'kpi-validated').inputs;
   t.deepEqual(json(handOver.eventPattern), { source: ['kpi.pipeline'], 'detail-type': ['KPI Files Validated'] });
-  t.is(one(rs, 'aws:cloudwatch/eventRule:EventRule', (r) => r.name === 'kpi-expiry').inputs.scheduleExpression, 'rate(15 minutes)');
+  t.is(
+    one(rs, 'aws:cloudwatch/eventRule:EventRule', (r) => r.name === 'kpi-expiry').inputs.scheduleExpression,
+    'rate(15 minutes)',
+  );
   t.is(one(rs, 'aws:sqs/queue:Queue').inputs.sqsManagedSseEnabled, true);
   const qp = json(one(rs, 'aws:sqs/queuePolicy:QueuePolicy').inputs.policy).Statement[0];
   t.like(qp, { Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage' });
   t.is(qp.Condition.ArnEquals['aws:SourceArn'].length, 5);
   // the sweep: validate (KPI_STAGE=validate from its task definition, no key) on a schedule
-  t.is(one(rs, 'aws:cloudwatch/eventRule:EventRule', (r) => r.name === 'kpi-sweep').inputs.scheduleExpression, 'rate(30 minutes)');
+  t.is(
+    one(rs, 'aws:cloudwatch/eventRule:EventRule', (r) => r.name === 'kpi-sweep').inputs.scheduleExpression,
+    'rate(30 minutes)',
+  );
   const sweep = one(rs, 'aws:cloudwatch/eventTarget:EventTarget', (r) => r.name === 'kpi-sweep').inputs;
   t.is(sweep.ecsTarget.taskDefinitionArn, 'arn:aws:ecs:us-east-1:123456789012:task-definition/kpi-validate:1');
   t.is(sweep.inputTransformer, undefined);
-  for (const tg of of(rs, 'aws:cloudwatch/eventTarget:EventTarget').filter((x) => x.inputs.ecsTarget)) t.is(tg.inputs.ecsTarget.networkConfiguration.assignPublicIp, false);
+  for (const tg of of(rs, 'aws:cloudwatch/eventTarget:EventTarget').filter((x) => x.inputs.ecsTarget))
+    t.is(tg.inputs.ecsTarget.networkConfiguration.assignPublicIp, false);
   t.true(of(rs, 'aws:ec2/subnet:Subnet').every((s) => s.inputs.mapPublicIpOnLaunch === false));
 });
 
@@ -296,7 +391,11 @@ test('network: no NAT, gateway endpoints for S3 and DynamoDB, interface endpoint
   ]);
   const egress = of(rs, 'aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule').map((e) => e.inputs);
   t.true(egress.every((e) => e.securityGroupId === 'kpi-tasks_id' && e.fromPort === 443 && !e.cidrIpv4));
-  t.deepEqual(egress.map((e) => e.referencedSecurityGroupId ?? e.prefixListId).sort(), ['kpi-endpoints_id', 'pl-kpi-dynamodb', 'pl-kpi-s3']);
+  t.deepEqual(egress.map((e) => e.referencedSecurityGroupId ?? e.prefixListId).sort(), [
+    'kpi-endpoints_id',
+    'pl-kpi-dynamodb',
+    'pl-kpi-s3',
+  ]);
 });
 
 test('alerts: CMK-encrypted topic CloudWatch and EventBridge can use, emails, alarms wired, failed tasks → topic', async (t) => {
@@ -327,15 +426,32 @@ test('alerts: CMK-encrypted topic CloudWatch and EventBridge can use, emails, al
   ]);
   // alarms are named by what they watch, not by list position
   const names = of(rs, 'aws:cloudwatch/metricAlarm:MetricAlarm').map((a) => a.name);
-  for (const n of ['kpi-object-created-rule-failed', 'kpi-sweep-rule-dlq-failed', 'kpi-category-table-throttles', 'kpi-order-table-throttles']) t.true(names.includes(n), n);
+  for (const n of [
+    'kpi-object-created-rule-failed',
+    'kpi-sweep-rule-dlq-failed',
+    'kpi-category-table-throttles',
+    'kpi-order-table-throttles',
+  ])
+    t.true(names.includes(n), n);
   t.false(names.some((n) => /-\d+-/.test(n)));
   const failed = one(rs, 'aws:cloudwatch/eventRule:EventRule', (r) => r.name === 'kpi-task-failed').inputs;
   // a non-zero exit, or a task that never started (it has no exit code)
-  t.deepEqual(json(failed.eventPattern).detail.$or, [{ containers: { exitCode: [{ 'anything-but': 0 }] } }, { stopCode: ['TaskFailedToStart'] }]);
+  t.deepEqual(json(failed.eventPattern).detail.$or, [
+    { containers: { exitCode: [{ 'anything-but': 0 }] } },
+    { stopCode: ['TaskFailedToStart'] },
+  ]);
   t.is(one(rs, 'aws:cloudwatch/eventTarget:EventTarget', (r) => r.name === 'kpi-task-failed').inputs.arn, topicArn);
   const widgets = json(one(rs, 'aws:cloudwatch/dashboard:Dashboard').inputs.dashboardBody).widgets;
   const plotted = widgets.flatMap((w: any) => w.properties.metrics.map((m: unknown[]) => m[1]));
-  for (const metric of ['FilesProcessed', 'RowsRejected', 'UploadToKpiLatencyMs', 'DynamoRetries', 'RevenueAllTime', 'RevenueLatestDay', 'OrdersLatestDay'])
+  for (const metric of [
+    'FilesProcessed',
+    'RowsRejected',
+    'UploadToKpiLatencyMs',
+    'DynamoRetries',
+    'RevenueAllTime',
+    'RevenueLatestDay',
+    'OrdersLatestDay',
+  ])
     t.true(plotted.includes(metric), metric);
 });
 
@@ -347,7 +463,10 @@ test('stack outputs: bucket, tables, topic, dashboard URL, upload command', asyn
     orderTable: 'order_kpi_table',
     alertTopicArn: 'arn:aws:sns:us-east-1:123456789012:kpi-topic',
   });
-  t.regex(String(outputs.dashboardUrl), /^https:\/\/us-east-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=us-east-1#dashboards:name=kpi-pipeline-dev$/);
+  t.regex(
+    String(outputs.dashboardUrl),
+    /^https:\/\/us-east-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=us-east-1#dashboards:name=kpi-pipeline-dev$/,
+  );
   t.regex(String(outputs.uploadCommand), /KPI_BUCKET=kpi-data-bucket .*kpi upload data$/);
 });
 
@@ -363,7 +482,9 @@ function violations(resources: Captured[]): string[] {
   }
   for (const p of stackPolicies) {
     (p.validateStack as (a: StackValidationArgs, rep: (m: string) => void) => void)(
-      { resources: resources.map((r) => ({ type: r.type, props: r.inputs, urn: r.urn, name: r.name })) } as unknown as StackValidationArgs,
+      {
+        resources: resources.map((r) => ({ type: r.type, props: r.inputs, urn: r.urn, name: r.name })),
+      } as unknown as StackValidationArgs,
       (m) => out.push(`${p.name}: ${m}`),
     );
   }
@@ -376,28 +497,62 @@ test('policy pack: every policy passes on the program', async (t) => {
 });
 
 const MUTATIONS: [string, string, (i: any) => void, RegExp][] = [
-  ['unencrypted table', 'aws:dynamodb/table:Table', (i) => (i.serverSideEncryption = { enabled: false }), /encryption-at-rest/],
+  [
+    'unencrypted table',
+    'aws:dynamodb/table:Table',
+    (i) => (i.serverSideEncryption = { enabled: false }),
+    /encryption-at-rest/,
+  ],
   ['topic under aws/sns', 'aws:sns/topic:Topic', (i) => (i.kmsMasterKeyId = 'alias/aws/sns'), /customer-managed key/],
   ['plain queue', 'aws:sqs/queue:Queue', (i) => (i.sqsManagedSseEnabled = false), /SQS queue must be encrypted/],
-  ['Athena results unencrypted', 'aws:athena/workgroup:Workgroup', (i) => delete i.configuration.resultConfiguration.encryptionConfiguration, /results must be encrypted/],
-  ['Athena without a scan cap', 'aws:athena/workgroup:Workgroup', (i) => delete i.configuration.bytesScannedCutoffPerQuery, /cap the bytes scanned/],
+  [
+    'Athena results unencrypted',
+    'aws:athena/workgroup:Workgroup',
+    (i) => delete i.configuration.resultConfiguration.encryptionConfiguration,
+    /results must be encrypted/,
+  ],
+  [
+    'Athena without a scan cap',
+    'aws:athena/workgroup:Workgroup',
+    (i) => delete i.configuration.bytesScannedCutoffPerQuery,
+    /cap the bytes scanned/,
+  ],
   [
     'no bucket encryption',
     'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration',
     (i) => (i.rules = [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'NONE' } }]),
     /default encryption/,
   ],
-  ['public policy allowed', 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock', (i) => (i.blockPublicPolicy = false), /blockPublicPolicy must be true/],
-  ['public IP on a task', 'aws:cloudwatch/eventTarget:EventTarget', (i) => i.ecsTarget && (i.ecsTarget.networkConfiguration.assignPublicIp = true), /must not assign a public IP/],
+  [
+    'public policy allowed',
+    'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock',
+    (i) => (i.blockPublicPolicy = false),
+    /blockPublicPolicy must be true/,
+  ],
+  [
+    'public IP on a task',
+    'aws:cloudwatch/eventTarget:EventTarget',
+    (i) => i.ecsTarget && (i.ecsTarget.networkConfiguration.assignPublicIp = true),
+    /must not assign a public IP/,
+  ],
   ['public subnet', 'aws:ec2/subnet:Subnet', (i) => (i.mapPublicIpOnLaunch = true), /must not map public IPs/],
   [
     'wildcard action',
     'aws:iam/rolePolicy:RolePolicy',
-    (i) => (i.policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] })),
+    (i) =>
+      (i.policy = JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }],
+      })),
     /wildcard actions s3:\*/,
   ],
   ['log kept forever', 'aws:cloudwatch/logGroup:LogGroup', (i) => delete i.retentionInDays, /retentionInDays/],
-  ['no PITR', 'aws:dynamodb/table:Table', (i) => (i.pointInTimeRecovery = { enabled: false }), /point-in-time recovery/],
+  [
+    'no PITR',
+    'aws:dynamodb/table:Table',
+    (i) => (i.pointInTimeRecovery = { enabled: false }),
+    /point-in-time recovery/,
+  ],
 ];
 
 for (const [what, type, mutate, expected] of MUTATIONS) {
@@ -421,7 +576,10 @@ for (const [what, type, mutate, expected] of MUTATIONS) {
 
 test('policy pack catches a bucket without encryption or public access block (stack policy)', async (t) => {
   const { resources } = await run;
-  const copy = resources.filter((r) => !r.type.startsWith('aws:s3/bucketPublicAccessBlock') && !r.type.startsWith('aws:s3/bucketServerSideEncryption'));
+  const copy = resources.filter(
+    (r) =>
+      !r.type.startsWith('aws:s3/bucketPublicAccessBlock') && !r.type.startsWith('aws:s3/bucketServerSideEncryption'),
+  );
   const v = violations(copy);
   t.true(v.includes('buckets-fully-guarded: a bucket has no default encryption configuration'));
   t.true(v.includes('buckets-fully-guarded: a bucket has no public access block'));
@@ -442,10 +600,18 @@ test('pure helpers: settings defaults, family ARNs, S3 pattern, input template',
   });
   t.like(
     resolveSettings('dev', () => undefined),
-    { protect: false, categoryTableName: 'category_kpi_table', orderTableName: 'order_kpi_table', expirySchedule: 'rate(15 minutes)' },
+    {
+      protect: false,
+      categoryTableName: 'category_kpi_table',
+      orderTableName: 'order_kpi_table',
+      expirySchedule: 'rate(15 minutes)',
+    },
   );
   t.throws(() => resolveSettings('dev', (k) => (k === 'taskCpu' ? 'lots' : undefined)), { message: /kpi:taskCpu/ });
-  t.is(familyArn('arn:aws:ecs:us-east-1:1:task-definition/kpi-validate:12'), 'arn:aws:ecs:us-east-1:1:task-definition/kpi-validate');
+  t.is(
+    familyArn('arn:aws:ecs:us-east-1:1:task-definition/kpi-validate:12'),
+    'arn:aws:ecs:us-east-1:1:task-definition/kpi-validate',
+  );
   t.deepEqual(json(objectCreatedPattern('b')).detail.bucket.name, ['b']);
   t.true(VALIDATE_INPUT_TEMPLATE.includes('"value":<key>'));
 });
@@ -455,9 +621,17 @@ test('lake: Glue table over curated/ with partition projection on order_date, an
   const db = one(rs, 'aws:glue/catalogDatabase:CatalogDatabase').inputs;
   t.is(db.name, 'ecommerce_kpi');
   const table = one(rs, 'aws:glue/catalogTable:CatalogTable').inputs;
-  t.like(table, { name: 'joined_items', databaseName: 'ecommerce_kpi', tableType: 'EXTERNAL_TABLE', partitionKeys: [{ name: 'order_date', type: 'string' }] });
+  t.like(table, {
+    name: 'joined_items',
+    databaseName: 'ecommerce_kpi',
+    tableType: 'EXTERNAL_TABLE',
+    partitionKeys: [{ name: 'order_date', type: 'string' }],
+  });
   t.is(table.storageDescriptor.location, 's3://kpi-data-bucket/curated/joined_items/');
-  t.is(table.storageDescriptor.serDeInfo.serializationLibrary, 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
+  t.is(
+    table.storageDescriptor.serDeInfo.serializationLibrary,
+    'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
+  );
   // SPEC's columns and Parquet types, in Hive terms
   t.deepEqual(
     table.storageDescriptor.columns.map((c: any) => [c.name, c.type]),
@@ -484,9 +658,15 @@ test('lake: Glue table over curated/ with partition projection on order_date, an
   t.like(wg.configuration, {
     enforceWorkgroupConfiguration: true,
     bytesScannedCutoffPerQuery: 10 * 1024 ** 3,
-    resultConfiguration: { outputLocation: 's3://kpi-data-bucket/athena-results/', encryptionConfiguration: { encryptionOption: 'SSE_S3' } },
+    resultConfiguration: {
+      outputLocation: 's3://kpi-data-bucket/athena-results/',
+      encryptionConfiguration: { encryptionOption: 'SSE_S3' },
+    },
   });
-  t.is(one(rs, 'aws:cloudwatch/eventRule:EventRule', (r) => r.name === 'kpi-verify').inputs.scheduleExpression, 'rate(1 day)');
+  t.is(
+    one(rs, 'aws:cloudwatch/eventRule:EventRule', (r) => r.name === 'kpi-verify').inputs.scheduleExpression,
+    'rate(1 day)',
+  );
   const target = one(rs, 'aws:cloudwatch/eventTarget:EventTarget', (r) => r.name === 'kpi-verify').inputs;
   t.is(target.ecsTarget.taskDefinitionArn, 'arn:aws:ecs:us-east-1:123456789012:task-definition/kpi-transform:1');
   t.deepEqual(json(target.input).containerOverrides[0].environment, [{ name: 'KPI_STAGE', value: 'verify' }]);

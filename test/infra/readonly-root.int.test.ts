@@ -21,8 +21,13 @@ const run = runProgram({ 'kpi:protect': 'false' });
 
 async function container(stage: string): Promise<{ c: Container; volumes: string[] }> {
   const { resources } = await run;
-  const td = resources.find((r: Captured) => r.type === 'aws:ecs/taskDefinition:TaskDefinition' && r.inputs.family === `kpi-${stage}`)!.inputs;
-  return { c: JSON.parse(td.containerDefinitions)[0] as Container, volumes: ((td.volumes ?? []) as { name: string }[]).map((v) => v.name) };
+  const td = resources.find(
+    (r: Captured) => r.type === 'aws:ecs/taskDefinition:TaskDefinition' && r.inputs.family === `kpi-${stage}`,
+  )!.inputs;
+  return {
+    c: JSON.parse(td.containerDefinitions)[0] as Container,
+    volumes: ((td.volumes ?? []) as { name: string }[]).map((v) => v.name),
+  };
 }
 
 const under = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
@@ -37,14 +42,18 @@ function emulate(c: Container, volumes: string[]): Record<string, string> {
   const blocker = path.join(mkdtempSync(path.join(os.tmpdir(), 'kpi-ro-')), 'read-only-root');
   writeFileSync(blocker, '');
   const tmp = env.TMPDIR ?? '/tmp';
-  const mount = (c.mountPoints ?? []).find((m) => !m.readOnly && volumes.includes(m.sourceVolume) && under(tmp, m.containerPath));
+  const mount = (c.mountPoints ?? []).find(
+    (m) => !m.readOnly && volumes.includes(m.sourceVolume) && under(tmp, m.containerPath),
+  );
   const writable = !c.readonlyRootFilesystem || mount !== undefined;
   return { ...env, TMPDIR: writable ? mkdtempSync(path.join(os.tmpdir(), 'kpi-scratch-')) : path.join(blocker, tmp) };
 }
 
 function kpi(args: string[], env: Record<string, string>): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--no-warnings', path.join(ROOT, 'bin', 'kpi.js'), ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    const p = spawn(process.execPath, ['--no-warnings', path.join(ROOT, 'bin', 'kpi.js'), ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+    });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (out += d));

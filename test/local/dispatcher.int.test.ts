@@ -30,19 +30,29 @@ test('a load still arriving while a batch validates is validated in that batch a
     await bucket.put('ecommerce-data/products/p.csv', PRODUCTS);
     await waitFor(() => calls.length === 1);
     await bucket.put('ecommerce-data/orders/o.csv', ORDERS);
-    await bucket.put('ecommerce-data/order_items/i.csv', 'id,order_id,product_id,sale_price\n1,o1,p1,10.00\n2,o2,p2,5.00\n');
+    await bucket.put(
+      'ecommerce-data/order_items/i.csv',
+      'id,order_id,product_id,sale_price\n1,o1,p1,10.00\n2,o2,p2,5.00\n',
+    );
     await new Promise((r) => setTimeout(r, 300)); // the events are queued behind the held batch
     release();
     await waitFor(() => d.batches.length >= 1);
     await d.idle();
-    t.deepEqual(calls, [['ecommerce-data/products/p.csv'], ['ecommerce-data/order_items/i.csv', 'ecommerce-data/orders/o.csv']]);
+    t.deepEqual(calls, [
+      ['ecommerce-data/products/p.csv'],
+      ['ecommerce-data/order_items/i.csv', 'ecommerce-data/orders/o.csv'],
+    ]);
     t.is(transforms, 1);
     t.is(d.batches.length, 1);
     t.is(d.batches[0]!.validated.length, 3);
     await expectEqualToCompute(
       t,
       s,
-      writeTree({ 'products/p.csv': PRODUCTS, 'orders/o.csv': ORDERS, 'order_items/i.csv': 'id,order_id,product_id,sale_price\n1,o1,p1,10.00\n2,o2,p2,5.00\n' }),
+      writeTree({
+        'products/p.csv': PRODUCTS,
+        'orders/o.csv': ORDERS,
+        'order_items/i.csv': 'id,order_id,product_id,sale_price\n1,o1,p1,10.00\n2,o2,p2,5.00\n',
+      }),
     );
   } finally {
     await s.close();

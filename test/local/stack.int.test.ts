@@ -30,7 +30,9 @@ test('an object put is announced to onObjectCreated with its key', async (t) => 
   await withStack(async (s) => {
     const seen: string[] = [];
     s.onObjectCreated((k) => seen.push(k));
-    await s.clients.s3.send(new PutObjectCommand({ Bucket: s.bucket, Key: 'ecommerce-data/orders/a b.csv', Body: 'x' }));
+    await s.clients.s3.send(
+      new PutObjectCommand({ Bucket: s.bucket, Key: 'ecommerce-data/orders/a b.csv', Body: 'x' }),
+    );
     for (let i = 0; i < 50 && !seen.length; i++) await new Promise((r) => setTimeout(r, 20));
     t.deepEqual(seen, ['ecommerce-data/orders/a b.csv']);
   });

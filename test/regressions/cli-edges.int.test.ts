@@ -17,7 +17,11 @@ import { dispatcherFor, expectEqualToCompute, quietPipeline, tables, withStack }
 const KPI = path.join(ROOT, 'bin', 'kpi.js');
 const DATA = path.join(ROOT, 'data');
 
-function kpi(args: string[], env: Record<string, string> = {}, killAfterMs = 20000): Promise<{ status: number | null; stdout: string; stderr: string; ms: number }> {
+function kpi(
+  args: string[],
+  env: Record<string, string> = {},
+  killAfterMs = 20000,
+): Promise<{ status: number | null; stdout: string; stderr: string; ms: number }> {
   return new Promise((resolve) => {
     const t0 = Date.now();
     const c = spawn(process.execPath, [KPI, ...args], { env: { ...process.env, ...env } });
@@ -49,7 +53,9 @@ test('kpi local start-up errors exit with one line: bad port 2, busy port 1, bus
     blocker.close();
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kpi-l-'));
-  const first = spawn(process.execPath, [KPI, 'local', '--dir', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const first = spawn(process.execPath, [KPI, 'local', '--dir', dir, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   first.stdout.on('data', (d) => (out += d));
   try {
@@ -80,7 +86,11 @@ test('a whole-zone kpi run racing the dispatcher over the same files: no file fa
 });
 
 test('kpi upload takes the files kpi compute reads (*.csv) and names the ones it skips', async (t) => {
-  const dir = writeTree({ 'products/p.csv': PRODUCTS, 'orders/o.csv': ORDERS, 'orders/o_extra.txt': ORDERS.replace('o1,', 'o9,') });
+  const dir = writeTree({
+    'products/p.csv': PRODUCTS,
+    'orders/o.csv': ORDERS,
+    'orders/o_extra.txt': ORDERS.replace('o1,', 'o9,'),
+  });
   const skipped: string[] = [];
   t.deepEqual(
     planUpload(dir, skipped).map((u) => u.key),
@@ -95,7 +105,9 @@ test('PutEvents entries EventBridge rejects are an error, not a silent success; 
     calls++;
     req.resume();
     res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-    res.end(JSON.stringify({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }] }));
+    res.end(
+      JSON.stringify({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }] }),
+    );
   });
   await new Promise<void>((r) => eb.listen(0, '127.0.0.1', () => r()));
   process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = `http://127.0.0.1:${(eb.address() as AddressInfo).port}`;
@@ -103,9 +115,14 @@ test('PutEvents entries EventBridge rejects are an error, not a silent success; 
   process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
   try {
     const p = new Pipeline(configFromEnv({ bucket: 'b', eventBus: 'bus', region: 'us-east-1' }), {});
-    const err = await t.throwsAsync(p.emitValidated([{ key: 'k', status: 'archived', rows: 1, accepted: 1, rejected: 0, rejectedByReason: {}, ms: 1, uploadedAt: 5 }]), {
-      message: /did not accept the hand-off event/,
-    });
+    const err = await t.throwsAsync(
+      p.emitValidated([
+        { key: 'k', status: 'archived', rows: 1, accepted: 1, rejected: 0, rejectedByReason: {}, ms: 1, uploadedAt: 5 },
+      ]),
+      {
+        message: /did not accept the hand-off event/,
+      },
+    );
     t.regex(err!.message, /InternalFailure: try again/);
     t.is(calls, 1);
   } finally {
@@ -118,7 +135,11 @@ test('event keys are URL-decoded (space as +), with the raw key as the fallback;
   t.is(decodeEventKey('ecommerce-data/orders/orders+part+1.csv'), 'ecommerce-data/orders/orders part 1.csv');
   t.is(decodeEventKey('ecommerce-data/orders/%C3%BC.csv'), 'ecommerce-data/orders/ü.csv');
   t.is(decodeEventKey('ecommerce-data/orders/100%.csv'), 'ecommerce-data/orders/100%.csv');
-  t.deepEqual(parseEvent(JSON.stringify({ detail: { object: { key: 'k', 'version-id': 'v1' } } })), { key: 'k', versionId: 'v1', uploadedAt: undefined });
+  t.deepEqual(parseEvent(JSON.stringify({ detail: { object: { key: 'k', 'version-id': 'v1' } } })), {
+    key: 'k',
+    versionId: 'v1',
+    uploadedAt: undefined,
+  });
   t.is(parseEvent(JSON.stringify({ detail: { uploaded_at: '4', files: 2 } })).uploadedAt, 4);
   t.is(parseEvent(JSON.stringify({ detail: { uploaded_at: '', files: 2 } })).uploadedAt, undefined);
 });
@@ -128,9 +149,16 @@ test('kpi run: an encoded key is found; KPI_STAGE=validate sweeps without Dynamo
     const { pipeline } = quietPipeline(s);
     await pipeline.bucket.put('ecommerce-data/orders/orders part 1.csv', ORDERS);
     await pipeline.bucket.put('ecommerce-data/products/p.csv', PRODUCTS);
-    await pipeline.bucket.put('ecommerce-data/order_items/i.csv', 'id,order_id,product_id,sale_price\ni1,o1,p1,10.00\n');
+    await pipeline.bucket.put(
+      'ecommerce-data/order_items/i.csv',
+      'id,order_id,product_id,sale_price\ni1,o1,p1,10.00\n',
+    );
     const env = { ...s.env, AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9' }; // no DynamoDB reachable
-    const one = await kpi(['run'], { ...env, KPI_STAGE: 'validate', KPI_S3_KEY: 'ecommerce-data/orders/orders+part+1.csv' });
+    const one = await kpi(['run'], {
+      ...env,
+      KPI_STAGE: 'validate',
+      KPI_S3_KEY: 'ecommerce-data/orders/orders+part+1.csv',
+    });
     t.is(one.status, 0, one.stderr);
     t.true(one.stdout.includes('"event":"file_validated"'));
     const sweep = await kpi(['run'], { ...env, KPI_STAGE: 'validate' });

@@ -12,7 +12,12 @@ import { record, type Call } from '../iam-calls';
 
 // EventBridge and SNS cannot run here: their calls are recorded and answered as accepted.
 function recorded() {
-  const cfg = configFromEnv({ bucket: 'b', region: 'us-east-1', eventBus: 'bus', alertTopicArn: 'arn:aws:sns:us-east-1:1:t' });
+  const cfg = configFromEnv({
+    bucket: 'b',
+    region: 'us-east-1',
+    eventBus: 'bus',
+    alertTopicArn: 'arn:aws:sns:us-east-1:1:t',
+  });
   const clients = makeClients(cfg);
   const calls: Call[] = [];
   record(clients, 'validate', calls);
@@ -42,7 +47,12 @@ test('the hand-off of 5,000 files is one small entry: counts and the earliest up
   const entry = calls.find((c) => c.command === 'PutEventsCommand')!.input.Entries[0];
   t.true(Buffer.byteLength(entry.Detail) < 1024, `${Buffer.byteLength(entry.Detail)} bytes`);
   const detail = JSON.parse(entry.Detail);
-  t.deepEqual(detail, { bucket: 'b', uploaded_at: '1700000000000', files: 5000, by_status: { rejected: 500, archived: 4500 } });
+  t.deepEqual(detail, {
+    bucket: 'b',
+    uploaded_at: '1700000000000',
+    files: 5000,
+    by_status: { rejected: 500, archived: 4500 },
+  });
   // what the transform task receives (the whole event, or the rule's input transformer) gives the time back
   t.is(parseEvent(JSON.stringify({ detail })).uploadedAt, 1_700_000_000_000);
 });

@@ -3,7 +3,7 @@
 // DynamoDB's 400 KB item limit: the transform was blocked for good. Both are now rejected rows
 // (field_too_long), in kpi compute and the deployed path alike; the rest of the file counts.
 import test from 'ava';
-import { MAX_CATEGORY_BYTES, MAX_ID_BYTES } from '../../runtime/core/rules';
+import { MAX_CATEGORY_BYTES, MAX_ID_BYTES } from '../../runtime/core/parse/rules';
 import { computeFiles, writeTree } from '../helpers';
 import { expectEqualToCompute, quietPipeline, tables, withStack } from '../stack';
 import { planUpload, upload } from '../../runtime/cli/upload';

@@ -4,8 +4,8 @@ import test from 'ava';
 import path from 'node:path';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { computeDir } from '../../runtime/core/compute';
-import * as versions from '../../runtime/core/versions';
-import { Tables } from '../../runtime/core/join';
+import * as versions from '../../runtime/core/parse/versions';
+import { Tables } from '../../runtime/core/join/join';
 import { MissingTable } from '../../runtime/aws/kpistore';
 import { planUpload, upload } from '../../runtime/cli/upload';
 import { ROOT } from '../helpers';
@@ -26,7 +26,10 @@ test('categories that decode alike no longer wedge the tables: later uploads sti
     ]);
     await pipeline.bucket.put('ecommerce-data/products/p.csv', products);
     await pipeline.bucket.put('ecommerce-data/orders/o.csv', ORDER);
-    await pipeline.bucket.put('ecommerce-data/order_items/i.csv', 'id,order_id,product_id,sale_price\na,o1,3,1.00\nb,o1,4,2.00\n');
+    await pipeline.bucket.put(
+      'ecommerce-data/order_items/i.csv',
+      'id,order_id,product_id,sale_price\na,o1,3,1.00\nb,o1,4,2.00\n',
+    );
     const b1 = await pipeline.process();
     t.deepEqual(b1.validated.find((v) => v.entity === 'products')?.rejectedByReason, { bad_encoding: 2 });
     t.deepEqual(

@@ -15,7 +15,9 @@ function ordersFile(n: number): string {
 }
 const BAD = 'order_id,user_id,status\no1,u1,Complete\no2,u2,Complete\n'; // no created_at: rejected whole
 const PRODUCTS = 'id,category\np1,Jeans\n';
-const items = (n: number) => ['id,order_id,product_id,sale_price', ...Array.from({ length: n }, (_, i) => `i${i},o${i},p1,1.50`)].join('\n') + '\n';
+const items = (n: number) =>
+  ['id,order_id,product_id,sale_price', ...Array.from({ length: n }, (_, i) => `i${i},o${i},p1,1.50`)].join('\n') +
+  '\n';
 
 test('an overwrite landing after validate read the object and before it archived it: the validated bytes are archived, the newer file gets its own verdict', async (t) => {
   await withStack(async (s) => {
@@ -50,7 +52,11 @@ test('an overwrite landing after validate read the object and before it archived
     const second = await pipeline.process();
     t.is(second.validated[0].status, 'rejected');
     t.is((await pipeline.bucket.list('err/files/orders/')).filter((o) => !o.key.endsWith('.note.txt')).length, 1);
-    const want = await computeFiles({ 'products/p.csv': PRODUCTS, 'orders/o.csv': good, 'order_items/i.csv': items(500) });
+    const want = await computeFiles({
+      'products/p.csv': PRODUCTS,
+      'orders/o.csv': good,
+      'order_items/i.csv': items(500),
+    });
     t.deepEqual((await tables(s)).order_kpis, want.order_kpis);
   });
 });

@@ -1,10 +1,11 @@
 // Regressions of the CSV and row stages (issue 8, items 3, 4, 7, 8, 11): one test per reported bug.
 import test from 'ava';
 import { Readable } from 'node:stream';
-import { FastCsvScanner, NotCsv, parseWithCsvParse, readCsv } from '../../runtime/core/csv';
+import { FastCsvScanner, NotCsv, parseWithCsvParse, readCsv } from '../../runtime/core/parse/csv';
 import { computeFiles } from '../helpers';
 
-const ITEMS_16_19 = 'id,order_id,product_id,sale_price\ni16,o1,16,1.00\ni17,o1,17,2.00\ni18,o1,18,3.00\ni19,o1,19,4.00\n';
+const ITEMS_16_19 =
+  'id,order_id,product_id,sale_price\ni16,o1,16,1.00\ni17,o1,17,2.00\ni18,o1,18,3.00\ni19,o1,19,4.00\n';
 const ORDER = 'order_id,user_id,status,created_at\no1,u1,Complete,2025-03-01T10:00:00\n';
 
 test('mixed \\n and \\r\\n line ends with a bare CR inside a field: every product read, the CR is data', async (t) => {
@@ -52,7 +53,10 @@ test('200k held items: no stack overflow from spreading them', async (t) => {
   const rows: string[] = [];
   for (let i = 0; i < 200_000; i++) rows.push(`i${i},late${i},p1,1.00`);
   items += rows.join('\n') + '\n';
-  const r = await computeFiles({ 'products/p.csv': 'id,category\np1,Jeans\n', 'order_items/i.csv': items }, { unknownMode: 'hold' });
+  const r = await computeFiles(
+    { 'products/p.csv': 'id,category\np1,Jeans\n', 'order_items/i.csv': items },
+    { unknownMode: 'hold' },
+  );
   t.is(r.held.length, 200_000);
   t.is(r.held[199_999].reason, 'unknown_order');
 });
@@ -108,7 +112,11 @@ test('a bad_encoding row still claims its key: a later row of the same file with
     Buffer.from(',Complete,2025-03-01T10:00:00\no2,u2,Complete,2025-03-01T10:00:00\n'),
   ]);
   const items = 'id,order_id,product_id,sale_price\ni1,o1,16,1.00\ni2,o2,16,2.00\n';
-  const r = await computeFiles({ 'products/p.csv': 'id,category\n16,Jeans\n', 'orders/o.csv': orders, 'order_items/i.csv': items });
+  const r = await computeFiles({
+    'products/p.csv': 'id,category\n16,Jeans\n',
+    'orders/o.csv': orders,
+    'order_items/i.csv': items,
+  });
   t.deepEqual(r.rejected, { bad_encoding: 1, duplicate_key: 1, unknown_order: 1 });
   t.deepEqual(
     r.order_kpis.map((o) => [o.order_date, o.total_orders, o.total_revenue]),

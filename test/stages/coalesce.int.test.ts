@@ -5,7 +5,7 @@
 import test from 'ava';
 import { Deadline } from '../../runtime/aws/deadline';
 import { planUpload, upload } from '../../runtime/cli/upload';
-import type { TransformResult } from '../../runtime/stages/transform';
+import type { TransformResult } from '../../runtime/state/transform';
 import { ORDERS, PRODUCTS, writeTree } from '../helpers';
 import { expectEqualToCompute, quietPipeline, withStack } from '../stack';
 
@@ -13,7 +13,12 @@ const ITEMS1 = 'id,order_id,product_id,sale_price\ni1,o1,p1,10.00\n';
 const ITEMS2 = 'id,order_id,product_id,sale_price\ni2,o2,p2,5.50\n';
 
 test('a transform started while another holds the lease ends at once; the holder applies its files before letting go', async (t) => {
-  const all = writeTree({ 'products/p.csv': PRODUCTS, 'orders/o.csv': ORDERS, 'order_items/i1.csv': ITEMS1, 'order_items/i2.csv': ITEMS2 });
+  const all = writeTree({
+    'products/p.csv': PRODUCTS,
+    'orders/o.csv': ORDERS,
+    'order_items/i1.csv': ITEMS1,
+    'order_items/i2.csv': ITEMS2,
+  });
   await withStack(async (s) => {
     // A short wait: without coalescing, B would give up with LeaseBusy while A waits for B.
     const b = quietPipeline(s, {}, { state: { waitMs: 3000 } });
@@ -56,7 +61,12 @@ test('a transform started while another holds the lease ends at once; the holder
 });
 
 test('hand-off tasks started while a transform commits do not queue on the lease (no LeaseBusy, no alert)', async (t) => {
-  const all = writeTree({ 'products/p.csv': PRODUCTS, 'orders/o.csv': ORDERS, 'order_items/i1.csv': ITEMS1, 'order_items/i2.csv': ITEMS2 });
+  const all = writeTree({
+    'products/p.csv': PRODUCTS,
+    'orders/o.csv': ORDERS,
+    'order_items/i1.csv': ITEMS1,
+    'order_items/i2.csv': ITEMS2,
+  });
   await withStack(async (s) => {
     const others = [0, 1, 2].map(() => quietPipeline(s, {}, { state: { waitMs: 3000 } }));
     const results: TransformResult[] = [];
@@ -76,7 +86,10 @@ test('hand-off tasks started while a transform commits do not queue on the lease
         },
       },
     );
-    await upload(a.pipeline.bucket, planUpload(writeTree({ 'products/p.csv': PRODUCTS, 'orders/o.csv': ORDERS, 'order_items/i1.csv': ITEMS1 })));
+    await upload(
+      a.pipeline.bucket,
+      planUpload(writeTree({ 'products/p.csv': PRODUCTS, 'orders/o.csv': ORDERS, 'order_items/i1.csv': ITEMS1 })),
+    );
     await a.pipeline.validate((await a.pipeline.bucket.list('ecommerce-data/')).map((o) => o.key));
     await a.pipeline.transform();
     t.deepEqual(

@@ -4,7 +4,7 @@ import test from 'ava';
 import path from 'node:path';
 import { planUpload, upload } from '../../runtime/cli/upload';
 import { CURATED_PREFIX } from '../../runtime/core/names';
-import { LeaseLost } from '../../runtime/aws/statestore';
+import { LeaseLost } from '../../runtime/state/statestore';
 import { verify } from '../../runtime/stages/verify';
 import { ORDERS, PRODUCTS, ROOT, writeTree } from '../helpers';
 import { expectEqualToCompute, quietPipeline, sleep, tables, withStack } from '../stack';
@@ -14,7 +14,12 @@ const DATA = path.join(ROOT, 'data');
 test('a writer paused between its lease check and its row writes cannot overwrite a newer commit’s rows', async (t) => {
   const i1 = 'id,order_id,product_id,sale_price\ni1,o1,p1,10.00\n';
   const i2 = 'id,order_id,product_id,sale_price\ni2,o1,p2,5.50\n';
-  const all = writeTree({ 'products/p.csv': PRODUCTS, 'orders/o.csv': ORDERS, 'order_items/i1.csv': i1, 'order_items/i2.csv': i2 });
+  const all = writeTree({
+    'products/p.csv': PRODUCTS,
+    'orders/o.csv': ORDERS,
+    'order_items/i1.csv': i1,
+    'order_items/i2.csv': i2,
+  });
   await withStack(async (s) => {
     const b = quietPipeline(s, {}, { state: { leaseMs: 300 } });
     let paused = 0;
@@ -37,7 +42,10 @@ test('a writer paused between its lease check and its row writes cannot overwrit
         },
       },
     );
-    await upload(a.pipeline.bucket, planUpload(writeTree({ 'products/p.csv': PRODUCTS, 'orders/o.csv': ORDERS, 'order_items/i1.csv': i1 })));
+    await upload(
+      a.pipeline.bucket,
+      planUpload(writeTree({ 'products/p.csv': PRODUCTS, 'orders/o.csv': ORDERS, 'order_items/i1.csv': i1 })),
+    );
     await a.pipeline.validate((await a.pipeline.bucket.list('ecommerce-data/')).map((o) => o.key));
     await t.throwsAsync(a.pipeline.transform(), { instanceOf: LeaseLost });
     await expectEqualToCompute(t, s, all);
@@ -60,7 +68,12 @@ test('kpi rebuild: readers see the full tables and lake throughout, then the sam
         const [got, lake] = await Promise.all([tables(s), pipeline.bucket.list(CURATED_PREFIX)]);
         polls++;
         const lakeDays = new Set(lake.map((o) => o.key.split('/')[2])).size;
-        if (got.category_kpis.length < want.category_kpis.length || got.order_kpis.length < want.order_kpis.length || lakeDays < days) short++;
+        if (
+          got.category_kpis.length < want.category_kpis.length ||
+          got.order_kpis.length < want.order_kpis.length ||
+          lakeDays < days
+        )
+          short++;
       }
     })();
     const r = await pipeline.rebuild();

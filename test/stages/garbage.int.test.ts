@@ -4,8 +4,8 @@
 import test from 'ava';
 import path from 'node:path';
 import { planUpload, upload } from '../../runtime/cli/upload';
-import { INDEX_PREFIX } from '../../runtime/aws/keyindex';
-import type { StateBody } from '../../runtime/stages/incremental';
+import { INDEX_PREFIX } from '../../runtime/state/keyindex';
+import type { StateBody } from '../../runtime/state/incremental';
 import { verify } from '../../runtime/stages/verify';
 import { ROOT } from '../helpers';
 import { expectEqualToCompute, quietPipeline, sleep, withStack } from '../stack';
@@ -26,7 +26,8 @@ test('a killed run’s objects are reported by verify, collected by a later tran
     const del = pipeline.bucket.delete.bind(pipeline.bucket);
     let deletes = 0;
     pipeline.bucket.delete = async (key: string) => {
-      if ((key.startsWith(INDEX_PREFIX) || key.startsWith('state/commits/')) && deletes++ === 1) throw new Error('killed during collection');
+      if ((key.startsWith(INDEX_PREFIX) || key.startsWith('state/commits/')) && deletes++ === 1)
+        throw new Error('killed during collection');
       return del(key);
     };
     await t.throwsAsync(pipeline.transform(), { message: 'killed during collection' });
@@ -39,7 +40,10 @@ test('a killed run’s objects are reported by verify, collected by a later tran
     t.true(after.ok);
     t.is(after.garbage, 0);
     const body = (await pipeline.state.read<StateBody>()).body!;
-    t.deepEqual((await pipeline.bucket.list(INDEX_PREFIX)).map((o) => o.key).sort(), body.runs.map((x) => INDEX_PREFIX + x.name).sort());
+    t.deepEqual(
+      (await pipeline.bucket.list(INDEX_PREFIX)).map((o) => o.key).sort(),
+      body.runs.map((x) => INDEX_PREFIX + x.name).sort(),
+    );
     t.deepEqual(await pipeline.bucket.list('state/commits/'), []);
     await expectEqualToCompute(t, s, DATA);
   });

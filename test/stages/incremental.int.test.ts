@@ -6,9 +6,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { computeDir } from '../../runtime/core/compute';
-import { StateStore } from '../../runtime/aws/statestore';
-import { bulkApply, BulkSuperseded } from '../../runtime/stages/bulk';
-import { listArchive, markAll } from '../../runtime/stages/pending';
+import { StateStore } from '../../runtime/state/statestore';
+import { bulkApply, BulkSuperseded } from '../../runtime/state/bulk';
+import { listArchive, markAll } from '../../runtime/state/pending';
 import { verify } from '../../runtime/stages/verify';
 import { CURATED_PREFIX } from '../../runtime/core/names';
 import type { LocalStack } from '../../runtime/local/stack';
@@ -22,7 +22,10 @@ interface Upload {
   csv: string;
 }
 
-/** A scenario: uploads in order (each in its own second: S3's LastModified resolution), and the kpi compute folder for them. */
+/**
+ * A scenario: uploads in order (each in its own second: S3's LastModified resolution), and the kpi
+ * compute folder for them.
+ */
 class Scenario {
   readonly dir = mkdtempSync(path.join(os.tmpdir(), 'kpi-incr-'));
   private n = 0;
@@ -71,7 +74,8 @@ class Scenario {
 const INCREMENTAL = { bulkFactor: Infinity };
 
 const PRODUCTS = 'id,category\np1,Jeans\np2,Tops\np3,Shoes\n';
-const ORDERS = 'order_id,user_id,status,created_at\no1,u1,Complete,2025-03-01T10:00:00\no2,u2,Returned,2025-03-02T11:00:00\no3,u3,Complete,2025-03-03T09:00:00\n';
+const ORDERS =
+  'order_id,user_id,status,created_at\no1,u1,Complete,2025-03-01T10:00:00\no2,u2,Returned,2025-03-02T11:00:00\no3,u3,Complete,2025-03-03T09:00:00\n';
 const ITEMS = 'id,order_id,product_id,sale_price\ni1,o1,p1,10.00\ni2,o1,p2,5.50\ni3,o2,p1,20.00\ni4,o3,p3,7.25\n';
 
 async function lakeDays(p: Pipeline): Promise<string[]> {
@@ -82,9 +86,17 @@ test('a later order version moves its items to another day: only the two days ar
   await withStack(async (s) => {
     const { pipeline } = quietPipeline(s, {}, INCREMENTAL);
     const sc = new Scenario(s, pipeline);
-    await sc.upload({ entity: 'products', name: 'p.csv', csv: PRODUCTS }, { entity: 'orders', name: 'o.csv', csv: ORDERS }, { entity: 'order_items', name: 'i.csv', csv: ITEMS });
+    await sc.upload(
+      { entity: 'products', name: 'p.csv', csv: PRODUCTS },
+      { entity: 'orders', name: 'o.csv', csv: ORDERS },
+      { entity: 'order_items', name: 'i.csv', csv: ITEMS },
+    );
     await sc.process();
-    await sc.upload({ entity: 'orders', name: 'o2.csv', csv: 'order_id,user_id,status,created_at\no1,u9,Returned,2025-03-05T10:00:00\n' });
+    await sc.upload({
+      entity: 'orders',
+      name: 'o2.csv',
+      csv: 'order_id,user_id,status,created_at\no1,u9,Returned,2025-03-05T10:00:00\n',
+    });
     const r = await sc.process();
     t.deepEqual(r.changedDates, ['2025-03-01', '2025-03-05']);
     t.deepEqual(await lakeDays(pipeline), ['2025-03-02', '2025-03-03', '2025-03-05']);
@@ -96,9 +108,17 @@ test('a later item version moves it to another order (and day) and changes its p
   await withStack(async (s) => {
     const { pipeline } = quietPipeline(s, {}, INCREMENTAL);
     const sc = new Scenario(s, pipeline);
-    await sc.upload({ entity: 'products', name: 'p.csv', csv: PRODUCTS }, { entity: 'orders', name: 'o.csv', csv: ORDERS }, { entity: 'order_items', name: 'i.csv', csv: ITEMS });
+    await sc.upload(
+      { entity: 'products', name: 'p.csv', csv: PRODUCTS },
+      { entity: 'orders', name: 'o.csv', csv: ORDERS },
+      { entity: 'order_items', name: 'i.csv', csv: ITEMS },
+    );
     await sc.process();
-    await sc.upload({ entity: 'order_items', name: 'i2.csv', csv: 'id,order_id,product_id,sale_price\ni2,o3,p2,6.00\n' });
+    await sc.upload({
+      entity: 'order_items',
+      name: 'i2.csv',
+      csv: 'id,order_id,product_id,sale_price\ni2,o3,p2,6.00\n',
+    });
     const r = await sc.process();
     t.deepEqual(r.changedDates, ['2025-03-01', '2025-03-03']);
     await sc.expectExact(t);
@@ -109,13 +129,21 @@ test('a product category change recomputes only the days holding its items; an u
   await withStack(async (s) => {
     const { pipeline } = quietPipeline(s, {}, INCREMENTAL);
     const sc = new Scenario(s, pipeline);
-    await sc.upload({ entity: 'products', name: 'p.csv', csv: PRODUCTS }, { entity: 'orders', name: 'o.csv', csv: ORDERS }, { entity: 'order_items', name: 'i.csv', csv: ITEMS });
+    await sc.upload(
+      { entity: 'products', name: 'p.csv', csv: PRODUCTS },
+      { entity: 'orders', name: 'o.csv', csv: ORDERS },
+      { entity: 'order_items', name: 'i.csv', csv: ITEMS },
+    );
     await sc.process();
     await sc.upload({ entity: 'products', name: 'p.csv', csv: 'id,category\np1,Denim\np2,Tops\np3,Shoes\n' });
     const r = await sc.process();
     t.deepEqual(r.changedDates, ['2025-03-01', '2025-03-02']); // p1's items; 03-03 holds only p3
     await sc.expectExact(t);
-    await sc.upload({ entity: 'products', name: 'p.csv', csv: 'id,category,brand\np1,Denim,X\np2,Tops,Y\np3,Shoes,Z\n' });
+    await sc.upload({
+      entity: 'products',
+      name: 'p.csv',
+      csv: 'id,category,brand\np1,Denim,X\np2,Tops,Y\np3,Shoes,Z\n',
+    });
     const again = await sc.process();
     t.deepEqual(again.changedDates, []);
     t.is(again.lakeFilesWritten, 0);
@@ -129,9 +157,12 @@ test('an item held for its order is reported after the wait, and counted when th
     let clock = Date.now();
     const { pipeline } = quietPipeline(s, { holdSeconds: 3600 }, INCREMENTAL);
     const ctx = pipeline.transformContext();
-    const run = async () => (await import('../../runtime/stages/transform')).transform({ ...ctx, now: () => clock });
+    const run = async () => (await import('../../runtime/state/transform')).transform({ ...ctx, now: () => clock });
     const sc = new Scenario(s, pipeline);
-    await sc.upload({ entity: 'products', name: 'p.csv', csv: PRODUCTS }, { entity: 'orders', name: 'o.csv', csv: ORDERS });
+    await sc.upload(
+      { entity: 'products', name: 'p.csv', csv: PRODUCTS },
+      { entity: 'orders', name: 'o.csv', csv: ORDERS },
+    );
     await sc.upload({ entity: 'order_items', name: 'i.csv', csv: ITEMS + 'i9,o9,p2,99.99\n' });
     await pipeline.validate((await pipeline.bucket.list('ecommerce-data/')).map((o) => o.key));
     let r = await run();
@@ -143,7 +174,11 @@ test('an item held for its order is reported after the wait, and counted when th
     const unmatched = await pipeline.bucket.list('err/unmatched/');
     t.is(unmatched.length, 1);
     t.regex((await pipeline.bucket.readText(unmatched[0]!.key))!, /i9,o9,p2,99\.99,unknown_order/);
-    await sc.upload({ entity: 'orders', name: 'late.csv', csv: 'order_id,user_id,status,created_at\no9,u9,Complete,2025-03-09T10:00:00\n' });
+    await sc.upload({
+      entity: 'orders',
+      name: 'late.csv',
+      csv: 'order_id,user_id,status,created_at\no9,u9,Complete,2025-03-09T10:00:00\n',
+    });
     r = await sc.process();
     t.is(r.held, 0);
     t.deepEqual(r.changedDates, ['2025-03-09']);
@@ -172,9 +207,20 @@ test('two transforms racing on the same day converge: one waits for the lease, n
     const a = quietPipeline(s, {}, INCREMENTAL);
     const b = quietPipeline(s, {}, INCREMENTAL);
     const sc = new Scenario(s, a.pipeline);
-    await sc.upload({ entity: 'products', name: 'p.csv', csv: PRODUCTS }, { entity: 'orders', name: 'o.csv', csv: ORDERS });
-    await sc.upload({ entity: 'order_items', name: 'i1.csv', csv: 'id,order_id,product_id,sale_price\ni1,o1,p1,10.00\n' });
-    await sc.upload({ entity: 'order_items', name: 'i2.csv', csv: 'id,order_id,product_id,sale_price\ni2,o1,p2,5.50\n' });
+    await sc.upload(
+      { entity: 'products', name: 'p.csv', csv: PRODUCTS },
+      { entity: 'orders', name: 'o.csv', csv: ORDERS },
+    );
+    await sc.upload({
+      entity: 'order_items',
+      name: 'i1.csv',
+      csv: 'id,order_id,product_id,sale_price\ni1,o1,p1,10.00\n',
+    });
+    await sc.upload({
+      entity: 'order_items',
+      name: 'i2.csv',
+      csv: 'id,order_id,product_id,sale_price\ni2,o1,p2,5.50\n',
+    });
     const keys = (await a.pipeline.bucket.list('ecommerce-data/')).map((o) => o.key);
     await a.pipeline.validate(keys);
     const [ra, rb] = await Promise.all([a.pipeline.transform(), b.pipeline.transform()]);
@@ -182,7 +228,11 @@ test('two transforms racing on the same day converge: one waits for the lease, n
     t.true([...a.logs, ...b.logs].some((l) => l.event === 'transform_waiting'));
     await sc.expectExact(t);
     // two runs of one pipeline (one lease owner id) take turns too
-    await sc.upload({ entity: 'order_items', name: 'i3.csv', csv: 'id,order_id,product_id,sale_price\ni1,o1,p3,12.00\ni3,o1,p1,1.00\n' });
+    await sc.upload({
+      entity: 'order_items',
+      name: 'i3.csv',
+      csv: 'id,order_id,product_id,sale_price\ni1,o1,p3,12.00\ni3,o1,p1,1.00\n',
+    });
     await a.pipeline.validate((await a.pipeline.bucket.list('ecommerce-data/')).map((o) => o.key));
     const [r1, r2] = await Promise.all([a.pipeline.transform(), a.pipeline.transform()]);
     t.is(r1.files + r2.files, 1);
@@ -204,7 +254,11 @@ test('a run killed after writing its data but before committing leaves no trace 
       },
     );
     const sc = new Scenario(s, killed.pipeline);
-    await sc.upload({ entity: 'products', name: 'p.csv', csv: PRODUCTS }, { entity: 'orders', name: 'o.csv', csv: ORDERS }, { entity: 'order_items', name: 'i.csv', csv: ITEMS });
+    await sc.upload(
+      { entity: 'products', name: 'p.csv', csv: PRODUCTS },
+      { entity: 'orders', name: 'o.csv', csv: ORDERS },
+      { entity: 'order_items', name: 'i.csv', csv: ITEMS },
+    );
     await t.throwsAsync(killed.pipeline.process(), { message: 'killed' });
     t.true((await killed.pipeline.bucket.list(CURATED_PREFIX)).length > 0); // its lake files were written
     t.deepEqual((await tables(s)).order_kpis, []); // and nothing was committed
@@ -228,7 +282,11 @@ test('a run killed after its commit, before writing the KPI rows: the next run f
       },
     );
     const sc = new Scenario(s, killed.pipeline);
-    await sc.upload({ entity: 'products', name: 'p.csv', csv: PRODUCTS }, { entity: 'orders', name: 'o.csv', csv: ORDERS }, { entity: 'order_items', name: 'i.csv', csv: ITEMS });
+    await sc.upload(
+      { entity: 'products', name: 'p.csv', csv: PRODUCTS },
+      { entity: 'orders', name: 'o.csv', csv: ORDERS },
+      { entity: 'order_items', name: 'i.csv', csv: ITEMS },
+    );
     await t.throwsAsync(killed.pipeline.process(), { message: 'killed' });
     t.deepEqual((await tables(s)).order_kpis, []);
     const { pipeline } = quietPipeline(s, {}, INCREMENTAL);
@@ -242,7 +300,11 @@ test('a transform that died holding the lease blocks others only until the lease
   await withStack(async (s) => {
     const { pipeline, logs } = quietPipeline(s, {}, INCREMENTAL);
     const sc = new Scenario(s, pipeline);
-    await sc.upload({ entity: 'products', name: 'p.csv', csv: PRODUCTS }, { entity: 'orders', name: 'o.csv', csv: ORDERS }, { entity: 'order_items', name: 'i.csv', csv: ITEMS });
+    await sc.upload(
+      { entity: 'products', name: 'p.csv', csv: PRODUCTS },
+      { entity: 'orders', name: 'o.csv', csv: ORDERS },
+      { entity: 'order_items', name: 'i.csv', csv: ITEMS },
+    );
     await pipeline.validate((await pipeline.bucket.list('ecommerce-data/')).map((o) => o.key));
     const dead = new StateStore(s.clients.ddb, 'kpi_state_table', { leaseMs: 3000 });
     const expiresNoSoonerThan = Date.now() + 3000;
@@ -294,7 +356,10 @@ test('a bulk recompute that finds more files pending stops before writing anythi
   await withStack(async (s) => {
     const { pipeline, logs } = quietPipeline(s);
     const sc = new Scenario(s, pipeline);
-    await sc.upload({ entity: 'products', name: 'p.csv', csv: PRODUCTS }, { entity: 'orders', name: 'o.csv', csv: ORDERS });
+    await sc.upload(
+      { entity: 'products', name: 'p.csv', csv: PRODUCTS },
+      { entity: 'orders', name: 'o.csv', csv: ORDERS },
+    );
     await pipeline.validate((await pipeline.bucket.list('ecommerce-data/')).map((o) => o.key));
     const versions = await listArchive(pipeline.bucket);
     await t.throwsAsync(
@@ -304,7 +369,11 @@ test('a bulk recompute that finds more files pending stops before writing anythi
     t.deepEqual(await pipeline.bucket.list(CURATED_PREFIX), []); // nothing written
     // through the transform: items validated while it recomputes; it starts again with them
     await pipeline.transform();
-    await sc.upload({ entity: 'orders', name: 'o2.csv', csv: 'order_id,user_id,status,created_at\no7,u7,Complete,2025-03-07T10:00:00\n' });
+    await sc.upload({
+      entity: 'orders',
+      name: 'o2.csv',
+      csv: 'order_id,user_id,status,created_at\no7,u7,Complete,2025-03-07T10:00:00\n',
+    });
     await sc.upload({ entity: 'order_items', name: 'i.csv', csv: ITEMS + 'i7,o7,p2,3.00\n' });
     await pipeline.validate(['ecommerce-data/orders/o2.csv']);
     let added = false;
@@ -327,9 +396,17 @@ test('kpi verify checks the committed state only (a file still pending is not a 
   await withStack(async (s) => {
     const { pipeline } = quietPipeline(s, {}, INCREMENTAL);
     const sc = new Scenario(s, pipeline);
-    await sc.upload({ entity: 'products', name: 'p.csv', csv: PRODUCTS }, { entity: 'orders', name: 'o.csv', csv: ORDERS }, { entity: 'order_items', name: 'i.csv', csv: ITEMS });
+    await sc.upload(
+      { entity: 'products', name: 'p.csv', csv: PRODUCTS },
+      { entity: 'orders', name: 'o.csv', csv: ORDERS },
+      { entity: 'order_items', name: 'i.csv', csv: ITEMS },
+    );
     await sc.process();
-    await sc.upload({ entity: 'order_items', name: 'i2.csv', csv: 'id,order_id,product_id,sale_price\ni9,o3,p1,4.00\n' });
+    await sc.upload({
+      entity: 'order_items',
+      name: 'i2.csv',
+      csv: 'id,order_id,product_id,sale_price\ni9,o3,p1,4.00\n',
+    });
     await pipeline.validate(['ecommerce-data/order_items/i2.csv']); // archived, not applied yet
     t.true((await verify(pipeline.bucket, pipeline.store, pipeline.state)).ok);
     // kpi rebuild's first half (every file marked), then killed: the tables and the lake are untouched

@@ -16,8 +16,10 @@ import type { LocalStack } from '../../runtime/local/stack';
 // Small files, several days and categories, a held item: the protocol, not the volume, is under test.
 const FILES = {
   'products/p.csv': 'id,category\np1,Jeans\np2,Tops\np3,Shoes\n',
-  'orders/o.csv': 'order_id,user_id,status,created_at\no1,u1,Complete,2025-03-01T10:00:00\no2,u2,Returned,2025-03-02T11:00:00\no3,u1,Complete,2025-03-03T09:00:00\n',
-  'order_items/i.csv': 'id,order_id,product_id,sale_price\ni1,o1,p1,10.00\ni2,o1,p2,5.50\ni3,o2,p3,20.00\ni4,o3,p1,3.25\ni5,o9,p1,1.00\n',
+  'orders/o.csv':
+    'order_id,user_id,status,created_at\no1,u1,Complete,2025-03-01T10:00:00\no2,u2,Returned,2025-03-02T11:00:00\no3,u1,Complete,2025-03-03T09:00:00\n',
+  'order_items/i.csv':
+    'id,order_id,product_id,sale_price\ni1,o1,p1,10.00\ni2,o1,p2,5.50\ni3,o2,p3,20.00\ni4,o3,p1,3.25\ni5,o9,p1,1.00\n',
 };
 const LEASE_MS = 400;
 const STEPS = ['beforeCommit', 'afterCommit', 'cleanup', 'beforeRelease'] as const;
@@ -25,9 +27,19 @@ const STEPS = ['beforeCommit', 'afterCommit', 'cleanup', 'beforeRelease'] as con
 /** Runs the child until it reports reaching `step`, then SIGKILLs it. */
 function killAt(s: LocalStack, step: string, path_: 'bulk' | 'incremental'): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--no-warnings', path.join(ROOT, 'dist', 'test', 'kill-child.js'), step, String(LEASE_MS), path_ === 'bulk' ? '0' : 'Infinity'], {
-      env: { PATH: process.env.PATH ?? '', ...s.env },
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--no-warnings',
+        path.join(ROOT, 'dist', 'test', 'kill-child.js'),
+        step,
+        String(LEASE_MS),
+        path_ === 'bulk' ? '0' : 'Infinity',
+      ],
+      {
+        env: { PATH: process.env.PATH ?? '', ...s.env },
+      },
+    );
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
@@ -35,7 +47,11 @@ function killAt(s: LocalStack, step: string, path_: 'bulk' | 'incremental'): Pro
     });
     child.stderr.on('data', (d) => (out += d));
     child.on('error', reject);
-    child.on('close', (code, signal) => (signal === 'SIGKILL' ? resolve(out) : reject(new Error(`the child was not killed at ${step} (exit ${code}): ${out}`))));
+    child.on('close', (code, signal) =>
+      signal === 'SIGKILL'
+        ? resolve(out)
+        : reject(new Error(`the child was not killed at ${step} (exit ${code}): ${out}`)),
+    );
   });
 }
 
@@ -69,7 +85,8 @@ for (const step of STEPS) {
     // a new item on an existing day, a moved order, and the held item's order arriving
     const later = {
       'order_items/zz_later.csv': 'id,order_id,product_id,sale_price\nk1,o1,p3,7.25\n',
-      'orders/zz_later.csv': 'order_id,user_id,status,created_at\no2,u2,Complete,2025-03-04T10:00:00\no9,u3,Complete,2025-03-01T12:00:00\n',
+      'orders/zz_later.csv':
+        'order_id,user_id,status,created_at\no2,u2,Complete,2025-03-04T10:00:00\no9,u3,Complete,2025-03-01T12:00:00\n',
     };
     await withStack(async (s) => {
       const { pipeline } = quietPipeline(s);

@@ -5,8 +5,8 @@
 import test from 'ava';
 import { sleep } from '../stack';
 import { planUpload, upload } from '../../runtime/cli/upload';
-import { LeaseLost } from '../../runtime/aws/statestore';
-import { partitionPrefix } from '../../runtime/stages/lake';
+import { LeaseLost } from '../../runtime/state/statestore';
+import { partitionPrefix } from '../../runtime/state/lake';
 import { ORDERS, PRODUCTS, writeTree } from '../helpers';
 import { downloadLake, kpisFromLake } from '../lake';
 import { expectEqualToCompute, quietPipeline, withStack } from '../stack';
@@ -33,14 +33,21 @@ test('a holder paused past its lease after committing neither deletes the new ho
             // commits the same day with one more item.
             a.pipeline.state.abandon();
             await sleep(400);
-            await b.pipeline.bucket.put('ecommerce-data/order_items/i2.csv', 'id,order_id,product_id,sale_price\ni2,o1,p2,5.50\n');
+            await b.pipeline.bucket.put(
+              'ecommerce-data/order_items/i2.csv',
+              'id,order_id,product_id,sale_price\ni2,o1,p2,5.50\n',
+            );
             await b.pipeline.validate(['ecommerce-data/order_items/i2.csv']);
             await b.pipeline.transform();
           },
         },
       },
     );
-    const first = writeTree({ 'products/p.csv': PRODUCTS, 'orders/o.csv': ORDERS, 'order_items/i1.csv': 'id,order_id,product_id,sale_price\ni1,o1,p1,10.00\n' });
+    const first = writeTree({
+      'products/p.csv': PRODUCTS,
+      'orders/o.csv': ORDERS,
+      'order_items/i1.csv': 'id,order_id,product_id,sale_price\ni1,o1,p1,10.00\n',
+    });
     await upload(a.pipeline.bucket, planUpload(first));
     await a.pipeline.validate((await a.pipeline.bucket.list('ecommerce-data/')).map((o) => o.key));
     // A resumes: its clean-up finds the lease gone and stops.

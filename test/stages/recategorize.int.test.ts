@@ -4,7 +4,7 @@
 // batch, must still give exactly kpi compute's tables and lake.
 import test from 'ava';
 import { planUpload, upload } from '../../runtime/cli/upload';
-import { DAYS_AT_ONCE } from '../../runtime/stages/incremental';
+import { DAYS_AT_ONCE } from '../../runtime/state/incremental';
 import { writeTree } from '../helpers';
 import { downloadLake, kpisFromLake } from '../lake';
 import { expectEqualToCompute, nextSecond, quietPipeline, withStack } from '../stack';
@@ -19,8 +19,15 @@ test(`a category change over ${DAYS} days (several groups) and a moved order in 
     orders += `o${d},u${d % 7},${d % 5 ? 'Complete' : 'Returned'},${date(d)}T10:00:00Z\n`;
     items += `i${d},o${d},p1,${d + 1}.25\ni${d}b,o${d},p2,1.00\n`;
   }
-  const history = { 'products/p.csv': 'id,category\np1,Jeans\np2,Tops\n', 'orders/o.csv': orders, 'order_items/i.csv': items };
-  const later = { 'products/q.csv': 'id,category\np1,Denim\n', 'orders/r.csv': `order_id,user_id,status,created_at\no3,u3,Complete,${date(DAYS + 3)}T10:00:00Z\n` };
+  const history = {
+    'products/p.csv': 'id,category\np1,Jeans\np2,Tops\n',
+    'orders/o.csv': orders,
+    'order_items/i.csv': items,
+  };
+  const later = {
+    'products/q.csv': 'id,category\np1,Denim\n',
+    'orders/r.csv': `order_id,user_id,status,created_at\no3,u3,Complete,${date(DAYS + 3)}T10:00:00Z\n`,
+  };
   await withStack(async (s) => {
     const { pipeline, logs } = quietPipeline(s, {}, { bulkFactor: Infinity });
     await upload(pipeline.bucket, planUpload(writeTree(history)));
@@ -30,7 +37,11 @@ test(`a category change over ${DAYS} days (several groups) and a moved order in 
     const r = await pipeline.process();
     t.is(r.transform.changedDates.length, DAYS + 1); // every day (p1's category), and o3's new day
     t.true(logs.some((l) => l.event === 'batch_applied'));
-    const all = writeTree({ ...history, 'products/q.csv': later['products/q.csv'], 'orders/r.csv': later['orders/r.csv'] });
+    const all = writeTree({
+      ...history,
+      'products/q.csv': later['products/q.csv'],
+      'orders/r.csv': later['orders/r.csv'],
+    });
     const want = await expectEqualToCompute(t, s, all);
     const lake = await kpisFromLake(await downloadLake(pipeline.bucket));
     t.deepEqual(lake.category_kpis, want.category_kpis);

@@ -6,19 +6,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { computeDir } from '../../runtime/core/compute';
 import { generate } from '../../runtime/cli/generate';
-import { encodeRun, RunWriter, type Rec } from '../../runtime/core/runfile';
-import type { Tables } from '../../runtime/core/join';
-import { iKey, itemVal, oKey, orderVal, pKey } from '../../runtime/stages/incremental';
-import { idRecords } from '../../runtime/stages/staterecords';
+import { encodeRun, RunWriter, type Rec } from '../../runtime/state/runfile';
+import type { Tables } from '../../runtime/core/join/join';
+import { iKey, itemVal, oKey, orderVal, pKey } from '../../runtime/state/incremental';
+import { idRecords } from '../../runtime/state/staterecords';
 import { computeFiles } from '../helpers';
 
 const rank = (file: string) => `0000000000042\u0000${file}`;
 
 function fromStrings(tables: Tables): Rec[] {
   const recs: Rec[] = [];
-  for (const i of tables.winningItems()) recs.push({ key: iKey(i.id), rank: rank(i.file), val: itemVal(i.order, i.product, i.cents, i.status) });
-  for (const o of tables.winningOrders()) recs.push({ key: oKey(o.id), rank: rank(o.file), val: orderVal(o.day, o.user, o.ret) });
-  for (const p of tables.winningProducts()) recs.push({ key: pKey(p.id), rank: rank(p.file), val: JSON.stringify(p.cat) });
+  for (const i of tables.winningItems())
+    recs.push({ key: iKey(i.id), rank: rank(i.file), val: itemVal(i.order, i.product, i.cents, i.status) });
+  for (const o of tables.winningOrders())
+    recs.push({ key: oKey(o.id), rank: rank(o.file), val: orderVal(o.day, o.user, o.ret) });
+  for (const p of tables.winningProducts())
+    recs.push({ key: pKey(p.id), rank: rank(p.file), val: JSON.stringify(p.cat) });
   return recs;
 }
 

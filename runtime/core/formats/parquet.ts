@@ -2,9 +2,9 @@
 // minimal writer (parquet-writer.ts) and read with hyparquet: pure JavaScript, no native module
 // in the container image.
 import { writeParquet, type Column, type Utf8Dict } from './parquet-writer';
-import { Interner } from './intern';
+import { Interner } from '../join/intern';
 import { zstdDecompress, zstdReady } from './zstd';
-import type { JoinedRow } from './joined-row';
+import type { JoinedRow } from '../join/joined-row';
 
 import { pathToFileURL } from 'node:url';
 
@@ -15,7 +15,10 @@ const dynamicImport = new Function('url', 'return import(url)') as (url: string)
 const importEsm = (pkg: string) => dynamicImport(pathToFileURL(require.resolve(pkg)).href);
 
 interface Reader {
-  parquetReadObjects(opts: { file: ArrayBuffer; compressors?: Record<string, (input: Uint8Array, outputLength: number) => Uint8Array> }): Promise<Record<string, unknown>[]>;
+  parquetReadObjects(opts: {
+    file: ArrayBuffer;
+    compressors?: Record<string, (input: Uint8Array, outputLength: number) => Uint8Array>;
+  }): Promise<Record<string, unknown>[]>;
 }
 
 /** Column order and Parquet types of the curated zone. order_date is the partition, not a column. */
@@ -81,7 +84,13 @@ export const lakeCodecReady = zstdReady;
 
 /** Rows as lake columns over dictionaries of their own (the incremental path's few days). */
 export function lakeColumnsOf(rows: JoinedRow[]): { cols: LakeColumns; dicts: LakeDicts } {
-  const dicts = { items: new Interner(), orders: new Interner(), users: new Interner(), products: new Interner(), categories: new Interner() };
+  const dicts = {
+    items: new Interner(),
+    orders: new Interner(),
+    users: new Interner(),
+    products: new Interner(),
+    categories: new Interner(),
+  };
   const ids = (d: Interner, f: (r: JoinedRow) => string) => Int32Array.from(rows, (r) => d.internString(f(r)));
   const cols: LakeColumns = {
     item: ids(dicts.items, (r) => r.item_id),

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Aggregates } from './aggregates';
-import { arraySource, type JoinSource, type Joined } from './join';
+import { arraySource, type JoinSource, type Joined } from '../join/join';
 
 /** Column addresses the module exports by name (globals set by init). */
 type ColumnName =
@@ -45,7 +45,14 @@ export class KernelOutOfMemory extends Error {}
 const compiled: Partial<Record<KernelBuild, WebAssembly.Module>> = {};
 
 function module(build: KernelBuild): WebAssembly.Module {
-  const file = path.join(__dirname, '..', '..', 'assembly', build === 'debug' ? 'kernel.debug.wasm' : 'kernel.wasm');
+  const file = path.join(
+    __dirname,
+    '..',
+    '..',
+    '..',
+    'assembly',
+    build === 'debug' ? 'kernel.debug.wasm' : 'kernel.wasm',
+  );
   return (compiled[build] ??= new WebAssembly.Module(readFileSync(file)));
 }
 
@@ -56,10 +63,21 @@ const CALL = 1 << 14;
 
 const WASM32_BYTES = 2 ** 32;
 
-/** What init allocates (assembly/kernel.ts), so that a request past wasm32's 4 GiB fails with a message, not a wrapped address. */
+/**
+ * What init allocates (assembly/kernel.ts), so that a request past wasm32's 4 GiB fails with a message,
+ * not a wrapped address.
+ */
 export function kernelBytes(chunk: number, nCats: number, nUsers: number, maxGroups: number, maxDays: number): number {
   const pow2 = (n: number) => Math.max(16, 2 ** Math.ceil(Math.log2(Math.max(1, n))));
-  return chunk * 25 + pow2(maxGroups * 2) * 4 + maxGroups * 28 + pow2(maxDays * 2) * 4 + maxDays * 28 + nCats * 12 + nUsers * 4;
+  return (
+    chunk * 25 +
+    pow2(maxGroups * 2) * 4 +
+    maxGroups * 28 +
+    pow2(maxDays * 2) * 4 +
+    maxDays * 28 +
+    nCats * 12 +
+    nUsers * 4
+  );
 }
 
 /**
@@ -84,7 +102,9 @@ export function aggregateWasm(
     );
   const status = k.init(chunk, Math.max(1, src.nCats), Math.max(1, src.nUsers), maxGroups, maxDays);
   if (status === k.INIT_OUT_OF_MEMORY.value) {
-    throw new KernelOutOfMemory(`the KPI kernel cannot hold ${maxGroups} (category, day) groups, ${maxDays} days, ${src.nUsers} customers in WebAssembly memory (4 GiB at most)`);
+    throw new KernelOutOfMemory(
+      `the KPI kernel cannot hold ${maxGroups} (category, day) groups, ${maxDays} days, ${src.nUsers} customers in WebAssembly memory (4 GiB at most)`,
+    );
   }
   if (status !== k.INIT_OK.value) throw new Error(`kernel init returned ${status}`);
   // Views are made after init: growing memory detaches earlier ones.
@@ -121,10 +141,24 @@ export function aggregateWasm(
     dRet = i32('dReturnedOrders', d);
   const out: Aggregates = { groups: [], days: [] };
   for (let x = 0; x < g; x++) {
-    out.groups.push({ cat: gCat[x], day: gDay[x], cents: Number(gCents[x]), items: gItems[x], returnedItems: gRet[x], orders: gOrders[x] });
+    out.groups.push({
+      cat: gCat[x],
+      day: gDay[x],
+      cents: Number(gCents[x]),
+      items: gItems[x],
+      returnedItems: gRet[x],
+      orders: gOrders[x],
+    });
   }
   for (let x = 0; x < d; x++) {
-    out.days.push({ day: dDay[x], cents: Number(dCents[x]), items: dItems[x], orders: dOrders[x], users: dUsers[x], returnedOrders: dRet[x] });
+    out.days.push({
+      day: dDay[x],
+      cents: Number(dCents[x]),
+      items: dItems[x],
+      orders: dOrders[x],
+      users: dUsers[x],
+      returnedOrders: dRet[x],
+    });
   }
   return out;
 }

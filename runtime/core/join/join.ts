@@ -1,15 +1,23 @@
 // Stage 3 — valid rows → accepted state (upsert by key across files) → joined items.
 // Every row version is appended to typed columns; a file's versions become the winners for their
 // keys only when the whole file has been read, so a file rejected whole changes nothing.
-import { readCsv, fieldsOf, NotCsv, type CsvRecord } from './csv';
-import { newVerdict, scanRows, verdictOf, type RowHandlers, type RowVerdict, type VerdictColumns, type VerdictSlots } from './rowscan';
+import { readCsv, fieldsOf, NotCsv, type CsvRecord } from '../parse/csv';
+import {
+  newVerdict,
+  scanRows,
+  verdictOf,
+  type RowHandlers,
+  type RowVerdict,
+  type VerdictColumns,
+  type VerdictSlots,
+} from '../parse/rowscan';
 import { Column, IdMap } from './column';
 import { Interner } from './intern';
 import { groupItemsByOrder, orderPositions, sortOrdersByDay } from './sorts';
-import type { Entity } from './names';
-import type { LakeColumns, LakeDicts } from './parquet';
+import type { Entity } from '../names';
+import type { LakeColumns, LakeDicts } from '../formats/parquet';
 import type { JoinedRow } from './joined-row';
-import { HeaderError, mapHeader, RowRules, SCHEMAS, type Layout, type Reason } from './rules';
+import { HeaderError, mapHeader, RowRules, SCHEMAS, type Layout, type Reason } from '../parse/rules';
 
 export interface RejectedRow {
   entity: Entity;
@@ -256,7 +264,11 @@ export class Tables {
    * Reads one file of an entity. Files must come in version order (older first), and all
    * products and orders before any items, so unknown orders and products are known at once.
    */
-  async readFile(entity: Entity, file: string, open: (reuse?: boolean) => AsyncIterable<Uint8Array>): Promise<FileResult> {
+  async readFile(
+    entity: Entity,
+    file: string,
+    open: (reuse?: boolean) => AsyncIterable<Uint8Array>,
+  ): Promise<FileResult> {
     const schema = SCHEMAS[entity];
     const keys = this.keysOf(entity);
     const winners = entity === 'orders' ? this.oWin : entity === 'products' ? this.pWin : this.iWin;
@@ -345,7 +357,8 @@ export class Tables {
       if (v.reason) return reject(v, v.reason, null);
       if (dup) return reject(v, 'duplicate_key', null);
       // The version is valid: append it (an item may still not join: unknown order or product).
-      const unknown = entity === 'products' ? this.appendProduct(v) : entity === 'orders' ? this.appendOrder(v) : this.appendItem(v);
+      const unknown =
+        entity === 'products' ? this.appendProduct(v) : entity === 'orders' ? this.appendOrder(v) : this.appendItem(v);
       if (unknown && this.unknownMode === 'hold') {
         reject(v, unknown, held);
         held[held.length - 1]!.item = {
@@ -369,7 +382,10 @@ export class Tables {
         return;
       }
       // Room for every row of the batch up front: the loops store straight into the arrays.
-      const cols = entity === 'order_items' ? [this.iOrder, this.iProduct, this.iCents, this.iStatus] : [this.oDay, this.oUser, this.oRet];
+      const cols =
+        entity === 'order_items'
+          ? [this.iOrder, this.iProduct, this.iCents, this.iStatus]
+          : [this.oDay, this.oUser, this.oRet];
       for (const col of [...cols, undoKey, undoOld, staged]) col.reserve(n);
       winners.ensure(keys.size + n);
       const log: FileLog = { undoKey, undoOld, staged };
@@ -417,12 +433,17 @@ export class Tables {
     } catch (err) {
       if (!(err instanceof FileRejected) && !(err instanceof NotCsv)) throw err;
       truncate();
-      return { ...result, status: 'rejected', note: err instanceof NotCsv ? `not readable as CSV: ${err.message}` : err.message };
+      return {
+        ...result,
+        status: 'rejected',
+        note: err instanceof NotCsv ? `not readable as CSV: ${err.message}` : err.message,
+      };
     }
     restoreWinners();
     const start = entity === 'orders' ? mark.o : entity === 'products' ? mark.p : mark.i;
     for (let k = 0; k < staged.length; k++) winners.set(staged.data[k], start + k);
-    for (const [reason, n] of Object.entries(byReason) as [Reason, number][]) this.rejectedByReason[reason] = (this.rejectedByReason[reason] ?? 0) + n;
+    for (const [reason, n] of Object.entries(byReason) as [Reason, number][])
+      this.rejectedByReason[reason] = (this.rejectedByReason[reason] ?? 0) + n;
     for (const r of rejected) this.onReject?.(r);
     for (const h of held) this.held.push(h); // no spread: a file can hold millions of rows
     this.fileMarks[entity].push({ file, start });
@@ -462,9 +483,23 @@ export class Tables {
     const O = this.orderKeys;
     const P = this.productKeys;
     const defer = this.unknownMode === 'defer';
-    const orderId = v.an >= 0 ? (defer ? O.internNumber(v.an) : O.lookupNumber(v.an)) : defer ? O.intern(b, v.as, v.ae) : O.lookup(b, v.as, v.ae);
+    const orderId =
+      v.an >= 0
+        ? defer
+          ? O.internNumber(v.an)
+          : O.lookupNumber(v.an)
+        : defer
+          ? O.intern(b, v.as, v.ae)
+          : O.lookup(b, v.as, v.ae);
     if (!defer && (orderId < 0 || this.oWin.get(orderId) < 0)) return 'unknown_order';
-    const productId = v.bn >= 0 ? (defer ? P.internNumber(v.bn) : P.lookupNumber(v.bn)) : defer ? P.intern(b, v.bs, v.be) : P.lookup(b, v.bs, v.be);
+    const productId =
+      v.bn >= 0
+        ? defer
+          ? P.internNumber(v.bn)
+          : P.lookupNumber(v.bn)
+        : defer
+          ? P.intern(b, v.bs, v.be)
+          : P.lookup(b, v.bs, v.be);
     if (!defer && (productId < 0 || this.pWin.get(productId) < 0)) return 'unknown_product';
     this.iOrder.push(orderId);
     this.iProduct.push(productId);
@@ -519,7 +554,13 @@ export class Tables {
     this.oWin.ensure(this.orderKeys.size);
     for (const k of this.orderKeys.idsInKeyOrder((k) => this.oWin.data[k]! >= 0)) {
       const v = this.oWin.data[k]!;
-      yield { id: this.orderKeys.str(k), file: this.fileOf('orders', v), day: this.oDay.data[v]!, user: this.users.str(this.oUser.data[v]!), ret: this.oRet.data[v] === 1 };
+      yield {
+        id: this.orderKeys.str(k),
+        file: this.fileOf('orders', v),
+        day: this.oDay.data[v]!,
+        user: this.users.str(this.oUser.data[v]!),
+        ret: this.oRet.data[v] === 1,
+      };
     }
   }
 
@@ -528,13 +569,24 @@ export class Tables {
     this.pWin.ensure(this.productKeys.size);
     for (const k of this.productKeys.idsInKeyOrder((k) => this.pWin.data[k]! >= 0)) {
       const v = this.pWin.data[k]!;
-      yield { id: this.productKeys.str(k), file: this.fileOf('products', v), cat: this.categories.str(this.pCat.data[v]!) };
+      yield {
+        id: this.productKeys.str(k),
+        file: this.fileOf('products', v),
+        cat: this.categories.str(this.pCat.data[v]!),
+      };
     }
   }
 
   /** Every winning (joinable) item version, in key order: key, file, order, product, cents, own status
    * (as strings: what stages/staterecords.ts writes from the typed columns is tested against these). */
-  *winningItems(): Generator<{ id: string; file: string; order: string; product: string; cents: number; status: number }> {
+  *winningItems(): Generator<{
+    id: string;
+    file: string;
+    order: string;
+    product: string;
+    cents: number;
+    status: number;
+  }> {
     this.iWin.ensure(this.itemKeys.size);
     for (const k of this.itemKeys.idsInKeyOrder((k) => this.iWin.data[k]! >= 0)) {
       const v = this.iWin.data[k]!;
@@ -609,7 +661,13 @@ export class Tables {
 
   /** The dictionaries lake columns refer to. */
   get lakeDicts(): LakeDicts {
-    return { items: this.itemKeys, orders: this.orderKeys, users: this.users, products: this.productKeys, categories: this.categories };
+    return {
+      items: this.itemKeys,
+      orders: this.orderKeys,
+      users: this.users,
+      products: this.productKeys,
+      categories: this.categories,
+    };
   }
 
   /**
@@ -682,7 +740,11 @@ export class Tables {
    * Fills `out` with the joined items window after window (yielding each window's count). With
    * `keys`, also each item's key and product (`keyOf`: version → item key).
    */
-  private *scatter(plan: ReturnType<Tables['joinPlan']>, out: ChunkColumns, keys?: { keyOf: Int32Array; item: Int32Array; product: Int32Array }): Generator<number> {
+  private *scatter(
+    plan: ReturnType<Tables['joinPlan']>,
+    out: ChunkColumns,
+    keys?: { keyOf: Int32Array; item: Int32Array; product: Int32Array },
+  ): Generator<number> {
     const { byOrder, perOrder, n, dest, nOrders } = plan;
     const oWin = this.oWin.data,
       pWin = this.pWin.data,
@@ -762,7 +824,10 @@ class DayBuffers {
   private readonly flags = Column.uint8();
 
   append(c: ChunkColumns, k: { item: Int32Array; product: Int32Array }, a: number, b: number): void {
-    const parts: [Column<Int32Array> | Column<Float64Array> | Column<Uint8Array>, Int32Array | Float64Array | Uint8Array][] = [
+    const parts: [
+      Column<Int32Array> | Column<Float64Array> | Column<Uint8Array>,
+      Int32Array | Float64Array | Uint8Array,
+    ][] = [
       [this.item, k.item],
       [this.order, c.order],
       [this.user, c.user],

@@ -139,7 +139,8 @@ export class Interner {
     this.nSlots[q] = v;
     this.nSlots[q + 1] = id + 1;
     // Load factor up to 0.8: linear probing over 8-byte slots stays within a cache line or two.
-    if (++this.nCount * 5 > (this.nMask + 1) * 4) this.nSlots = this.grow(this.nSlots, (this.nMask = this.nMask * 2 + 1), true);
+    if (++this.nCount * 5 > (this.nMask + 1) * 4)
+      this.nSlots = this.grow(this.nSlots, (this.nMask = this.nMask * 2 + 1), true);
     return id;
   }
 
@@ -173,7 +174,8 @@ export class Interner {
     this.gOf[id] = g + 1;
     this.gSlots[p] = h;
     this.gSlots[p + 1] = g + 1;
-    if (this.gCount * 4 > (this.gMask + 1) * 3) this.gSlots = this.grow(this.gSlots, (this.gMask = this.gMask * 2 + 1), false);
+    if (this.gCount * 4 > (this.gMask + 1) * 3)
+      this.gSlots = this.grow(this.gSlots, (this.gMask = this.gMask * 2 + 1), false);
     return id;
   }
 
@@ -204,7 +206,8 @@ export class Interner {
     if (!this.numValues) {
       const values = new Int32Array(this.size);
       for (let v = 0; v < this.direct.length; v++) if (this.direct[v]) values[this.direct[v] - 1] = v;
-      for (let q = 0; q < this.nSlots.length; q += 2) if (this.nSlots[q + 1]) values[this.nSlots[q + 1] - 1] = this.nSlots[q];
+      for (let q = 0; q < this.nSlots.length; q += 2)
+        if (this.nSlots[q + 1]) values[this.nSlots[q + 1] - 1] = this.nSlots[q];
       this.numValues = values;
     }
     return this.numValues;
@@ -217,7 +220,8 @@ export class Interner {
    */
   idsInKeyOrder(keep: (id: number) => boolean): Int32Array {
     const hashed: number[] = [];
-    for (let q = 0; q < this.nSlots.length; q += 2) if (this.nSlots[q + 1] && keep(this.nSlots[q + 1] - 1)) hashed.push(this.nSlots[q]);
+    for (let q = 0; q < this.nSlots.length; q += 2)
+      if (this.nSlots[q + 1] && keep(this.nSlots[q + 1] - 1)) hashed.push(this.nSlots[q]);
     const hv = Float64Array.from(hashed).sort();
     const nums = new Int32Array(this.size);
     let m = 0,
@@ -231,7 +235,8 @@ export class Interner {
     }
     while (h < hv.length) nums[m++] = this.lookupNumber(hv[h++]);
     const gen: { id: number; s: string }[] = [];
-    for (let g = 0; g < this.gCount; g++) if (keep(this.gId[g])) gen.push({ id: this.gId[g], s: this.str(this.gId[g]) });
+    for (let g = 0; g < this.gCount; g++)
+      if (keep(this.gId[g])) gen.push({ id: this.gId[g], s: this.str(this.gId[g]) });
     if (!gen.length) return nums.subarray(0, m);
     gen.sort((a, b) => a.s.length - b.s.length || (a.s < b.s ? -1 : a.s > b.s ? 1 : 0));
     const values = this.values();

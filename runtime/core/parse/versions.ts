@@ -3,10 +3,10 @@
 // the first row of a key in a file stands, later ones are duplicate_key; a file that is not CSV or
 // lacks a required column counts nothing.
 import { fieldsOf, NotCsv, readCsv, type CsvRecord } from './csv';
-import type { Entity } from './names';
+import type { Entity } from '../names';
 import { HeaderError, mapHeader, RowRules, SCHEMAS, type Reason } from './rules';
 
-import { BINARY_HEADER, binaryHeader, ITEM_STATUS_RETURNED, verdictSlots } from './join';
+import { BINARY_HEADER, binaryHeader, ITEM_STATUS_RETURNED, verdictSlots } from '../join/join';
 import { newVerdict, verdictOf, type VerdictSlots } from './rowscan';
 
 export interface OrderVersion {
@@ -45,14 +45,27 @@ export interface FileVersions {
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** `file` names the source in errors (and lets a test single one out). */
-export async function readVersions(entity: Entity, file: string, open: (reuse?: boolean) => AsyncIterable<Uint8Array>): Promise<FileVersions> {
+export async function readVersions(
+  entity: Entity,
+  file: string,
+  open: (reuse?: boolean) => AsyncIterable<Uint8Array>,
+): Promise<FileVersions> {
   const schema = SCHEMAS[entity];
   let out: FileVersions;
   let rules: RowRules | null = null;
   let seen = new Set<string>();
   let slots: VerdictSlots = { key: 0, a: -1, b: -1, status: -1 };
   const v = newVerdict();
-  const fresh = (): FileVersions => ({ entity, status: 'accepted', rows: 0, header: [], rejected: {}, orders: [], products: [], items: [] });
+  const fresh = (): FileVersions => ({
+    entity,
+    status: 'accepted',
+    rows: 0,
+    header: [],
+    rejected: {},
+    orders: [],
+    products: [],
+    items: [],
+  });
   out = fresh();
   const text = (b: Uint8Array, s: number, e: number) => decoder.decode(b.subarray(s, e));
   const onRecord = (rec: CsvRecord): void => {
@@ -80,8 +93,18 @@ export async function readVersions(entity: Entity, file: string, open: (reuse?: 
       return;
     }
     if (entity === 'products') out.products.push({ id, cat: text(b, v.as, v.ae) });
-    else if (entity === 'orders') out.orders.push({ id, day: v.day, user: text(b, v.as, v.ae), ret: v.status === ITEM_STATUS_RETURNED });
-    else out.items.push({ id, order: text(b, v.as, v.ae), product: text(b, v.bs, v.be), cents: v.cents, status: v.status, line: rec.line, fields: fieldsOf(rec) });
+    else if (entity === 'orders')
+      out.orders.push({ id, day: v.day, user: text(b, v.as, v.ae), ret: v.status === ITEM_STATUS_RETURNED });
+    else
+      out.items.push({
+        id,
+        order: text(b, v.as, v.ae),
+        product: text(b, v.bs, v.be),
+        cents: v.cents,
+        status: v.status,
+        line: rec.line,
+        fields: fieldsOf(rec),
+      });
   };
   const restart = () => {
     out = fresh();
@@ -93,7 +116,11 @@ export async function readVersions(entity: Entity, file: string, open: (reuse?: 
     if (!rules) throw new HeaderError('empty file (no header row)');
   } catch (err) {
     if (!(err instanceof HeaderError) && !(err instanceof NotCsv)) throw Object.assign(err as Error, { file });
-    return { ...fresh(), status: 'rejected', note: err instanceof NotCsv ? `not readable as CSV: ${err.message}` : err.message };
+    return {
+      ...fresh(),
+      status: 'rejected',
+      note: err instanceof NotCsv ? `not readable as CSV: ${err.message}` : err.message,
+    };
   }
   return out;
 }

@@ -3,10 +3,10 @@
 // depend only on the day's rows: they are in item_id order and the encoding is deterministic), so
 // a day whose rows did not change is not written again, and a run knows a day is current by its name.
 import { createHash } from 'node:crypto';
-import type { JoinedRow, Tables } from '../core/join';
+import type { JoinedRow, Tables } from '../core/join/join';
 import { CURATED_PREFIX } from '../core/names';
-import { encodeLakeColumns, lakeCodecReady } from '../core/parquet';
-import { civilFromDays } from '../core/timestamp';
+import { encodeLakeColumns, lakeCodecReady } from '../core/formats/parquet';
+import { civilFromDays } from '../core/parse/timestamp';
 import type { Bucket } from '../aws/s3store';
 
 /** Changed days encoded and uploaded at once. */
@@ -26,7 +26,8 @@ export function canonical(rows: JoinedRow[]): JoinedRow[] {
 }
 
 /** A day's file name (under its partition) from the file's bytes. */
-export const lakeFileName = (date: string, bytes: Uint8Array) => `${partitionPrefix(date)}part-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.parquet`;
+export const lakeFileName = (date: string, bytes: Uint8Array) =>
+  `${partitionPrefix(date)}part-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.parquet`;
 
 export interface LakeDay {
   date: string;
@@ -52,7 +53,11 @@ export interface LakeStats {
  * are deleted (a reader never sees a day with no file while it changes), days that no longer have
  * items lose their files. Idempotent: a rerun with the same state writes nothing.
  */
-export async function writeLake(bucket: Bucket, tables: Tables, opts: { deferDeletes?: boolean } = {}): Promise<LakeStats> {
+export async function writeLake(
+  bucket: Bucket,
+  tables: Tables,
+  opts: { deferDeletes?: boolean } = {},
+): Promise<LakeStats> {
   await lakeCodecReady();
   const existing = new Map<string, string[]>();
   for (const o of await bucket.list(CURATED_PREFIX)) {

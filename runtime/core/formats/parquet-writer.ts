@@ -228,7 +228,11 @@ function dictionaryOf(c: Column): { dict: Column; indices: Int32Array; size: num
       if (k === undefined) at.set(id, (k = distinct.push(id) - 1));
       indices[i] = k;
     }
-    return { dict: { name: c.name, type: 'STRING', ids: Int32Array.from(distinct), dict: c.dict }, indices, size: distinct.length };
+    return {
+      dict: { name: c.name, type: 'STRING', ids: Int32Array.from(distinct), dict: c.dict },
+      indices,
+      size: distinct.length,
+    };
   }
   const at = new Map<string, number>();
   const distinct: string[] = [];
@@ -283,7 +287,10 @@ function minMax(c: Column, plain: Buffer): { min: Buffer; max: Buffer } | null {
       if (v(i) < v(lo)) lo = i;
       if (v(i) > v(hi)) hi = i;
     }
-    return { min: Buffer.from(plain.subarray(lo * 8, lo * 8 + 8)), max: Buffer.from(plain.subarray(hi * 8, hi * 8 + 8)) };
+    return {
+      min: Buffer.from(plain.subarray(lo * 8, lo * 8 + 8)),
+      max: Buffer.from(plain.subarray(hi * 8, hi * 8 + 8)),
+    };
   }
   // Offsets into the page, compared in place (no view or copy per value: this runs per row).
   let lo = 4;
@@ -325,7 +332,12 @@ interface Chunk {
  * Writes one page (header, then the body compressed when asked). Returns its size as it would be
  * uncompressed, header included (what ColumnMetaData.total_uncompressed_size adds up).
  */
-function writePage(file: Out, codec: number, body: Buffer, header: (h: Struct, size: { raw: number; stored: number }) => void): number {
+function writePage(
+  file: Out,
+  codec: number,
+  body: Buffer,
+  header: (h: Struct, size: { raw: number; stored: number }) => void,
+): number {
   const stored = codec === CODEC_ZSTD ? zstdCompress(body) : body;
   const start = file.n;
   const h = new Struct(file);
@@ -361,7 +373,8 @@ function writeChunk(file: Out, c: Column, rows: number, codec: number, statistic
     h.i32(1, PAGE_DATA).i32(2, size.raw).i32(3, size.stored);
     h.struct(5, (d) => d.i32(1, rows).i32(2, encoding).i32(3, ENCODING_RLE).i32(4, ENCODING_RLE));
   });
-  const encodings = dictOffset === null ? [ENCODING_PLAIN, ENCODING_RLE] : [ENCODING_PLAIN, ENCODING_RLE, ENCODING_RLE_DICTIONARY];
+  const encodings =
+    dictOffset === null ? [ENCODING_PLAIN, ENCODING_RLE] : [ENCODING_PLAIN, ENCODING_RLE, ENCODING_RLE_DICTIONARY];
   return { offset, dataOffset, dictOffset, compressed: file.n - offset, uncompressed, encodings, stats };
 }
 
@@ -370,7 +383,8 @@ export function writeParquet(columns: Column[], opts: WriteOptions | string = {}
   const o: WriteOptions = typeof opts === 'string' ? { createdBy: opts } : opts;
   const codec = o.codec === 'ZSTD' ? CODEC_ZSTD : CODEC_UNCOMPRESSED;
   const rows = columns[0] ? lengthOf(columns[0]) : 0;
-  for (const c of columns) if (lengthOf(c) !== rows) throw new Error(`column ${c.name} has ${lengthOf(c)} values, expected ${rows}`);
+  for (const c of columns)
+    if (lengthOf(c) !== rows) throw new Error(`column ${c.name} has ${lengthOf(c)} values, expected ${rows}`);
   const file = new Out();
   file.bytes(Buffer.from('PAR1'));
   const chunks = columns.map((c) => writeChunk(file, c, rows, codec, o.statistics ?? false));

@@ -7,10 +7,20 @@ import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { blockOf, cmp, decodeBlock, decodeIndex, encodeRun, findIn, RunWriter, type Rec, type RunIndex } from '../core/runfile';
+import {
+  blockOf,
+  cmp,
+  decodeBlock,
+  decodeIndex,
+  encodeRun,
+  findIn,
+  RunWriter,
+  type Rec,
+  type RunIndex,
+} from './runfile';
 import { STATE_PREFIX } from '../core/names';
 import { inPool } from '../core/pool';
-import type { Bucket } from './s3store';
+import type { Bucket } from '../aws/s3store';
 
 export const INDEX_PREFIX = `${STATE_PREFIX}index/`;
 
@@ -75,7 +85,8 @@ export class KeyIndex {
     for (const id of missing) {
       const last = ranges.at(-1);
       const prev = last?.at(-1);
-      if (last && prev === id - 1 && ix.blocks[id]![1] + ix.blocks[id]![2] - ix.blocks[last[0]!]![1] <= COALESCE_BYTES) last.push(id);
+      if (last && prev === id - 1 && ix.blocks[id]![1] + ix.blocks[id]![2] - ix.blocks[last[0]!]![1] <= COALESCE_BYTES)
+        last.push(id);
       else ranges.push([id]);
     }
     await inPool(ranges, IN_FLIGHT, async (r) => {
@@ -154,7 +165,9 @@ export async function writeRun(bucket: Bucket, recs: Rec[]): Promise<RunRef> {
 
 /** Reads a whole run block after block, a few MB per GET. */
 async function* scanRun(bucket: Bucket, run: RunRef): AsyncGenerator<Rec> {
-  const ix = indexCache.get(run.name) ?? decodeIndex(await bucket.readRange(INDEX_PREFIX + run.name, run.indexAt, run.bytes - run.indexAt));
+  const ix =
+    indexCache.get(run.name) ??
+    decodeIndex(await bucket.readRange(INDEX_PREFIX + run.name, run.indexAt, run.bytes - run.indexAt));
   const STEP = 4 << 20;
   for (let b = 0; b < ix.blocks.length;) {
     const start = ix.blocks[b]![1];
@@ -177,7 +190,9 @@ async function* scanRun(bucket: Bucket, run: RunRef): AsyncGenerator<Rec> {
  */
 export async function mergeRuns(bucket: Bucket, runs: RunRef[], dropDeletes: boolean): Promise<RunRef> {
   const its = runs.map((r) => scanRun(bucket, r));
-  const heads: (Rec | undefined)[] = await Promise.all(its.map(async (it) => (await it.next()).value as Rec | undefined));
+  const heads: (Rec | undefined)[] = await Promise.all(
+    its.map(async (it) => (await it.next()).value as Rec | undefined),
+  );
   async function* merged(): AsyncGenerator<Rec> {
     for (;;) {
       let best = -1;
@@ -201,7 +216,10 @@ export async function mergeRuns(bucket: Bucket, runs: RunRef[], dropDeletes: boo
  * Writes records (sorted) as a run through a temp file: memory stays a block whatever the size.
  * `recs` may also be a function that adds them to the writer itself, yielding now and then.
  */
-export async function writeRunFile(bucket: Bucket, recs: Iterable<Rec> | AsyncIterable<Rec> | ((w: RunWriter) => Iterable<void>)): Promise<RunRef> {
+export async function writeRunFile(
+  bucket: Bucket,
+  recs: Iterable<Rec> | AsyncIterable<Rec> | ((w: RunWriter) => Iterable<void>),
+): Promise<RunRef> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kpi-run-'));
   const file = path.join(dir, 'run');
   const ws = createWriteStream(file);

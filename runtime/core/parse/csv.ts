@@ -31,7 +31,13 @@ export class NotCsv extends Error {}
 export class FastCsvScanner {
   private first = true;
   private line = 1;
-  private rec: CsvRecord = { buf: new Uint8Array(0), starts: new Int32Array(64), ends: new Int32Array(64), count: 0, line: 0 };
+  private rec: CsvRecord = {
+    buf: new Uint8Array(0),
+    starts: new Int32Array(64),
+    ends: new Int32Array(64),
+    count: 0,
+    line: 0,
+  };
   private escaped = new Uint8Array(64);
   /** Bytes of an incomplete record carried to the next chunk, in a buffer that grows by doubling. */
   private carry = new Uint8Array(0);
@@ -250,7 +256,14 @@ const encoder = new TextEncoder();
 /** csv-parse, feeding the same handler: records are re-encoded to bytes. */
 export async function parseWithCsvParse(source: AsyncIterable<Uint8Array>, onRecord: RecordHandler): Promise<void> {
   // Line ends are \n or \r\n on any line (not guessed from the first one); a bare CR is data.
-  const parser = parse({ bom: true, relax_quotes: true, relax_column_count: true, skip_empty_lines: true, info: true, record_delimiter: ['\r\n', '\n'] });
+  const parser = parse({
+    bom: true,
+    relax_quotes: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    info: true,
+    record_delimiter: ['\r\n', '\n'],
+  });
   let scratch = new Uint8Array(1 << 16);
   const rec: CsvRecord = { buf: scratch, starts: new Int32Array(64), ends: new Int32Array(64), count: 0, line: 0 };
   const consume = async (records: AsyncIterable<{ record: string[]; info: { lines: number } }>): Promise<void> => {

@@ -1,5 +1,5 @@
 // Stage 2 — records → valid rows or a reason. The row rules of SPEC.md, in their order, on bytes.
-import type { Entity } from './names';
+import type { Entity } from '../names';
 import type { CsvRecord } from './csv';
 import { lastNanos, parseCents, parseNonNegInt, parseTimestamp } from './timestamp';
 import { isValidUtf8 } from './utf8';
@@ -139,7 +139,8 @@ export class RowRules {
     delivered: number;
     returned: number;
   } {
-    const present = (n: string) => (this.names.includes(n) && this.fileCol[this.names.indexOf(n)] >= 0 ? this.names.indexOf(n) : -1);
+    const present = (n: string) =>
+      this.names.includes(n) && this.fileCol[this.names.indexOf(n)] >= 0 ? this.names.indexOf(n) : -1;
     return {
       fileCol: this.fileCol,
       maxBytes: this.maxBytes,

@@ -5,7 +5,7 @@
 import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { MissingTable } from './kpistore';
+import { MissingTable } from '../aws/kpistore';
 import { STATE_TABLE } from '../core/names';
 const MANIFEST = 'manifest';
 
@@ -111,7 +111,9 @@ export class StateStore {
 
   /** The committed manifest (version 0 and no body before the first commit). */
   async read<B>(): Promise<Manifest<B>> {
-    const r = await this.send<{ Item?: { version?: number; body?: string } }>(new GetCommand({ TableName: this.table, Key: { pk: MANIFEST }, ConsistentRead: true }));
+    const r = await this.send<{ Item?: { version?: number; body?: string } }>(
+      new GetCommand({ TableName: this.table, Key: { pk: MANIFEST }, ConsistentRead: true }),
+    );
     return { version: r.Item?.version ?? 0, body: r.Item?.body ? (JSON.parse(r.Item.body) as B) : null };
   }
 
@@ -140,19 +142,29 @@ export class StateStore {
     for (;;) {
       const now = this.now();
       try {
-        await this.update('SET #o = :me, #e = :exp', 'attribute_not_exists(#o) OR #e < :now OR #o = :me', { ':exp': now + this.leaseMs, ':now': now });
+        await this.update('SET #o = :me, #e = :exp', 'attribute_not_exists(#o) OR #e < :now OR #o = :me', {
+          ':exp': now + this.leaseMs,
+          ':now': now,
+        });
         break;
       } catch (err) {
         if (!isConditionFailed(err)) throw err;
-        if (coalesce && (await this.askRerun(now))) throw new Coalesced('another transform holds the lease and will run once more');
-        if (this.now() > giveUp) throw new LeaseBusy(`the state lease is held by another transform for over ${Math.round(this.waitMs / 1000)} s`);
+        if (coalesce && (await this.askRerun(now)))
+          throw new Coalesced('another transform holds the lease and will run once more');
+        if (this.now() > giveUp)
+          throw new LeaseBusy(
+            `the state lease is held by another transform for over ${Math.round(this.waitMs / 1000)} s`,
+          );
         onWait?.('another transform');
         await sleep(delay + Math.random() * delay);
         delay = Math.min(delay * 2, 1000);
       }
     }
     this.lost = null;
-    this.renewTimer = setInterval(() => void this.renew().catch((err) => (this.lost = err)), Math.max(10, Math.floor(this.leaseMs / 3)));
+    this.renewTimer = setInterval(
+      () => void this.renew().catch((err) => (this.lost = err)),
+      Math.max(10, Math.floor(this.leaseMs / 3)),
+    );
     this.renewTimer.unref();
     return this.read<B>();
   }
@@ -164,7 +176,10 @@ export class StateStore {
    */
   private async askRerun(now: number): Promise<boolean> {
     try {
-      await this.update('SET #r = :yes', 'attribute_exists(#o) AND #o <> :me AND #e >= :now', { ':yes': true, ':now': now });
+      await this.update('SET #r = :yes', 'attribute_exists(#o) AND #o <> :me AND #e >= :now', {
+        ':yes': true,
+        ':now': now,
+      });
       return true;
     } catch (err) {
       if (isConditionFailed(err)) return false;
@@ -213,7 +228,10 @@ export class StateStore {
 
   /** Throws if the lease was lost since it was taken (checked before each costly step). */
   check(): void {
-    if (this.lost) throw this.lost instanceof LeaseLost ? this.lost : new LeaseLost(`renewing the state lease failed: ${(this.lost as Error)?.message}`);
+    if (this.lost)
+      throw this.lost instanceof LeaseLost
+        ? this.lost
+        : new LeaseLost(`renewing the state lease failed: ${(this.lost as Error)?.message}`);
   }
 
   /**
@@ -224,13 +242,18 @@ export class StateStore {
     this.check();
     const next = from === 0 ? Math.max(1, floor + 1) : from + 1;
     try {
-      await this.update('SET #v = :next, #b = :body', from === 0 ? '#o = :me AND attribute_not_exists(#v)' : '#o = :me AND #v = :from', {
-        ':next': next,
-        ':body': JSON.stringify(body),
-        ...(from === 0 ? {} : { ':from': from }),
-      });
+      await this.update(
+        'SET #v = :next, #b = :body',
+        from === 0 ? '#o = :me AND attribute_not_exists(#v)' : '#o = :me AND #v = :from',
+        {
+          ':next': next,
+          ':body': JSON.stringify(body),
+          ...(from === 0 ? {} : { ':from': from }),
+        },
+      );
     } catch (err) {
-      if (isConditionFailed(err)) throw new LeaseLost('commit refused: the lease was lost or another run committed first');
+      if (isConditionFailed(err))
+        throw new LeaseLost('commit refused: the lease was lost or another run committed first');
       throw err;
     }
     return next;

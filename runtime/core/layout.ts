@@ -1,6 +1,6 @@
 // Object keys in the bucket (README: "Bucket layout"). Pure functions, unit-tested.
 import { createHash } from 'node:crypto';
-import { ARCHIVE_PREFIX, ENTITIES, ERR_PREFIX, LANDING_PREFIX, type Entity } from '../core/names';
+import { ARCHIVE_PREFIX, ENTITIES, ERR_PREFIX, LANDING_PREFIX, type Entity } from './names';
 
 /** S3 keys are at most 1,024 bytes of UTF-8. */
 export const MAX_KEY_BYTES = 1024;
@@ -12,7 +12,8 @@ export interface Landing {
 }
 
 /** A key S3 takes literally but a file system or a reader would not: ".", ".." or empty segments. */
-export const hasDotOrEmptySegment = (key: string) => key.split('/').some((seg) => seg === '' || seg === '.' || seg === '..');
+export const hasDotOrEmptySegment = (key: string) =>
+  key.split('/').some((seg) => seg === '' || seg === '.' || seg === '..');
 
 /**
  * The entity of a landing key, or null when it is not under a known entity folder, or when it has
@@ -59,8 +60,10 @@ export function storedName(name: string): string {
 /** Every version of a file keeps its own archive object: archive/<entity>/<name>/<upload ms>.csv */
 export const archivePrefix = (l: Landing) => `${ARCHIVE_PREFIX}${l.entity}/${storedName(l.name)}/`;
 export const archiveKey = (l: Landing, millis: number) => `${archivePrefix(l)}${stamp(millis)}.csv`;
-export const errRowsKey = (l: Landing, millis: number) => `${ERR_PREFIX}rows/${l.entity}/${storedName(l.name)}/${stamp(millis)}.csv`;
-export const errFileKey = (l: Landing, millis: number) => `${ERR_PREFIX}files/${l.entity}/${storedName(l.name)}/${stamp(millis)}`;
+export const errRowsKey = (l: Landing, millis: number) =>
+  `${ERR_PREFIX}rows/${l.entity}/${storedName(l.name)}/${stamp(millis)}.csv`;
+export const errFileKey = (l: Landing, millis: number) =>
+  `${ERR_PREFIX}files/${l.entity}/${storedName(l.name)}/${stamp(millis)}`;
 /** Unrouted uploads keep their landing key as a path, with ".", ".." and empty segments spelled out. */
 export const errUnroutedKey = (key: string, millis: number) => {
   const safe = key
@@ -69,7 +72,8 @@ export const errUnroutedKey = (key: string, millis: number) => {
     .join('/');
   return `${ERR_PREFIX}files/unrouted/${storedName(safe)}/${stamp(millis)}`;
 };
-export const unmatchedKey = (l: Landing, millis: number) => `${ERR_PREFIX}unmatched/${l.entity}/${storedName(l.name)}/${stamp(millis)}.csv`;
+export const unmatchedKey = (l: Landing, millis: number) =>
+  `${ERR_PREFIX}unmatched/${l.entity}/${storedName(l.name)}/${stamp(millis)}.csv`;
 
 export interface ArchivedVersion extends Landing {
   key: string;

@@ -6,7 +6,12 @@
  * Winning items grouped by their order: byOrder holds item versions, order o's items at
  * [perOrder[o], perOrder[o + 1]). n is the number of winning items.
  */
-export function groupItemsByOrder(iWin: Int32Array, iOrder: Int32Array, nKeys: number, nOrders: number): { byOrder: Int32Array; perOrder: Int32Array; n: number } {
+export function groupItemsByOrder(
+  iWin: Int32Array,
+  iOrder: Int32Array,
+  nKeys: number,
+  nOrders: number,
+): { byOrder: Int32Array; perOrder: Int32Array; n: number } {
   const perOrder = new Int32Array(nOrders + 1);
   let n = 0;
   for (let k = 0; k < nKeys; k++) {
@@ -29,7 +34,13 @@ export function groupItemsByOrder(iWin: Int32Array, iOrder: Int32Array, nKeys: n
 }
 
 /** The first day and the number of days (span) of the orders that have items. */
-function dayRange(perOrder: Int32Array, oDay: Int32Array, oWin: Int32Array, nOrders: number, n: number): { minDay: number; span: number } {
+function dayRange(
+  perOrder: Int32Array,
+  oDay: Int32Array,
+  oWin: Int32Array,
+  nOrders: number,
+  n: number,
+): { minDay: number; span: number } {
   let minDay = Infinity;
   let maxDay = -Infinity;
   for (let o = 0; o < nOrders; o++) {
@@ -42,7 +53,13 @@ function dayRange(perOrder: Int32Array, oDay: Int32Array, oWin: Int32Array, nOrd
 }
 
 /** Orders that have items, counting-sorted by their day; days is the number of distinct days. */
-export function sortOrdersByDay(perOrder: Int32Array, oDay: Int32Array, oWin: Int32Array, nOrders: number, n: number): { ordersByDay: Int32Array; days: number } {
+export function sortOrdersByDay(
+  perOrder: Int32Array,
+  oDay: Int32Array,
+  oWin: Int32Array,
+  nOrders: number,
+  n: number,
+): { ordersByDay: Int32Array; days: number } {
   const { minDay, span } = dayRange(perOrder, oDay, oWin, nOrders, n);
   const perDay = new Int32Array(span + 1);
   for (let o = 0; o < nOrders; o++) {
@@ -64,7 +81,13 @@ export function sortOrdersByDay(perOrder: Int32Array, oDay: Int32Array, oWin: In
  * Where each order's items start in the (day, order) ordering of all n items (orders of a day by
  * id), computed from counts alone; days is the number of distinct days. Orders without items get -1.
  */
-export function orderPositions(perOrder: Int32Array, oDay: Int32Array, oWin: Int32Array, nOrders: number, n: number): { dest: Int32Array; days: number } {
+export function orderPositions(
+  perOrder: Int32Array,
+  oDay: Int32Array,
+  oWin: Int32Array,
+  nOrders: number,
+  n: number,
+): { dest: Int32Array; days: number } {
   const { minDay, span } = dayRange(perOrder, oDay, oWin, nOrders, n);
   const cursor = new Float64Array(span + 1);
   for (let o = 0; o < nOrders; o++) {

@@ -158,7 +158,7 @@ const idle: RowsExports[] = [];
 function instance(): RowsExports {
   const hit = idle.pop();
   if (hit) return hit;
-  compiled ??= new WebAssembly.Module(readFileSync(path.join(__dirname, '..', '..', 'assembly', 'rows.wasm')));
+  compiled ??= new WebAssembly.Module(readFileSync(path.join(__dirname, '..', '..', '..', 'assembly', 'rows.wasm')));
   return new WebAssembly.Instance(compiled, {}).exports as unknown as RowsExports;
 }
 
@@ -189,7 +189,11 @@ function recordAt(bytes: Uint8Array, s: number, e: number, line: number, use: (r
  * `handlers.row` per data row. Throws Declined (nothing is undone here) when the input is not
  * RFC 4180 as the fast scanners read it: the caller starts again with csv-parse.
  */
-export async function scanRows(open: (reuse?: boolean) => AsyncIterable<Uint8Array>, handlers: RowHandlers, chunkCapacity = CAPACITY): Promise<void> {
+export async function scanRows(
+  open: (reuse?: boolean) => AsyncIterable<Uint8Array>,
+  handlers: RowHandlers,
+  chunkCapacity = CAPACITY,
+): Promise<void> {
   const k = instance();
   if (k.init(chunkCapacity, ROWS) !== k.OK.value) throw new Error('the row scanner could not allocate its buffers');
   const g = (name: keyof RowsExports) => (k[name] as WebAssembly.Global).value as number;
@@ -220,7 +224,12 @@ export async function scanRows(open: (reuse?: boolean) => AsyncIterable<Uint8Arr
   };
   let c = cols();
   const SLOW = g('SLOW');
-  const [NEED_INPUT, ROWS_FULL, DECLINED, HEADER_READ] = [g('NEED_INPUT'), g('ROWS_FULL'), g('DECLINED'), g('HEADER_READ')];
+  const [NEED_INPUT, ROWS_FULL, DECLINED, HEADER_READ] = [
+    g('NEED_INPUT'),
+    g('ROWS_FULL'),
+    g('DECLINED'),
+    g('HEADER_READ'),
+  ];
   let rules: RowRules | null = null;
   let slots: VerdictSlots = { key: 0, a: -1, b: -1, status: -1 };
   const v = newVerdict();

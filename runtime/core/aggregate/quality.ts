@@ -1,5 +1,5 @@
 // The data-quality summary the transform records in state/quality.json and the dashboard shows.
-import type { Reason } from './rules';
+import type { Reason } from '../parse/rules';
 
 export interface Quality {
   /** when the transform last ran to the end */

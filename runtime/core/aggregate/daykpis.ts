@@ -1,6 +1,6 @@
 // One order day's KPI rows from its joined items (the curated zone's rows for that day), with the
 // formulas of kpis.ts: what the incremental transform writes for each day it changes. Pure.
-import type { JoinedRow } from './join';
+import type { JoinedRow } from '../join/join';
 import type { CategoryKpi, OrderKpi } from './kpis';
 import { centsToNumber, divHalfUp, ratio } from './money';
 

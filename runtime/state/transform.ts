@@ -9,22 +9,22 @@
 // is recognised key by key (f|file records), so a redo never counts twice.
 import { randomUUID, createHash } from 'node:crypto';
 import { applyBatch, dayRecord, dayRecords, emptyState, heldRows, type Post, type StateBody } from './incremental';
-import { parseArchive, unmatchedKey } from './layout';
+import { parseArchive, unmatchedKey } from '../core/layout';
 import { bulkApply, BulkSuperseded } from './bulk';
 import { partitionPrefix } from './lake';
 import { listArchive, listPending, markAll, PENDING_PREFIX, pendingKey, takeBatch } from './pending';
 import { SourceFailed } from '../core/compute';
 import { collectGarbage, COMMITS_PREFIX, findGarbage } from './garbage';
-import { byCategoryThenDate } from '../core/kpis';
+import { byCategoryThenDate } from '../core/aggregate/kpis';
 import { inPool } from '../core/pool';
 import { CURATED_PREFIX, ERR_PREFIX, LANDING_PREFIX, QUALITY_KEY } from '../core/names';
-import type { Quality } from '../core/quality';
-import { rejectsToCsv } from '../core/rejects';
-import type { RejectedRow } from '../core/join';
-import { prefix } from '../core/runfile';
-import type { KpiTables, OrderKpi } from '../core/kpis';
-import { INDEX_PREFIX, KeyIndex, mergePlan, mergeRuns, writeRun, writeRunFile } from '../aws/keyindex';
-import { Coalesced, type StateStore } from '../aws/statestore';
+import type { Quality } from '../core/aggregate/quality';
+import { rejectsToCsv } from '../core/formats/rejects';
+import type { RejectedRow } from '../core/join/join';
+import { prefix } from './runfile';
+import type { KpiTables, OrderKpi } from '../core/aggregate/kpis';
+import { INDEX_PREFIX, KeyIndex, mergePlan, mergeRuns, writeRun, writeRunFile } from './keyindex';
+import { Coalesced, type StateStore } from './statestore';
 import type { Bucket } from '../aws/s3store';
 import type { KpiStore } from '../aws/kpistore';
 import type { Observer } from '../aws/observe';
@@ -62,7 +62,11 @@ export interface TransformContext {
    */
   coalesce?: boolean;
   /** Test hooks: throwing stops the run there (a task killed at that point); awaited. */
-  hooks?: { beforeCommit?: () => void | Promise<void>; afterCommit?: () => void | Promise<void>; beforeRelease?: () => void | Promise<void> };
+  hooks?: {
+    beforeCommit?: () => void | Promise<void>;
+    afterCommit?: () => void | Promise<void>;
+    beforeRelease?: () => void | Promise<void>;
+  };
 }
 
 export interface TransformResult {
@@ -93,12 +97,22 @@ export interface TransformResult {
  * What a commit left to do: the KPI rows of its days (all of them after a bulk commit), the other
  * lake files of those days, superseded objects, its markers. Safe to redo.
  */
-async function finishPost(ctx: TransformContext, postKey: string, post: Post, version: number, total: TransformResult, body: StateBody, kpis?: KpiTables): Promise<void> {
+async function finishPost(
+  ctx: TransformContext,
+  postKey: string,
+  post: Post,
+  version: number,
+  total: TransformResult,
+  body: StateBody,
+  kpis?: KpiTables,
+): Promise<void> {
   // A run paused past its lease (a long GC pause, a frozen task) must not write or delete anything
   // a later holder's commit now owns: the lease is renewed, and so checked, before each step.
   await ctx.state.assertHeld();
   // Rows are fenced by `version`, the manifest version of this commit (kpistore.ts).
-  const stats = post.full ? await ctx.store.replaceAll(kpis ?? (await kpisFromDays(ctx.bucket, body)), version) : await ctx.store.writeDays(post.days, version);
+  const stats = post.full
+    ? await ctx.store.replaceAll(kpis ?? (await kpisFromDays(ctx.bucket, body)), version)
+    : await ctx.store.writeDays(post.days, version);
   total.puts += stats.puts;
   total.deletes += stats.deletes;
   total.retries += stats.retries;
@@ -106,7 +120,12 @@ async function finishPost(ctx: TransformContext, postKey: string, post: Post, ve
   await ctx.state.assertHeld();
   // Exactly the keys the commit record names (a record of an older version names none: its day's
   // other files are listed now, still under the lease).
-  const named = await Promise.all(post.days.map(async (d) => d.delete ?? (await ctx.bucket.list(partitionPrefix(d.date))).map((o) => o.key).filter((k) => k !== d.file)));
+  const named = await Promise.all(
+    post.days.map(
+      async (d) =>
+        d.delete ?? (await ctx.bucket.list(partitionPrefix(d.date))).map((o) => o.key).filter((k) => k !== d.file),
+    ),
+  );
   const lake = named.flat();
   await deleteAll(ctx.bucket, lake);
   total.lakeFilesDeleted += lake.length;
@@ -199,7 +218,9 @@ class TransformRun {
       );
     } catch (err) {
       if (!(err instanceof Coalesced)) throw err;
-      ctx.obs.log('transform_coalesced', { reason: 'a running transform holds the lease and will apply what is pending' });
+      ctx.obs.log('transform_coalesced', {
+        reason: 'a running transform holds the lease and will apply what is pending',
+      });
       return false;
     }
     this.version = m.version;
@@ -238,7 +259,12 @@ class TransformRun {
   }
 
   /** One batch's commit: the commit record, the conditional write, then what it left to do (ms). */
-  private async commitBatch(next: Omit<StateBody, 'post'>, post: Post, changedDates: string[], kpis?: KpiTables): Promise<number> {
+  private async commitBatch(
+    next: Omit<StateBody, 'post'>,
+    post: Post,
+    changedDates: string[],
+    kpis?: KpiTables,
+  ): Promise<number> {
     const ctx = this.ctx;
     const postKey = await putPost(ctx, this.version, post);
     await ctx.hooks?.beforeCommit?.();
@@ -261,7 +287,8 @@ class TransformRun {
       if (!pending.files.length) return;
       this.total.rounds++;
       const pendingBytes = pending.files.reduce((n, f) => n + f.size, 0);
-      if (pendingBytes >= (ctx.bulkFactor ?? DEFAULT_BULK_FACTOR) * this.body.bytes) await this.bulkRound(pending, pendingBytes);
+      if (pendingBytes >= (ctx.bulkFactor ?? DEFAULT_BULK_FACTOR) * this.body.bytes)
+        await this.bulkRound(pending, pendingBytes);
       else if (await this.incrementalRound(pending)) await this.mergeIfDue();
     }
   }
@@ -278,14 +305,21 @@ class TransformRun {
     const landing = async () => (await ctx.bucket.list(LANDING_PREFIX)).length;
     const canRestart = this.restarts < MAX_BULK_RESTARTS;
     const landingAtStart = canRestart ? await landing() : 0;
-    const superseded = canRestart ? async () => (await ctx.bucket.list(PENDING_PREFIX)).length > pending.markers || (await landing()) > landingAtStart : undefined;
+    const superseded = canRestart
+      ? async () =>
+          (await ctx.bucket.list(PENDING_PREFIX)).length > pending.markers || (await landing()) > landingAtStart
+      : undefined;
     let out: Awaited<ReturnType<typeof bulkApply>>;
     try {
       out = await bulkApply(ctx.bucket, versions, superseded);
     } catch (err) {
       if (!(err instanceof BulkSuperseded)) throw err;
       this.restarts++;
-      ctx.obs.log('bulk_restarted', { reason: 'more files became pending', files: versions.length, ms: Math.round(performance.now() - tw) });
+      ctx.obs.log('bulk_restarted', {
+        reason: 'more files became pending',
+        files: versions.length,
+        ms: Math.round(performance.now() - tw),
+      });
       return;
     }
     const applyMs = Math.round(performance.now() - tw);
@@ -334,7 +368,11 @@ class TransformRun {
     const run = out.recs.length ? await writeRun(ctx.bucket, out.recs) : null;
     out.post.markers = batch.map((f) => f.marker);
     out.times.commit = Math.round(performance.now() - tw);
-    out.times.post = await this.commitBatch({ ...out.body, runs: run ? [run, ...this.body.runs] : this.body.runs }, out.post, out.changedDates);
+    out.times.post = await this.commitBatch(
+      { ...out.body, runs: run ? [run, ...this.body.runs] : this.body.runs },
+      out.post,
+      out.changedDates,
+    );
     ctx.obs.log('batch_applied', {
       files: batch.length,
       bytes: batch.reduce((n, f) => n + f.size, 0),
@@ -387,8 +425,11 @@ class TransformRun {
 
   /** state/quality.json, and the newest day's figures for the metrics. */
   async summarise(): Promise<void> {
-    await this.ctx.bucket.put(QUALITY_KEY, JSON.stringify(qualityOf(this.body, this.now())), { contentType: 'application/json' });
-    if (this.body.latestDate) this.latest = (await dayRecord(new KeyIndex(this.ctx.bucket, this.body.runs), this.body.latestDate))?.kpis.order;
+    await this.ctx.bucket.put(QUALITY_KEY, JSON.stringify(qualityOf(this.body, this.now())), {
+      contentType: 'application/json',
+    });
+    if (this.body.latestDate)
+      this.latest = (await dayRecord(new KeyIndex(this.ctx.bucket, this.body.runs), this.body.latestDate))?.kpis.order;
   }
 
   /** Logs and metrics of the run. */
@@ -416,7 +457,12 @@ class TransformRun {
     if (latest) {
       ctx.obs.metrics(
         { Stage: 'transform' },
-        { RevenueAllTime: body.revenueCents / 100, RevenueLatestDay: latest.total_revenue, OrdersLatestDay: latest.total_orders, ReturnRateLatestDay: latest.return_rate * 100 },
+        {
+          RevenueAllTime: body.revenueCents / 100,
+          RevenueLatestDay: latest.total_revenue,
+          OrdersLatestDay: latest.total_orders,
+          ReturnRateLatestDay: latest.return_rate * 100,
+        },
         { RevenueAllTime: 'None', RevenueLatestDay: 'None', ReturnRateLatestDay: 'Percent' },
       );
     }
@@ -440,7 +486,8 @@ export async function transform(ctx: TransformContext): Promise<TransformResult>
       await run.summarise();
       await ctx.hooks?.beforeRelease?.();
       released = await ctx.state.releaseUnlessRerun();
-      if (!released) ctx.obs.log('transform_rerun', { reason: 'another transform asked for one more look at the pending files' });
+      if (!released)
+        ctx.obs.log('transform_rerun', { reason: 'another transform asked for one more look at the pending files' });
     }
   } finally {
     // Not after releaseUnlessRerun let go: the store's next run (same owner id) may hold it by now.
@@ -470,7 +517,8 @@ function qualityOf(body: StateBody, at: number): Quality {
  */
 async function expireHeld(ctx: TransformContext, ix: KeyIndex, now: number): Promise<number> {
   const byFile = new Map<string, RejectedRow[]>();
-  for (const h of heldRows(await ix.scan(prefix('hq')))) (byFile.get(h.file) ?? byFile.set(h.file, []).get(h.file)!).push(h);
+  for (const h of heldRows(await ix.scan(prefix('hq'))))
+    (byFile.get(h.file) ?? byFile.set(h.file, []).get(h.file)!).push(h);
   let expired = 0;
   for (const [file, rows] of byFile) {
     const v = parseArchive(file);
@@ -509,7 +557,12 @@ export async function republish(ctx: TransformContext): Promise<number> {
   const m = await ctx.state.acquire<StateBody>();
   try {
     if (!m.body) return 0;
-    const days = (await dayRecords(new KeyIndex(ctx.bucket, m.body.runs))).map(({ date, rec }) => ({ date, file: rec.file, kpis: rec.kpis, hadCategories: [] }));
+    const days = (await dayRecords(new KeyIndex(ctx.bucket, m.body.runs))).map(({ date, rec }) => ({
+      date,
+      file: rec.file,
+      kpis: rec.kpis,
+      hadCategories: [],
+    }));
     await ctx.store.writeDays(days, m.version);
     return days.length;
   } finally {
@@ -521,8 +574,16 @@ export async function republish(ctx: TransformContext): Promise<number> {
 function isTransient(err: unknown): boolean {
   const e = err as { $metadata?: unknown; code?: string; name?: string; message?: string };
   if (e?.$metadata) return true;
-  if (['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'ERR_STREAM_PREMATURE_CLOSE'].includes(e?.code ?? '')) return true;
-  return ['TimeoutError', 'AbortError'].includes(e?.name ?? '') || /aborted|socket hang up|short read/i.test(e?.message ?? '');
+  if (
+    ['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'ERR_STREAM_PREMATURE_CLOSE'].includes(
+      e?.code ?? '',
+    )
+  )
+    return true;
+  return (
+    ['TimeoutError', 'AbortError'].includes(e?.name ?? '') ||
+    /aborted|socket hang up|short read/i.test(e?.message ?? '')
+  );
 }
 
 async function quarantine(ctx: TransformContext, err: SourceFailed): Promise<void> {

@@ -1,5 +1,5 @@
 // Rejected rows as CSV: their original columns, then reason, source file and line. Pure.
-import type { RejectedRow } from './join';
+import type { RejectedRow } from '../join/join';
 
 export function csvCell(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;

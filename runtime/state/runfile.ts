@@ -3,7 +3,10 @@
 // version ranks) sits after the blocks, so a reader fetches the index once and then only the
 // blocks holding the keys it looks up. Pure: bytes in, bytes out.
 
-/** One record: a key, the version rank it came from ('' for derived records) and a value; a null value deletes the key. */
+/**
+ * One record: a key, the version rank it came from ('' for derived records) and a value; a null value
+ * deletes the key.
+ */
 export interface Rec {
   key: string;
   rank: string;
@@ -30,7 +33,8 @@ const SEP = '\u0000\u0000';
  */
 export function key(kind: string, ...parts: string[]): string {
   let k = kind;
-  for (const p of parts) k += SEP + String.fromCharCode(p.length + 1) + (p.includes('\u0000') ? p.replaceAll('\u0000', '\u0000\u0001') : p);
+  for (const p of parts)
+    k += SEP + String.fromCharCode(p.length + 1) + (p.includes('\u0000') ? p.replaceAll('\u0000', '\u0000\u0001') : p);
   return k;
 }
 
@@ -115,7 +119,8 @@ export class RunWriter {
   add(r: Rec): void {
     if (this.lastBytes) this.last = Buffer.from(this.lastBytes.subarray(0, this.lastLen)).toString('utf8');
     this.lastBytes = null;
-    if (this.last !== null && !(this.last < r.key)) throw new Error(`run keys out of order: ${JSON.stringify(r.key)} after ${JSON.stringify(this.last)}`);
+    if (this.last !== null && !(this.last < r.key))
+      throw new Error(`run keys out of order: ${JSON.stringify(r.key)} after ${JSON.stringify(this.last)}`);
     if (this.out.n === 0) this.blocks.push([r.key, this.offset, 0]);
     if (this.records === 0) this.minKey = r.key;
     this.last = this.maxKey = r.key;
@@ -146,9 +151,13 @@ export class RunWriter {
       // UTF-8 byte order is code point order; keys are in JS string order, which differs only
       // between astral and U+E000..U+FFFF characters: a byte disorder is confirmed on strings.
       if (!bytesBefore(last, this.lastLen, key, keyLen) && !(this.text(last, this.lastLen) < this.text(key, keyLen)))
-        throw new Error(`run keys out of order: ${JSON.stringify(this.text(key, keyLen))} after ${JSON.stringify(this.text(last, this.lastLen))}`);
+        throw new Error(
+          `run keys out of order: ${JSON.stringify(this.text(key, keyLen))} after ${JSON.stringify(this.text(last, this.lastLen))}`,
+        );
     } else if (this.last !== null && !(this.last < this.text(key, keyLen))) {
-      throw new Error(`run keys out of order: ${JSON.stringify(this.text(key, keyLen))} after ${JSON.stringify(this.last)}`);
+      throw new Error(
+        `run keys out of order: ${JSON.stringify(this.text(key, keyLen))} after ${JSON.stringify(this.last)}`,
+      );
     }
     if (this.out.n === 0) this.blocks.push([this.text(key, keyLen), this.offset, 0]);
     if (this.records === 0) this.minKey = this.text(key, keyLen);
@@ -197,7 +206,13 @@ export class RunWriter {
 }
 
 /** Encodes sorted records into one buffer (small runs). */
-export function encodeRun(recs: Iterable<Rec>): { bytes: Buffer; indexAt: number; records: number; minKey: string; maxKey: string } {
+export function encodeRun(recs: Iterable<Rec>): {
+  bytes: Buffer;
+  indexAt: number;
+  records: number;
+  minKey: string;
+  maxKey: string;
+} {
   const chunks: Buffer[] = [];
   const w = new RunWriter((c) => chunks.push(c));
   for (const r of recs) w.add(r);

@@ -1,8 +1,8 @@
 // Stage 5 — aggregates → the KPI rows of SPEC.md (names, formulas, half-up rounding).
 import type { Aggregates } from './aggregates';
-import type { Interner } from './intern';
+import type { Interner } from '../join/intern';
 import { centsToNumber, divHalfUp, ratio } from './money';
-import { civilFromDays } from './timestamp';
+import { civilFromDays } from '../parse/timestamp';
 
 export interface CategoryKpi {
   category: string;
@@ -35,7 +35,15 @@ export interface KpiTables {
 
 /** The category table's order: category, then date. */
 export const byCategoryThenDate = (x: CategoryKpi, y: CategoryKpi) =>
-  x.category < y.category ? -1 : x.category > y.category ? 1 : x.order_date < y.order_date ? -1 : x.order_date > y.order_date ? 1 : 0;
+  x.category < y.category
+    ? -1
+    : x.category > y.category
+      ? 1
+      : x.order_date < y.order_date
+        ? -1
+        : x.order_date > y.order_date
+          ? 1
+          : 0;
 
 export function toKpis(a: Aggregates, categories: Interner): KpiTables {
   const category_kpis = a.groups.map((g) => ({

@@ -5,11 +5,12 @@
 // the lake made equal to the joined items, and the KPI tables replaced after the commit.
 import { computeSources, type ComputeResult } from '../core/compute';
 import { laps } from '../core/laps';
-import type { DayKpis } from '../core/daykpis';
-import { cmp, type Rec, type RunWriter } from '../core/runfile';
-import type { Reason } from '../core/rules';
-import { writeLake } from './lake';
-import { parseArchive, type ArchivedVersion } from './layout';
+import type { DayKpis } from '../core/aggregate/daykpis';
+import { cmp, type Rec, type RunWriter } from './runfile';
+import type { Reason } from '../core/parse/rules';
+import { writeLake, type LakeDay } from './lake';
+import type { RejectedRow } from '../core/join/join';
+import { parseArchive, type ArchivedVersion } from '../core/layout';
 import { dKey, emptyState, fKey, hqKey, type DayRec, type StateBody } from './incremental';
 import { idRecords } from './staterecords';
 import { rankOf } from './rank';
@@ -38,7 +39,36 @@ export class BulkSuperseded extends Error {}
  * the lake files: true makes the run throw BulkSuperseded (a load still arriving is recomputed
  * once at its end, not once per file).
  */
-export async function bulkApply(bucket: Bucket, versions: ArchivedVersion[], superseded?: () => Promise<boolean>): Promise<BulkOutcome> {
+/** A day's record: its lake file, counts and KPI rows. */
+function dayRecordOf(d: LakeDay, kpis: DayKpis): Rec {
+  const rec: DayRec = { file: d.file, n: d.n, cents: d.cents, products: d.products, kpis };
+  return { key: dKey(d.date), rank: '', val: JSON.stringify(rec) };
+}
+
+/** A held item version's record: what it waits for, and the row err/unmatched/ will report. */
+function heldRecordOf(h: RejectedRow, r: string): Rec {
+  const it = h.item!;
+  const waits = h.reason === 'unknown_order' ? 'o' : 'p';
+  const held = {
+    rank: r,
+    order: it.order,
+    product: it.product,
+    cents: it.cents,
+    status: it.status,
+    item: it.id,
+    file: h.file,
+    line: h.line,
+    header: h.header,
+    fields: h.fields,
+  };
+  return { key: hqKey(waits, waits === 'o' ? it.order : it.product, it.id, r), rank: r, val: JSON.stringify(held) };
+}
+
+export async function bulkApply(
+  bucket: Bucket,
+  versions: ArchivedVersion[],
+  superseded?: () => Promise<boolean>,
+): Promise<BulkOutcome> {
   const { times, lap } = laps();
   const res = await computeSources(archiveSources(bucket, versions), { unknownMode: 'hold' });
   lap('compute');
@@ -66,34 +96,9 @@ export async function bulkApply(bucket: Bucket, versions: ArchivedVersion[], sup
     const small = (recs: Rec[]) => {
       for (const r of recs.sort(byKey)) w.add(r);
     };
-    small(
-      lake.dayFiles.map((d) => ({
-        key: dKey(d.date),
-        rank: '',
-        val: JSON.stringify({ file: d.file, n: d.n, cents: d.cents, products: d.products, kpis: kpisOf.get(d.date)! } satisfies DayRec),
-      })),
-    );
+    small(lake.dayFiles.map((d) => dayRecordOf(d, kpisOf.get(d.date)!)));
     small(versions.map((v) => ({ key: fKey(v.key), rank: '', val: '1' })));
-    small(
-      res.held.map((h) => {
-        const it = h.item!;
-        const waits = h.reason === 'unknown_order' ? 'o' : 'p';
-        const r = rank(h.file);
-        const held = {
-          rank: r,
-          order: it.order,
-          product: it.product,
-          cents: it.cents,
-          status: it.status,
-          item: it.id,
-          file: h.file,
-          line: h.line,
-          header: h.header,
-          fields: h.fields,
-        };
-        return { key: hqKey(waits, waits === 'o' ? it.order : it.product, it.id, r), rank: r, val: JSON.stringify(held) };
-      }),
-    );
+    small(res.held.map((h) => heldRecordOf(h, rank(h.file))));
     yield;
     yield* idRecords(w, tables, rank);
   }
@@ -108,5 +113,13 @@ export async function bulkApply(bucket: Bucket, versions: ArchivedVersion[], sup
     revenueCents: cents,
     latestDate: lake.dayFiles.at(-1)?.date ?? null,
   };
-  return { times, records, body, res, changedDates: lake.changedDates, lakeWritten: lake.written, garbage: lake.garbage };
+  return {
+    times,
+    records,
+    body,
+    res,
+    changedDates: lake.changedDates,
+    lakeWritten: lake.written,
+    garbage: lake.garbage,
+  };
 }

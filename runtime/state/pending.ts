@@ -5,7 +5,7 @@
 import { ARCHIVE_PREFIX, STATE_PREFIX } from '../core/names';
 import { inPool } from '../core/pool';
 import type { SourceFile } from '../core/compute';
-import { parseArchive, versionOrder, type ArchivedVersion } from './layout';
+import { parseArchive, versionOrder, type ArchivedVersion } from '../core/layout';
 import { rankOf } from './rank';
 import type { BatchFile } from './incremental';
 import type { Bucket } from '../aws/s3store';

@@ -12,19 +12,19 @@
 // recompute over every archived file would decide. The cost of a batch is its rows, the look-ups of
 // their keys, and the days whose joined items change — never the whole history.
 import { SourceFailed } from '../core/compute';
-import { cmp, key, prefix, type Rec } from '../core/runfile';
-import * as versions from '../core/versions';
-import { type ItemVersion, type OrderVersion, type ProductVersion } from '../core/versions';
-import { ITEM_STATUS_NONE, ITEM_STATUS_RETURNED } from '../core/join';
-import { dayKpis, type DayKpis } from '../core/daykpis';
-import { decodeLakeFile, encodeLakeFile } from '../core/parquet';
-import { civilFromDays } from '../core/timestamp';
-import type { JoinedRow, RejectedRow } from '../core/join';
+import { cmp, key, prefix, type Rec } from './runfile';
+import * as versions from '../core/parse/versions';
+import { type ItemVersion, type OrderVersion, type ProductVersion } from '../core/parse/versions';
+import { ITEM_STATUS_NONE, ITEM_STATUS_RETURNED } from '../core/join/join';
+import { dayKpis, type DayKpis } from '../core/aggregate/daykpis';
+import { decodeLakeFile, encodeLakeFile } from '../core/formats/parquet';
+import { civilFromDays } from '../core/parse/timestamp';
+import type { JoinedRow, RejectedRow } from '../core/join/join';
 import type { Entity } from '../core/names';
-import type { Reason } from '../core/rules';
+import type { Reason } from '../core/parse/rules';
 import { canonical, lakeFileName, partitionPrefix } from './lake';
 import { laps } from '../core/laps';
-import type { KeyIndex, RunRef } from '../aws/keyindex';
+import type { KeyIndex, RunRef } from './keyindex';
 import type { Bucket } from '../aws/s3store';
 
 export interface StateBody {
@@ -47,7 +47,18 @@ export interface StateBody {
   post: string | null;
 }
 
-export const emptyState = (): StateBody => ({ runs: [], files: 0, bytes: 0, rows: 0, rejected: {}, held: 0, joined: 0, revenueCents: 0, latestDate: null, post: null });
+export const emptyState = (): StateBody => ({
+  runs: [],
+  files: 0,
+  bytes: 0,
+  rows: 0,
+  rejected: {},
+  held: 0,
+  joined: 0,
+  revenueCents: 0,
+  latestDate: null,
+  post: null,
+});
 
 export interface BatchFile {
   key: string;
@@ -122,7 +133,8 @@ export const pKey = (id: string) => key('p', id);
 export const iKey = (id: string) => key('i', id);
 export const dKey = (date: string) => key('d', date);
 export const fKey = (archiveKey: string) => key('f', archiveKey);
-export const hqKey = (waitsFor: 'o' | 'p', id: string, item: string, rank: string) => key('hq', waitsFor, id, item, rank);
+export const hqKey = (waitsFor: 'o' | 'p', id: string, item: string, rank: string) =>
+  key('hq', waitsFor, id, item, rank);
 
 /** Text JSON.stringify leaves as it is between quotes (no quote, backslash, control character or
  * surrogate): the millions of id records of a bulk run are then built without a stringify call. */
@@ -134,10 +146,13 @@ function plain(s: string): boolean {
   return true;
 }
 /** An order record's value: [day, user, returned]. */
-export const orderVal = (day: number, user: string, ret: boolean) => (plain(user) ? `[${day},"${user}",${ret ? 1 : 0}]` : JSON.stringify([day, user, ret ? 1 : 0]));
+export const orderVal = (day: number, user: string, ret: boolean) =>
+  plain(user) ? `[${day},"${user}",${ret ? 1 : 0}]` : JSON.stringify([day, user, ret ? 1 : 0]);
 /** An item record's value: [order, product, cents, status]. */
 export const itemVal = (order: string, product: string, cents: number, status: number) =>
-  plain(order) && plain(product) ? `["${order}","${product}",${cents},${status}]` : JSON.stringify([order, product, cents, status]);
+  plain(order) && plain(product)
+    ? `["${order}","${product}",${cents},${status}]`
+    : JSON.stringify([order, product, cents, status]);
 
 const decodeOrder = (r: Rec): OrderRec => {
   const [day, user, ret] = JSON.parse(r.val!) as [number, string, number];
@@ -248,10 +263,17 @@ class Batch {
       body.files++;
       body.bytes += f.size;
       body.rows += v.rows;
-      for (const [r, n] of Object.entries(v.rejected)) body.rejected[r as Reason] = (body.rejected[r as Reason] ?? 0) + (n ?? 0);
+      for (const [r, n] of Object.entries(v.rejected))
+        body.rejected[r as Reason] = (body.rejected[r as Reason] ?? 0) + (n ?? 0);
       for (const o of v.orders) this.O.set(o.id, { ...o, rank: f.rank });
       for (const p of v.products) this.P.set(p.id, { ...p, rank: f.rank });
-      for (const it of v.items) (this.I.get(it.id) ?? this.I.set(it.id, []).get(it.id)!).push({ ...it, rank: f.rank, file: f.key, header: v.header });
+      for (const it of v.items)
+        (this.I.get(it.id) ?? this.I.set(it.id, []).get(it.id)!).push({
+          ...it,
+          rank: f.rank,
+          file: f.key,
+          header: v.header,
+        });
       this.put(fKey(f.key), '', '1');
     }
   }
@@ -259,7 +281,11 @@ class Batch {
   /** 2. The state's records of the batch's keys; new order and product winners. */
   async lookUp(): Promise<void> {
     const { O, P, I } = this;
-    this.batchItems = await this.get([...[...O.keys()].map(oKey), ...[...P.keys()].map(pKey), ...[...I.keys()].map(iKey)]);
+    this.batchItems = await this.get([
+      ...[...O.keys()].map(oKey),
+      ...[...P.keys()].map(pKey),
+      ...[...I.keys()].map(iKey),
+    ]);
     const got = this.batchItems;
     for (const id of O.keys()) this.noteOrder(id, got.get(oKey(id)));
     for (const id of P.keys()) this.noteProduct(id, got.get(pKey(id)));
@@ -300,7 +326,8 @@ class Batch {
     const got = this.batchItems;
     for (const id of I.keys()) oldItems.set(id, got.has(iKey(id)) ? decodeItem(got.get(iKey(id))!) : null);
     const more = await this.get([...releasedByItem.keys()].filter((id) => !oldItems.has(id)).map(iKey));
-    for (const id of releasedByItem.keys()) if (!oldItems.has(id)) oldItems.set(id, more.has(iKey(id)) ? decodeItem(more.get(iKey(id))!) : null);
+    for (const id of releasedByItem.keys())
+      if (!oldItems.has(id)) oldItems.set(id, more.has(iKey(id)) ? decodeItem(more.get(iKey(id))!) : null);
     const needO = new Set<string>();
     const needP = new Set<string>();
     const want = (order: string, product?: string) => {
@@ -345,7 +372,10 @@ class Batch {
       if (this.orderNow(v.order) && this.productNow(v.product)) consider(iv);
       else {
         const waits = this.orderNow(v.order) ? 'p' : 'o';
-        heldPuts.push({ k: hqKey(waits, waits === 'o' ? v.order : v.product, id, v.rank), h: { ...iv, item: id, file: v.file, line: v.line, header: v.header, fields: v.fields } });
+        heldPuts.push({
+          k: hqKey(waits, waits === 'o' ? v.order : v.product, id, v.rank),
+          h: { ...iv, item: id, file: v.file, line: v.line, header: v.header, fields: v.fields },
+        });
       }
     }
     for (const { rec, h } of this.releasedByItem.get(id) ?? []) {
@@ -382,7 +412,8 @@ class Batch {
     if (this.recategorized.size) for (const date of await daysHolding(this.ix, this.recategorized)) affected.add(date);
     this.dates = [...affected].sort();
     const dayRecs = await this.get(this.dates.map(dKey));
-    for (const d of this.dates) this.oldDay.set(d, dayRecs.has(dKey(d)) ? (JSON.parse(dayRecs.get(dKey(d))!.val!) as DayRec) : null);
+    for (const d of this.dates)
+      this.oldDay.set(d, dayRecs.has(dKey(d)) ? (JSON.parse(dayRecs.get(dKey(d))!.val!) as DayRec) : null);
   }
 
   private async readDay(date: string): Promise<JoinedRow[]> {
@@ -410,7 +441,8 @@ class Batch {
     const from = [...new Set([...this.movedOrders].map((id) => civilFromDays(this.oldOrders.get(id)!.day)))].sort();
     for (const group of groupsOf(from, DAYS_AT_ONCE)) {
       for (const rows of await Promise.all(group.map((d) => this.readDay(d)))) {
-        for (const r of rows) if (this.movedOrders.has(r.order_id) && !this.changedItems.has(r.item_id)) refresh.push(r);
+        for (const r of rows)
+          if (this.movedOrders.has(r.order_id) && !this.changedItems.has(r.item_id)) refresh.push(r);
       }
     }
     // Items of a moved order keep their own fields; their status decides `returned` with the order's.
@@ -452,19 +484,32 @@ class Batch {
       await this.bucket.put(file, bytes, { contentType: 'application/vnd.apache.parquet' });
       this.lakeWritten++;
       const cents = rows.reduce((c, r) => c + r.sale_price_cents, 0);
-      rec = { file, n: rows.length, cents, products: [...new Set(rows.map((r) => r.product_id))].sort(), kpis: dayKpis(date, rows) };
+      rec = {
+        file,
+        n: rows.length,
+        cents,
+        products: [...new Set(rows.map((r) => r.product_id))].sort(),
+        kpis: dayKpis(date, rows),
+      };
     }
     this.body.joined += (rec?.n ?? 0) - (old?.n ?? 0);
     this.body.revenueCents += (rec?.cents ?? 0) - (old?.cents ?? 0);
     this.put(dKey(date), '', rec ? JSON.stringify(rec) : null);
     const others = (await this.bucket.list(partitionPrefix(date))).map((o) => o.key).filter((k) => k !== file);
-    this.post.days.push({ date, file, kpis: rec?.kpis ?? null, hadCategories: old?.kpis.categories.map((c) => c.category) ?? [], delete: others });
+    this.post.days.push({
+      date,
+      file,
+      kpis: rec?.kpis ?? null,
+      hadCategories: old?.kpis.categories.map((c) => c.category) ?? [],
+      delete: others,
+    });
   }
 
   /** The newest order day with joined items, after the batch. */
   async latestDay(): Promise<void> {
     const body = this.body;
-    for (const d of this.post.days) if (d.kpis && (!body.latestDate || d.date > body.latestDate)) body.latestDate = d.date;
+    for (const d of this.post.days)
+      if (d.kpis && (!body.latestDate || d.date > body.latestDate)) body.latestDate = d.date;
     if (!body.latestDate || !this.post.days.some((d) => d.date === body.latestDate && !d.kpis)) return;
     // The newest day lost its last item (rare): the newest day that still has items.
     const gone = (date: string) => this.post.days.some((x) => x.date === date && !x.kpis);
@@ -474,7 +519,12 @@ class Batch {
   }
 }
 
-export async function applyBatch(bucket: Bucket, ix: KeyIndex, state: StateBody, files: BatchFile[]): Promise<BatchOutcome> {
+export async function applyBatch(
+  bucket: Bucket,
+  ix: KeyIndex,
+  state: StateBody,
+  files: BatchFile[],
+): Promise<BatchOutcome> {
   const b = new Batch(bucket, ix, state);
   // Milliseconds per step, for the logs (where a batch's time goes).
   const { times, lap } = laps();

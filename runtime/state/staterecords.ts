@@ -2,10 +2,10 @@
 // typed columns: each record's key and value bytes are put together in scratch buffers, with no
 // string per record. The bytes are those of the Rec path (iKey/itemVal, oKey/orderVal, pKey and
 // the category as JSON); a key or value that is not plain ASCII-safe text goes through that path.
-import type { Interner } from '../core/intern';
-import type { Tables } from '../core/join';
+import type { Interner } from '../core/join/intern';
+import type { Tables } from '../core/join/join';
 import type { Entity } from '../core/names';
-import type { RunWriter } from '../core/runfile';
+import type { RunWriter } from './runfile';
 import { iKey, itemVal, oKey, orderVal, pKey } from './incremental';
 
 /** Records written between two yields (the caller lets its file drain and its timers run). */
@@ -158,7 +158,9 @@ export function* idRecords(w: RunWriter, tables: Tables, rank: (file: string) =>
 
   const products = tables.productKeys;
   const productRank = rankIndexOf('products');
-  const category = Array.from({ length: tables.categories.size }, (_, i) => Buffer.from(JSON.stringify(tables.categories.str(i)), 'utf8'));
+  const category = Array.from({ length: tables.categories.size }, (_, i) =>
+    Buffer.from(JSON.stringify(tables.categories.str(i)), 'utf8'),
+  );
   for (const key of products.idsInKeyOrder((id) => c.pWin[id]! >= 0)) {
     const ver = c.pWin[key]!;
     keyOf(k, 0x70, products, key, pKey);
