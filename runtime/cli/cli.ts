@@ -2,7 +2,7 @@
 import { parseArgs, intFlag, numFlag, onePositional, UsageError, type Parsed } from './args';
 import { computeDir } from '../core/compute';
 import { CATEGORY_COLUMNS, ORDER_COLUMNS, pretty, table } from './format';
-import { generate } from './generate';
+import { generate, ID_STYLES, type IdStyle } from './generate';
 import { progressBar } from './progress';
 import { HELP, help, USAGE } from './help';
 
@@ -19,7 +19,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'compute':
         return await compute(parseArgs(rest, ['engine', 'rejected'], ['json']));
       case 'generate':
-        return gen(parseArgs(rest, ['items', 'seed', 'dirty', 'part-rows'], []));
+        return gen(parseArgs(rest, ['items', 'seed', 'dirty', 'part-rows', 'id-style'], []));
       case 'local':
       case 'start':
       case 'upload':
@@ -76,6 +76,13 @@ async function compute(p: Parsed): Promise<number> {
   return 0;
 }
 
+function idStyleFlag(p: Parsed): IdStyle {
+  const v = p.flags['id-style'] ?? 'decimal';
+  if (!(ID_STYLES as readonly unknown[]).includes(v))
+    throw new UsageError(`--id-style must be one of ${ID_STYLES.join(', ')}, got '${v}'`);
+  return v as IdStyle;
+}
+
 function gen(p: Parsed): number {
   if (p.flags.help) return help('generate');
   const dir = onePositional(p, 'generate needs exactly one DIR');
@@ -86,6 +93,7 @@ function gen(p: Parsed): number {
     seed: intFlag(p, 'seed', 1),
     dirty: numFlag(p, 'dirty', 0, 0, 1),
     partRows: p.flags['part-rows'] ? intFlag(p, 'part-rows', 0, 1) : undefined,
+    idStyle: idStyleFlag(p),
     onProgress: progressBar('generating', 0),
   });
   console.log(

@@ -12,6 +12,48 @@ export interface GenerateOptions {
   /** rows per part file for orders and items */
   partRows?: number;
   onProgress?: (done: number, total: number) => void;
+  /** how ids are spelt (decimal by default): what real shops have varies, and so does the cost */
+  idStyle?: IdStyle;
+}
+
+export const ID_STYLES = ['decimal', 'uuid', 'prefixed', 'bigint'] as const;
+export type IdStyle = (typeof ID_STYLES)[number];
+
+/** The murmur3 finalizer: a bijection on 32-bit integers, so distinct inputs give distinct words. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+const hex8 = (v: number) => v.toString(16).padStart(8, '0');
+
+/**
+ * An id of kind k (o order, i item, p product, u user) and number n in the chosen style: decimal
+ * `n`; bigint `n + 10^12` (past the scanner's canonical range); prefixed `ORD-00000042`; uuid, a
+ * version-4-shaped UUID derived from (k, n) — unique because its first word is a bijection of n.
+ */
+export function idOf(style: IdStyle, k: 'o' | 'i' | 'p' | 'u', n: number): string {
+  switch (style) {
+    case 'decimal':
+      return String(n);
+    case 'bigint':
+      return String(1_000_000_000_000 + n);
+    case 'prefixed':
+      return `${{ o: 'ORD', i: 'ITM', p: 'PRD', u: 'USR' }[k]}-${String(n).padStart(8, '0')}`;
+    case 'uuid': {
+      const seed = k.charCodeAt(0) * 0x9e3779b1;
+      const w = [fmix32(n ^ seed), fmix32(n + 0x68e31da4 + seed), fmix32(n * 3 + 0xb5297a4d), fmix32(n + 0x1b56c4e9)];
+      const a = hex8(w[0]!);
+      const b = hex8(w[1]!);
+      const c = hex8(w[2]!);
+      const d = hex8(w[3]!);
+      return `${a}-${b.slice(0, 4)}-4${b.slice(5, 8)}-${'89ab'[w[2]! & 3]}${c.slice(1, 4)}-${c.slice(4)}${d}`;
+    }
+  }
 }
 
 export interface GenerateSummary {
@@ -168,6 +210,8 @@ class PartWriter {
 export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
   const rand = rng(opts.seed ?? 1);
   const dirty = opts.dirty ?? 0;
+  const style = opts.idStyle ?? 'decimal';
+  const id = (k: 'o' | 'i' | 'p' | 'u', n: number) => idOf(style, k, n);
   const partRows = opts.partRows ?? Math.max(1000, Math.ceil(opts.items / 8));
   const pick = <T>(a: readonly T[]): T => a[Math.floor(rand() * a.length)] as T; // a is never empty
   const defects: Record<string, number> = {};
@@ -187,18 +231,18 @@ export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
     Math.ceil(nProducts / 2),
   );
   const price = new Float64Array(nProducts + 1);
-  for (let id = 1; id <= nProducts; id++) {
+  for (let pid = 1; pid <= nProducts; pid++) {
     const cat = pick(CATEGORIES);
     const brand = pick(BRANDS);
     const retail = Math.round((5 + rand() * 195) * 100) / 100;
-    price[id] = retail;
+    price[pid] = retail;
     let name = `${brand} ${pick(ADJECTIVES)} ${cat.replace(/s$/, '')}`;
     if (rand() < 0.05) name += `, size "${pick(['S', 'M', 'L', 'XL'])}"`;
-    let idText = String(id);
+    let idText = id('p', pid);
     let catText = cat;
     const d = defect(['missing_field', 'duplicate_key']);
     if (d === 'missing_field') catText = '';
-    if (d === 'duplicate_key' && id > 1) idText = String(id - 1);
+    if (d === 'duplicate_key' && pid > 1) idText = id('p', pid - 1);
     products.row(
       [
         idText,
@@ -208,7 +252,7 @@ export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
         csvCell(brand),
         retail.toFixed(2),
         rand() < 0.5 ? 'Women' : 'Men',
-        `SKU${id}`,
+        `SKU${pid}`,
       ].join(','),
     );
   }
@@ -247,9 +291,18 @@ export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
     const returned = status === 'Returned' ? delivered + 86400 + Math.floor(rand() * 86400 * 5) : NaN;
     const remaining = opts.items - itemId;
     const count = Math.min(remaining, 1 + Math.floor(rand() * rand() * 4));
-    const style = Math.floor(rand() * 4);
-    const ts = (v: number) => (Number.isNaN(v) ? '' : stamp(v, style));
-    let cols = [String(o), String(user), status, ts(created), ts(returned), ts(shipped), ts(delivered), String(count)];
+    const spelling = Math.floor(rand() * 4);
+    const ts = (v: number) => (Number.isNaN(v) ? '' : stamp(v, spelling));
+    let cols = [
+      id('o', o),
+      id('u', user),
+      status,
+      ts(created),
+      ts(returned),
+      ts(shipped),
+      ts(delivered),
+      String(count),
+    ];
     switch (
       defect([
         'missing_field',
@@ -277,7 +330,7 @@ export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
         cols[6] = stamp(created + 1800, 1);
         break;
       case 'duplicate_key':
-        if (o > 1) cols = [String(o - 1), ...cols.slice(1)];
+        if (o > 1) cols = [id('o', o - 1), ...cols.slice(1)];
         break;
     }
     orders.row(cols.join(','));
@@ -289,10 +342,10 @@ export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
       const sale = ((price[product] ?? 0) + noise).toString();
       const itemStatus = status === 'Returned' && rand() < 0.3 ? 'Complete' : status;
       const c = [
-        String(itemId),
-        String(o),
-        String(user),
-        String(product),
+        id('i', itemId),
+        id('o', o),
+        id('u', user),
+        id('p', product),
         itemStatus,
         ts(created),
         ts(shipped),
@@ -332,13 +385,13 @@ export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
           c[7] = stamp(created + 3600, 1);
           break;
         case 'duplicate_key':
-          if (itemId > 1) c[0] = String(itemId - 1);
+          if (itemId > 1) c[0] = id('i', itemId - 1);
           break;
         case 'unknown_order':
-          c[1] = String(900000000 + Math.floor(rand() * 1000));
+          c[1] = id('o', 900000000 + Math.floor(rand() * 1000));
           break;
         case 'unknown_product':
-          c[3] = String(900000000 + Math.floor(rand() * 1000));
+          c[3] = id('p', 900000000 + Math.floor(rand() * 1000));
           break;
       }
       pending.push(c.map(csvCell).join(','));
@@ -362,7 +415,7 @@ export function generate(dir: string, opts: GenerateOptions): GenerateSummary {
   while (chosen.size < Math.min(nUpdates, ordersWritten)) chosen.add(1 + Math.floor(rand() * ordersWritten));
   for (const o of chosen) {
     const created = (firstDay + Math.floor(rand() * spanDays)) * 86400 + Math.floor(rand() * 86400);
-    updates.row([String(o), String(1 + Math.floor(rand() * nUsers)), 'Returned', stamp(created, 0)].join(','));
+    updates.row([id('o', o), id('u', 1 + Math.floor(rand() * nUsers)), 'Returned', stamp(created, 0)].join(','));
   }
   updates.close();
   return {

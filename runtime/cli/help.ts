@@ -31,14 +31,15 @@ later files upserting earlier ones), applies every row rule, joins, and prints b
   --engine NAME       wasm (default: the WebAssembly row scanner and kernel) or reference
                       (the TypeScript scanner, rules and aggregation they are tested against)
   --rejected FILE     also write every rejected row (original columns + reason, file, line) as CSV`,
-  generate: `Usage: kpi generate DIR --items N [--seed S] [--dirty RATE] [--part-rows R]
+  generate: `Usage: kpi generate DIR --items N [--seed S] [--dirty RATE] [--part-rows R] [--id-style S]
 
 Writes DIR/{products,orders,order_items}/*.csv: deterministic for a given seed, TheLook-shaped,
 items referring to orders in other part files, a late corrections file that upserts some orders.
   --items N           number of order items (required)
   --seed S            random seed (default 1)
   --dirty RATE        share of rows given a defect of some SPEC reason, 0..1 (default 0)
-  --part-rows R       rows per order/item part file (default items/8)`,
+  --part-rows R       rows per order/item part file (default items/8)
+  --id-style S        decimal (default), uuid, prefixed (ORD-00000042) or bigint (past 10^9)`,
   local: `Usage: kpi local [--dir DIR] [--port PORT]
 
 Starts the embedded stack in the foreground: one endpoint on 127.0.0.1 serving an S3-compatible

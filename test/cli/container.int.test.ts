@@ -44,7 +44,7 @@ test('npm ci --omit=dev of the image files: kpi --help and kpi compute data/ wor
     process.execPath,
     [
       '-e',
-      `const p = require(${JSON.stringify(path.join(app, 'dist/runtime/core/parquet.js'))});
+      `const p = require(${JSON.stringify(path.join(app, 'dist/runtime/core/formats/parquet.js'))});
        const row = { item_id: 'i', order_id: 'o', user_id: 'u', product_id: 'p', category: 'Jeans', sale_price_cents: 1999, returned: true, order_returned: false };
        p.encodeLakeFile([row]).then(p.decodeLakeFile).then((r) => console.log(JSON.stringify(r)));`,
     ],

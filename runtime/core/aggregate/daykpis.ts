@@ -1,8 +1,7 @@
 // One order day's KPI rows from its joined items (the curated zone's rows for that day), with the
-// formulas of kpis.ts: what the incremental transform writes for each day it changes. Pure.
+// formulas of kpis.ts (categoryKpi, orderKpi: written once): what the incremental transform writes for each day it changes. Pure.
 import type { JoinedRow } from '../join/join';
-import type { CategoryKpi, OrderKpi } from './kpis';
-import { centsToNumber, divHalfUp, ratio } from './money';
+import { categoryKpi, orderKpi, type CategoryKpi, type OrderKpi } from './kpis';
 
 export interface DayKpis {
   order: OrderKpi;
@@ -29,26 +28,13 @@ export function dayKpis(date: string, rows: JoinedRow[]): DayKpis {
   }
   const categories = [...cats.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([category, c]) => ({
-      category,
-      order_date: date,
-      daily_revenue: centsToNumber(c.cents),
-      avg_order_value: centsToNumber(divHalfUp(c.cents, c.items)),
-      return_rate: ratio(c.returned, c.items),
-      revenue_per_order: centsToNumber(divHalfUp(c.cents, c.orders.size)),
-      items: c.items,
-      orders: c.orders.size,
-      returned_items: c.returned,
-    }));
-  const order: OrderKpi = {
-    order_date: date,
-    total_orders: orders.size,
-    total_revenue: centsToNumber(cents),
-    total_items_sold: rows.length,
-    unique_customers: users.size,
-    revenue_per_order: centsToNumber(divHalfUp(cents, orders.size)),
-    return_rate: ratio(returnedOrders.size, orders.size),
-    returned_orders: returnedOrders.size,
-  };
+    .map(([category, c]) => categoryKpi(category, date, { ...c, orders: c.orders.size }));
+  const order = orderKpi(date, {
+    cents,
+    items: rows.length,
+    orders: orders.size,
+    users: users.size,
+    returnedOrders: returnedOrders.size,
+  });
   return { order, categories };
 }

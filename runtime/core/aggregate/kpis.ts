@@ -45,21 +45,42 @@ export const byCategoryThenDate = (x: CategoryKpi, y: CategoryKpi) =>
           ? 1
           : 0;
 
-export function toKpis(a: Aggregates, categories: Interner): KpiTables {
-  const category_kpis = a.groups.map((g) => ({
-    category: categories.str(g.cat),
-    order_date: civilFromDays(g.day),
-    daily_revenue: centsToNumber(g.cents),
-    avg_order_value: centsToNumber(divHalfUp(g.cents, g.items)),
-    return_rate: ratio(g.returnedItems, g.items),
-    revenue_per_order: centsToNumber(divHalfUp(g.cents, g.orders)),
-    items: g.items,
-    orders: g.orders,
-    returned_items: g.returnedItems,
-  }));
-  category_kpis.sort(byCategoryThenDate);
-  const order_kpis = a.days.map((d) => ({
-    order_date: civilFromDays(d.day),
+/** What one (category, day) group counts: the inputs of its KPI row. */
+export interface CategoryCounts {
+  cents: number;
+  items: number;
+  returned: number;
+  orders: number;
+}
+
+/** What one day counts. */
+export interface DayCounts {
+  cents: number;
+  items: number;
+  orders: number;
+  users: number;
+  returnedOrders: number;
+}
+
+/** The formulas of a category row (the contract's KPIs): the one place they are written. */
+export function categoryKpi(category: string, date: string, c: CategoryCounts): CategoryKpi {
+  return {
+    category,
+    order_date: date,
+    daily_revenue: centsToNumber(c.cents),
+    avg_order_value: centsToNumber(divHalfUp(c.cents, c.items)),
+    return_rate: ratio(c.returned, c.items),
+    revenue_per_order: centsToNumber(divHalfUp(c.cents, c.orders)),
+    items: c.items,
+    orders: c.orders,
+    returned_items: c.returned,
+  };
+}
+
+/** The formulas of an order-day row. */
+export function orderKpi(date: string, d: DayCounts): OrderKpi {
+  return {
+    order_date: date,
     total_orders: d.orders,
     total_revenue: centsToNumber(d.cents),
     total_items_sold: d.items,
@@ -67,7 +88,15 @@ export function toKpis(a: Aggregates, categories: Interner): KpiTables {
     revenue_per_order: centsToNumber(divHalfUp(d.cents, d.orders)),
     return_rate: ratio(d.returnedOrders, d.orders),
     returned_orders: d.returnedOrders,
-  }));
+  };
+}
+
+export function toKpis(a: Aggregates, categories: Interner): KpiTables {
+  const category_kpis = a.groups.map((g) =>
+    categoryKpi(categories.str(g.cat), civilFromDays(g.day), { cents: g.cents, items: g.items, returned: g.returnedItems, orders: g.orders }),
+  );
+  category_kpis.sort(byCategoryThenDate);
+  const order_kpis = a.days.map((d) => orderKpi(civilFromDays(d.day), d));
   order_kpis.sort((x, y) => (x.order_date < y.order_date ? -1 : 1));
   return { category_kpis, order_kpis };
 }
