@@ -134,8 +134,8 @@ async function startS3(opts: ServerOptions): Promise<S3rverInstance> {
 
 async function serve(opts: ServerOptions, post: (m: ServerMessage) => void): Promise<() => Promise<void>> {
   const { bucket } = opts;
-  const dynalite = loadOptional<(o: object) => http.Server>('dynalite');
   const s3 = await startS3(opts);
+  const dynalite = loadOptional<(o: object) => http.Server>('dynalite');
   const s3Handler = s3.callback();
   // dynalite closes its LevelDB store only through its own server's close(): let it listen privately.
   const dyn = dynalite({ path: path.join(opts.dir, 'dynamodb'), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });

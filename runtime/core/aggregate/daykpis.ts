@@ -1,5 +1,6 @@
 // One order day's KPI rows from its joined items (the curated zone's rows for that day), with the
-// formulas of kpis.ts (categoryKpi, orderKpi: written once): what the incremental transform writes for each day it changes. Pure.
+// formulas of kpis.ts (categoryKpi, orderKpi: written once): what the incremental transform writes
+// for each day it changes. Pure.
 import type { JoinedRow } from '../join/join';
 import { categoryKpi, orderKpi, type CategoryKpi, type OrderKpi } from './kpis';
 

@@ -93,7 +93,12 @@ export function orderKpi(date: string, d: DayCounts): OrderKpi {
 
 export function toKpis(a: Aggregates, categories: Interner): KpiTables {
   const category_kpis = a.groups.map((g) =>
-    categoryKpi(categories.str(g.cat), civilFromDays(g.day), { cents: g.cents, items: g.items, returned: g.returnedItems, orders: g.orders }),
+    categoryKpi(categories.str(g.cat), civilFromDays(g.day), {
+      cents: g.cents,
+      items: g.items,
+      returned: g.returnedItems,
+      orders: g.orders,
+    }),
   );
   category_kpis.sort(byCategoryThenDate);
   const order_kpis = a.days.map((d) => orderKpi(civilFromDays(d.day), d));
