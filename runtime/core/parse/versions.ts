@@ -1,13 +1,14 @@
 // One archived file → its valid row versions as plain values, for the incremental transform (which
-// compares them with the state's records key by key). The same rules and parser as `kpi compute`:
-// the first row of a key in a file stands, later ones are duplicate_key; a file that is not CSV or
-// lacks a required column counts nothing.
+// compares them with the state's records key by key). The same scanner, rules and parser as
+// `kpi compute` (the WebAssembly row scanner; the TypeScript reference for the rows it hands back,
+// and csv-parse after a decline): the first row of a key in a file stands, later ones are
+// duplicate_key; a file that is not CSV or lacks a required column counts nothing.
 import { fieldsOf, NotCsv, readCsv, type CsvRecord } from './csv';
 import type { Entity } from '../names';
 import { HeaderError, mapHeader, RowRules, SCHEMAS, type Reason } from './rules';
 
 import { BINARY_HEADER, binaryHeader, ITEM_STATUS_RETURNED, verdictSlots } from '../join/join';
-import { newVerdict, verdictOf, type VerdictSlots } from './rowscan';
+import { newVerdict, scanRows, verdictOf, type RowVerdict, type VerdictSlots } from './rowscan';
 
 export interface OrderVersion {
   id: string;
@@ -49,6 +50,7 @@ export async function readVersions(
   entity: Entity,
   file: string,
   open: (reuse?: boolean) => AsyncIterable<Uint8Array>,
+  engine: 'wasm' | 'reference' = 'wasm',
 ): Promise<FileVersions> {
   const schema = SCHEMAS[entity];
   let out: FileVersions;
@@ -68,18 +70,16 @@ export async function readVersions(
   });
   out = fresh();
   const text = (b: Uint8Array, s: number, e: number) => decoder.decode(b.subarray(s, e));
-  const onRecord = (rec: CsvRecord): void => {
-    if (!rules) {
-      if (binaryHeader(rec)) throw new HeaderError(BINARY_HEADER);
-      out.header = fieldsOf(rec);
-      rules = new RowRules(schema, mapHeader(schema, out.header));
-      slots = verdictSlots(entity, rules);
-      return;
-    }
+  const header = (rec: CsvRecord): { rules: RowRules; slots: VerdictSlots } => {
+    if (binaryHeader(rec)) throw new HeaderError(BINARY_HEADER);
+    out.header = fieldsOf(rec);
+    rules = new RowRules(schema, mapHeader(schema, out.header));
+    slots = verdictSlots(entity, rules);
+    return { rules, slots };
+  };
+  const row = (v: RowVerdict): void => {
     out.rows++;
-    // The same verdict the join reads (rules, slots, status), from the reference scanner.
-    verdictOf(v, rec, rules, slots);
-    const b = rec.buf;
+    const b = v.buf;
     let dup = false;
     let id = '';
     if (v.ks !== v.ke) {
@@ -102,9 +102,14 @@ export async function readVersions(
         product: text(b, v.bs, v.be),
         cents: v.cents,
         status: v.status,
-        line: rec.line,
-        fields: fieldsOf(rec),
+        line: v.line,
+        fields: v.fields(),
       });
+  };
+  // The reference path (and csv-parse after a decline): the same verdict from the TypeScript rules.
+  const onRecord = (rec: CsvRecord): void => {
+    if (!rules) header(rec);
+    else row(verdictOf(v, rec, rules, slots));
   };
   const restart = () => {
     out = fresh();
@@ -112,7 +117,8 @@ export async function readVersions(
     seen = new Set();
   };
   try {
-    await readCsv(open, onRecord, restart);
+    if (engine === 'reference') await readCsv(open, onRecord, restart);
+    else await readCsv(open, onRecord, restart, { name: 'wasm', read: () => scanRows(open, { header, row }) });
     if (!rules) throw new HeaderError('empty file (no header row)');
   } catch (err) {
     if (!(err instanceof HeaderError) && !(err instanceof NotCsv)) throw Object.assign(err as Error, { file });
