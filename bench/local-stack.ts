@@ -1,6 +1,6 @@
 // `npm run bench:local -- --items N`: upload a generated set to the embedded stack and time it
 // until every KPI is queryable (tables equal to kpi compute of the same folder).
-// `npm run bench:local -- --history N [--runs R]`: the same initial load of N items, then R new
+// `npm run bench:local -- --history N [--runs R] [--id-style uuid|prefixed|bigint]`: the same initial load of N items, then R new
 // days (1,000 orders, 1,500 items each) uploaded one after another, each timed from its upload to
 // its day's KPIs in the table; prints the median, and checks the tables against kpi compute.
 // `--recategorize` (with --history): then one products file (~150 bytes) gives products 1-10 a new
@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { computeDir } from '../runtime/core/compute';
-import { generate } from '../runtime/cli/generate';
+import { generate, idOf, ID_STYLES, type IdStyle } from '../runtime/cli/generate';
 import { KpiStore } from '../runtime/aws/kpistore';
 import { benchStack } from './stack';
 import { Dispatcher } from '../runtime/local/dispatcher';
@@ -19,18 +19,19 @@ import { planUpload, upload } from '../runtime/cli/upload';
 import { mkdirSync, cpSync } from 'node:fs';
 
 /** One new day: orders with ids after every history id, items of existing products. */
-function newDay(dir: string, r: number, date: string, products: number, valid: Set<string>): number {
+function newDay(dir: string, r: number, date: string, products: number, valid: Set<string>, style: IdStyle): number {
+  const id = (k: 'o' | 'i' | 'p' | 'u', n: number) => idOf(style, k, n);
   const base = 900_000_000 + r * 10_000;
   let o = 'order_id,user_id,status,created_at\n';
   let i = 'id,order_id,product_id,sale_price,status\n';
   let item = 0;
   let joined = 0;
   for (let k = 0; k < 1000; k++) {
-    o += `${base + k},${1 + ((k * 7919) % 50_000)},${k % 9 === 0 ? 'Returned' : 'Complete'},${date}T${String(k % 24).padStart(2, '0')}:15:00Z\n`;
+    o += `${id('o', base + k)},${id('u', 1 + ((k * 7919) % 50_000))},${k % 9 === 0 ? 'Returned' : 'Complete'},${date}T${String(k % 24).padStart(2, '0')}:15:00Z\n`;
     for (let j = 0; j < (k % 2 === 0 ? 2 : 1); j++) {
-      const product = String(1 + ((k * 31 + j * 17) % products));
+      const product = id('p', 1 + ((k * 31 + j * 17) % products));
       if (valid.has(product)) joined++; // the history's dirty rows left a few product ids invalid
-      i += `${base + item++},${base + k},${product},${((k % 97) + 1).toFixed(2)},${k % 13 === 0 ? 'Returned' : 'Complete'}\n`;
+      i += `${id('i', base + item++)},${id('o', base + k)},${product},${((k % 97) + 1).toFixed(2)},${k % 13 === 0 ? 'Returned' : 'Complete'}\n`;
     }
   }
   mkdirSync(path.join(dir, 'orders'), { recursive: true });
@@ -48,11 +49,20 @@ async function main(): Promise<void> {
     return at > 0 ? Number(process.argv[at + 1]) : undefined;
   };
   const history = arg('--history');
+  const at = process.argv.indexOf('--id-style');
+  const style = (at > 0 ? process.argv[at + 1] : 'decimal') as IdStyle;
+  if (!ID_STYLES.includes(style)) throw new Error(`--id-style must be one of ${ID_STYLES.join(', ')}`);
   const runs = arg('--runs') ?? 5;
   const items = history ?? arg('--items') ?? 27000;
-  const dir = path.join(__dirname, '..', '..', '.bench', `local-${items}`);
+  const dir = path.join(
+    __dirname,
+    '..',
+    '..',
+    '.bench',
+    style === 'decimal' ? `local-${items}` : `local-${items}-${style}`,
+  );
   if (!existsSync(path.join(dir, '.complete'))) {
-    generate(dir, { items, seed: 3, dirty: 0.01, partRows: Math.max(2000, Math.ceil(items / 10)) });
+    generate(dir, { items, seed: 3, dirty: 0.01, partRows: Math.max(2000, Math.ceil(items / 10)), idStyle: style });
     writeFileSync(path.join(dir, '.complete'), '');
   }
   const plan = planUpload(dir);
@@ -84,8 +94,8 @@ async function main(): Promise<void> {
     for (let r = 1; r <= runs; r++) {
       const date = new Date(Date.parse(last) + r * 86400_000).toISOString().slice(0, 10);
       const day = mkdtempSync(path.join(os.tmpdir(), 'kpi-bench-day-'));
-      const joined = newDay(day, r, date, products, valid);
-      newDay(expectDir, r, date, products, valid);
+      const joined = newDay(day, r, date, products, valid, style);
+      newDay(expectDir, r, date, products, valid, style);
       const ta = performance.now();
       await upload(new Bucket(stack.clients.s3, stack.bucket), planUpload(day));
       for (let n = 0; ; n++) {
