@@ -1,8 +1,9 @@
 // `npm run bench:local -- --items N`: upload a generated set to the embedded stack and time it
 // until every KPI is queryable (tables equal to kpi compute of the same folder).
-// `npm run bench:local -- --history N [--runs R] [--id-style uuid|prefixed|bigint]`: the same initial load of N items, then R new
-// days (1,000 orders, 1,500 items each) uploaded one after another, each timed from its upload to
-// its day's KPIs in the table; prints the median, and checks the tables against kpi compute.
+// `npm run bench:local -- --history N [--runs R] [--id-style uuid|prefixed|bigint]`: the same initial
+// load of N items, then R new days (1,000 orders, 1,500 items each) uploaded one after another, each
+// timed from its upload to its day's KPIs in the table; prints the median, and checks the tables
+// against kpi compute. --id-style spells the ids of the history and the new days that way.
 // `--recategorize` (with --history): then one products file (~150 bytes) gives products 1-10 a new
 // category, and its time to the tables and the pipeline thread's peak heap meanwhile are printed.
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';

@@ -44,6 +44,18 @@ export interface FileVersions {
 }
 
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+const text = (b: Uint8Array, s: number, e: number) => decoder.decode(b.subarray(s, e));
+
+const emptyVersions = (entity: Entity): FileVersions => ({
+  entity,
+  status: 'accepted',
+  rows: 0,
+  header: [],
+  rejected: {},
+  orders: [],
+  products: [],
+  items: [],
+});
 
 /** `file` names the source in errors (and lets a test single one out). */
 export async function readVersions(
@@ -58,18 +70,8 @@ export async function readVersions(
   let seen = new Set<string>();
   let slots: VerdictSlots = { key: 0, a: -1, b: -1, status: -1 };
   const v = newVerdict();
-  const fresh = (): FileVersions => ({
-    entity,
-    status: 'accepted',
-    rows: 0,
-    header: [],
-    rejected: {},
-    orders: [],
-    products: [],
-    items: [],
-  });
+  const fresh = () => emptyVersions(entity);
   out = fresh();
-  const text = (b: Uint8Array, s: number, e: number) => decoder.decode(b.subarray(s, e));
   const header = (rec: CsvRecord): { rules: RowRules; slots: VerdictSlots } => {
     if (binaryHeader(rec)) throw new HeaderError(BINARY_HEADER);
     out.header = fieldsOf(rec);
