@@ -72,11 +72,15 @@ export async function writeLake(
     stats.deleted++;
   };
   // Day by day: a day's columns are encoded, hashed, and put if the day's file changed; up to
-  // IN_FLIGHT changed days are uploaded at once, so memory stays a few days' files.
+  // IN_FLIGHT changed days are uploaded at once while the next ones are encoded (the uploads wait
+  // on S3, the encoding on this thread), so memory stays two groups of days' files.
   let batch: { date: string; key: string; bytes: Uint8Array; have: string[] }[] = [];
+  let uploading: Promise<void> = Promise.resolve();
   const flush = async () => {
+    const group = batch;
+    batch = [];
     await Promise.all(
-      batch.map(async ({ date, key, bytes, have }) => {
+      group.map(async ({ date, key, bytes, have }) => {
         if (!have.includes(key)) {
           await bucket.put(key, bytes, { contentType: 'application/vnd.apache.parquet' });
           stats.written++;
@@ -85,7 +89,6 @@ export async function writeLake(
         stats.changedDates.push(date);
       }),
     );
-    batch = [];
   };
   const dicts = tables.lakeDicts;
   const productIds = new Int32Array(tables.productKeys.size).fill(-1);
@@ -109,8 +112,14 @@ export async function writeLake(
     existing.delete(date);
     if (have.length === 1 && have[0] === key) continue;
     batch.push({ date, key, bytes, have });
-    if (batch.length >= IN_FLIGHT) await flush();
+    if (batch.length >= IN_FLIGHT) {
+      await uploading;
+      uploading = flush();
+      // awaited above or after the loop; until then a failure must not count as unhandled
+      uploading.catch(() => undefined);
+    }
   }
+  await uploading;
   await flush();
   for (const [date, keys] of existing) {
     for (const k of keys) await drop(k);
