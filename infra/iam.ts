@@ -8,7 +8,7 @@ import {
   STATE_PREFIX,
 } from '../runtime/core/names';
 
-/** The transform's own objects (README "State and commits"): index runs and commit records. */
+/** The transform's own objects (docs/state-and-commits.md): index runs and commit records. */
 const STATE_OBJECTS = ['index/', 'commits/'].map((p) => `${STATE_PREFIX}${p}`);
 const PENDING = `${STATE_PREFIX}pending/`;
 

@@ -105,9 +105,10 @@ there is any; 0 when all agree. The deployed pipeline runs it on a schedule (KPI
   rebuild: `Usage: kpi rebuild
 
 Recomputes the transform's state ($KPI_STATE_TABLE and state/index/), the curated zone and the
-KPI tables from archive/, then verifies. It marks every archived file pending and clears the
-state, the lake and the tables first (readers see empty tables while it runs); killed at any
-point, the next transform finishes it. For recovery and after a format change.`,
+KPI tables from archive/, then verifies. It marks every archived file pending and recomputes
+them beside the current state, lake and tables, switching with one commit: readers see the old
+figures until then, never empty tables; killed at any point, the next transform finishes it.
+For recovery and after a format change.`,
 };
 
 export function help(cmd: string): number {

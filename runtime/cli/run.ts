@@ -1,4 +1,4 @@
-// kpi run: the container entry point (README "kpi run" for the environment it reads).
+// kpi run: the container entry point (README "The kpi command" for the environment it reads).
 import { UsageError, type Parsed } from './args';
 import { configFromEnv, runRequestFromEnv } from '../aws/config';
 import { DeadlineExceeded, Deadline } from '../aws/deadline';

@@ -1,4 +1,4 @@
-// Object keys in the bucket (README: "Bucket layout"). Pure functions, unit-tested.
+// Object keys in the bucket (docs/state-and-commits.md, "Bucket layout"). Pure functions, unit-tested.
 import { createHash } from 'node:crypto';
 import { ARCHIVE_PREFIX, ENTITIES, ERR_PREFIX, LANDING_PREFIX, type Entity } from './names';
 

@@ -1,12 +1,13 @@
 // The transform stage, incremental: newly archived files (their pending markers, written by
 // validate) are applied to the state in batches, each batch one atomic commit.
 //
-// Protocol (README "State and commits"): a run takes the lease on the manifest (a DynamoDB item),
-// reads the committed state, writes immutable objects (an index run, the changed days' lake files,
-// a commit record of what is left to do), then commits with a conditional write on (lease holder,
-// version). Only after the commit are KPI rows written, superseded lake files and markers deleted;
-// the commit record lets the next run redo exactly that if this one dies. A batch already applied
-// is recognised key by key (f|file records), so a redo never counts twice.
+// Protocol (docs/state-and-commits.md, and this folder's README.md): a run takes the lease on the
+// manifest (a DynamoDB item), reads the committed state, writes immutable objects (an index run,
+// the changed days' lake files, a commit record of what is left to do), then commits with a
+// conditional write on (lease holder, version). Only after the commit are the KPI rows written
+// (fenced) and the named lake files and markers deleted (under the lease); the commit record lets
+// the next run redo exactly that if this one dies. A batch already applied is recognised key by key
+// (f|file records), so a redo never counts twice.
 import { randomUUID, createHash } from 'node:crypto';
 import { applyBatch, dayRecord, dayRecords, emptyState, heldRows, type Post, type StateBody } from './incremental';
 import { parseArchive, unmatchedKey } from '../core/layout';
