@@ -10,6 +10,7 @@ import {
   GetCommand,
   ScanCommand,
   type DynamoDBDocumentClient,
+  type ScanCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { byCategoryThenDate, type CategoryKpi, type KpiTables, type OrderKpi } from '../core/aggregate/kpis';
 import { CATEGORY_TABLE, ORDER_TABLE } from '../core/names';
@@ -114,40 +115,40 @@ export class KpiStore {
     return created;
   }
 
+  /** Every row of a table as readers see it (the fence left out). */
   async scan(table: string): Promise<Row[]> {
     const out: Row[] = [];
+    await this.scanPages(table, {}, (items) => {
+      for (const item of items) out.push(withoutFence(item));
+    });
+    return out;
+  }
+
+  private async scanPages(
+    table: string,
+    extra: Partial<ScanCommandInput>,
+    page: (items: Row[]) => void,
+  ): Promise<void> {
     let start: Row | undefined;
     do {
-      const r = await this.ddb.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start })).catch((err) => {
-        throw nameMissing(table, err);
-      });
-      for (const item of (r.Items ?? []) as Row[]) out.push(withoutFence(item));
+      const r = await this.ddb
+        .send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ...extra }))
+        .catch((err) => {
+          throw nameMissing(table, err);
+        });
+      page((r.Items ?? []) as Row[]);
       start = r.LastEvaluatedKey as Row | undefined;
     } while (start);
-    return out;
   }
 
   /** The newest commit version any row carries (0 for empty tables): a new manifest starts above it. */
   async maxCommitVersion(): Promise<number> {
     let max = 0;
+    const onlyFence = { ProjectionExpression: '#cv', ExpressionAttributeNames: { '#cv': COMMIT_VERSION } };
     for (const table of [this.categoryTable, this.orderTable]) {
-      let start: Row | undefined;
-      do {
-        const r = await this.ddb
-          .send(
-            new ScanCommand({
-              TableName: table,
-              ExclusiveStartKey: start,
-              ProjectionExpression: '#cv',
-              ExpressionAttributeNames: { '#cv': COMMIT_VERSION },
-            }),
-          )
-          .catch((err) => {
-            throw nameMissing(table, err);
-          });
-        for (const item of r.Items ?? []) max = Math.max(max, Number(item[COMMIT_VERSION] ?? 0));
-        start = r.LastEvaluatedKey as Row | undefined;
-      } while (start);
+      await this.scanPages(table, onlyFence, (items) => {
+        for (const item of items) max = Math.max(max, Number(item[COMMIT_VERSION] ?? 0));
+      });
     }
     return max;
   }

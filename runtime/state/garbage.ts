@@ -5,11 +5,10 @@
 // the age keeps the rule safe on its own). Referenced: the manifest's runs, its commit record, the
 // lake file of every day record.
 import { CURATED_PREFIX, STATE_PREFIX } from '../core/names';
-import { prefix } from './runfile';
 import { inPool } from '../core/pool';
 import { INDEX_PREFIX, KeyIndex } from './keyindex';
 import type { Bucket } from '../aws/s3store';
-import type { DayRec, StateBody } from './incremental';
+import { dayRecords, type StateBody } from './incremental';
 
 export const COMMITS_PREFIX = `${STATE_PREFIX}commits/`;
 
@@ -17,8 +16,7 @@ export const COMMITS_PREFIX = `${STATE_PREFIX}commits/`;
 export async function findGarbage(bucket: Bucket, body: StateBody, now: number, minAgeMs: number): Promise<string[]> {
   const keep = new Set<string>(body.runs.map((r) => INDEX_PREFIX + r.name));
   if (body.post) keep.add(body.post);
-  for (const r of await new KeyIndex(bucket, body.runs).scan(prefix('d')))
-    keep.add((JSON.parse(r.val!) as DayRec).file);
+  for (const { rec } of await dayRecords(new KeyIndex(bucket, body.runs))) keep.add(rec.file);
   const out: string[] = [];
   for (const p of [INDEX_PREFIX, COMMITS_PREFIX, CURATED_PREFIX]) {
     for (const o of await bucket.list(p)) if (!keep.has(o.key) && now - o.lastModified > minAgeMs) out.push(o.key);

@@ -22,7 +22,7 @@ import { civilFromDays } from '../core/parse/timestamp';
 import type { JoinedRow, RejectedRow } from '../core/join/join';
 import type { Entity } from '../core/names';
 import type { Reason } from '../core/parse/rules';
-import { canonical, lakeFileName, partitionPrefix } from './lake';
+import { canonical, lakeFileName, otherDayFiles } from './lake';
 import { laps } from '../core/laps';
 import type { KeyIndex, RunRef } from './keyindex';
 import type { Bucket } from '../aws/s3store';
@@ -495,7 +495,7 @@ class Batch {
     this.body.joined += (rec?.n ?? 0) - (old?.n ?? 0);
     this.body.revenueCents += (rec?.cents ?? 0) - (old?.cents ?? 0);
     this.put(dKey(date), '', rec ? JSON.stringify(rec) : null);
-    const others = (await this.bucket.list(partitionPrefix(date))).map((o) => o.key).filter((k) => k !== file);
+    const others = await otherDayFiles(this.bucket, date, file);
     this.post.days.push({
       date,
       file,

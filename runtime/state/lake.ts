@@ -26,6 +26,11 @@ export function canonical(rows: JoinedRow[]): JoinedRow[] {
 }
 
 /** A day's file name (under its partition) from the file's bytes. */
+/** A day's lake files other than `keep`: what a commit of that day deletes. */
+export async function otherDayFiles(bucket: Bucket, date: string, keep: string): Promise<string[]> {
+  return (await bucket.list(partitionPrefix(date))).map((o) => o.key).filter((k) => k !== keep);
+}
+
 export const lakeFileName = (date: string, bytes: Uint8Array) =>
   `${partitionPrefix(date)}part-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.parquet`;
 

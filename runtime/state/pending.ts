@@ -23,11 +23,12 @@ export async function listArchive(bucket: Bucket): Promise<ArchivedVersion[]> {
 }
 
 /** Marks every archived version pending (a first run over an existing archive, or kpi rebuild). */
-export async function markAll(bucket: Bucket): Promise<number> {
+export async function markAll(bucket: Bucket): Promise<{ marked: number; archived: number }> {
   const have = new Set((await bucket.list(PENDING_PREFIX)).map((o) => o.key));
-  const todo = (await listArchive(bucket)).map((v) => pendingKey(v.key)).filter((k) => !have.has(k));
+  const archived = await listArchive(bucket);
+  const todo = archived.map((v) => pendingKey(v.key)).filter((k) => !have.has(k));
   await inPool(todo, 16, (k) => bucket.put(k, 'pending\n', { contentType: 'text/plain' }));
-  return todo.length;
+  return { marked: todo.length, archived: archived.length };
 }
 
 export interface PendingFile extends BatchFile {

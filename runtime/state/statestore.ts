@@ -203,12 +203,17 @@ export class StateStore {
       }
       return false;
     }
+    this.stopHolding()?.();
+    return true;
+  }
+
+  /** Stops renewing and hands back the end of this run's turn (null when it has none any more). */
+  private stopHolding(): (() => void) | null {
     clearInterval(this.renewTimer);
     this.renewTimer = undefined;
     const end = this.endTurn;
     this.endTurn = null;
-    end?.();
-    return true;
+    return end;
   }
 
   /** Renews the lease now and fails if it is no longer this run's: checked before deleting anything. */
@@ -266,17 +271,14 @@ export class StateStore {
   }
 
   async release(): Promise<void> {
-    clearInterval(this.renewTimer);
-    this.renewTimer = undefined;
-    const end = this.endTurn;
-    this.endTurn = null;
+    const end = this.stopHolding();
     if (!end) return; // released already (releaseUnlessRerun)
     try {
       await this.update('REMOVE #o, #e', '#o = :me');
     } catch (err) {
       if (!isConditionFailed(err)) throw err;
     } finally {
-      end?.();
+      end();
     }
   }
 }

@@ -12,7 +12,7 @@ import { randomUUID, createHash } from 'node:crypto';
 import { applyBatch, dayRecord, dayRecords, emptyState, heldRows, type Post, type StateBody } from './incremental';
 import { parseArchive, unmatchedKey } from '../core/layout';
 import { bulkApply, BulkSuperseded } from './bulk';
-import { partitionPrefix } from './lake';
+import { otherDayFiles } from './lake';
 import { listArchive, listPending, markAll, PENDING_PREFIX, pendingKey, takeBatch } from './pending';
 import { SourceFailed } from '../core/compute';
 import { collectGarbage, COMMITS_PREFIX, findGarbage } from './garbage';
@@ -122,10 +122,7 @@ async function finishPost(
   // Exactly the keys the commit record names (a record of an older version names none: its day's
   // other files are listed now, still under the lease).
   const named = await Promise.all(
-    post.days.map(
-      async (d) =>
-        d.delete ?? (await ctx.bucket.list(partitionPrefix(d.date))).map((o) => o.key).filter((k) => k !== d.file),
-    ),
+    post.days.map(async (d) => d.delete ?? (await otherDayFiles(ctx.bucket, d.date, d.file))),
   );
   const lake = named.flat();
   await deleteAll(ctx.bucket, lake);
@@ -238,8 +235,8 @@ class TransformRun {
 
   /** No state yet: every archived file is to be applied (first run, or an archive from before the index). */
   private async initialise(): Promise<void> {
-    const n = await markAll(this.ctx.bucket);
-    this.ctx.obs.log('state_initialised', { files_marked: n });
+    const { marked } = await markAll(this.ctx.bucket);
+    this.ctx.obs.log('state_initialised', { files_marked: marked });
     this.body = emptyState();
     // The KPI rows are fenced by manifest versions: a new manifest (a state table recreated)
     // starts above every version already in the tables, or its writes would all be refused.
@@ -546,11 +543,11 @@ async function expireHeld(ctx: TransformContext, ix: KeyIndex, now: number): Pro
  * are still there and the next transform (pending ≥ 20% of applied: the bulk path) does the same.
  */
 export async function rebuild(ctx: TransformContext): Promise<TransformResult> {
-  const marked = await markAll(ctx.bucket);
+  const { marked, archived } = await markAll(ctx.bucket);
   ctx.obs.log('rebuild_marked', { files_marked: marked });
   const r = await transform({ ...ctx, bulkFactor: 0 });
   // files: every archived file was recomputed (the bulk path counts only those new to the state)
-  return { ...r, files: (await listArchive(ctx.bucket)).length };
+  return { ...r, files: archived };
 }
 
 /** Local stack: a recreated KPI table refilled from the day records (no recompute). */
