@@ -79,6 +79,20 @@ export default tseslint.config(
     },
   },
   { files: ['runtime/local/**/*.ts'], rules: forbid(['dashboard', 'cli']) },
+  // reference/ holds the oracles tests and benchmarks compare against; the image does not copy it.
+  {
+    files: ['runtime/**/*.ts'],
+    ignores: ['runtime/dashboard/client.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ImportDeclaration[source.value=/(^|\\/)reference\\//]',
+          message: 'runtime/ may not import reference/ (the test oracles; not in the image)',
+        },
+      ],
+    },
+  },
   // Functions a screen long at most. The exceptions are the byte-level state machines and row
   // loops whose state lives in locals on purpose (a call or a field per byte or row is measurable):
   {

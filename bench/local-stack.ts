@@ -14,6 +14,7 @@ import { computeDir } from '../runtime/core/compute';
 import { generate, idOf, ID_STYLES, type IdStyle } from '../runtime/cli/generate';
 import { KpiStore } from '../runtime/aws/kpistore';
 import { benchStack } from './stack';
+import { winningProducts } from '../reference/winners';
 import { Dispatcher } from '../runtime/local/dispatcher';
 import { Bucket } from '../runtime/aws/s3store';
 import { planUpload, upload } from '../runtime/cli/upload';
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
     cpSync(dir, expectDir, { recursive: true });
     const products = Math.max(50, Math.min(30000, Math.ceil(items / 4)));
     const last = want.order_kpis.at(-1)!.order_date;
-    const valid = new Set([...want.tables.winningProducts()].map((p) => p.id));
+    const valid = new Set([...winningProducts(want.tables)].map((p) => p.id));
     for (let r = 1; r <= runs; r++) {
       const date = new Date(Date.parse(last) + r * 86400_000).toISOString().slice(0, 10);
       const day = mkdtempSync(path.join(os.tmpdir(), 'kpi-bench-day-'));

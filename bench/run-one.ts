@@ -7,10 +7,11 @@ import { fieldsOf } from '../runtime/core/parse/csv';
 import { scanRows } from '../runtime/core/parse/rowscan';
 import { mapHeader, RowRules, SCHEMAS } from '../runtime/core/parse/rules';
 import { aggregateWasm } from '../runtime/core/aggregate/kernel';
-import { aggregateReference } from '../runtime/core/aggregate/reference';
+import { aggregateReference } from '../reference/aggregate';
 import { sortAggregates } from '../runtime/core/aggregate/aggregates';
 import { isDeepStrictEqual } from 'node:util';
-import { materialize, verdictSlots } from '../runtime/core/join/join';
+import { verdictSlots } from '../runtime/core/join/join';
+import { materialize } from '../reference/materialize';
 import { duckCompute } from './duckdb';
 import { duckPlain } from './duckdb-plain';
 

@@ -17,7 +17,7 @@ export async function main(argv: string[]): Promise<number> {
         console.log(USAGE);
         return cmd === undefined ? 2 : 0;
       case 'compute':
-        return await compute(parseArgs(rest, ['engine', 'rejected'], ['json']));
+        return await compute(parseArgs(rest, ['rejected'], ['json']));
       case 'generate':
         return gen(parseArgs(rest, ['items', 'seed', 'dirty', 'part-rows', 'id-style'], []));
       case 'local':
@@ -46,13 +46,9 @@ export async function main(argv: string[]): Promise<number> {
 async function compute(p: Parsed): Promise<number> {
   if (p.flags.help) return help('compute');
   const dir = onePositional(p, 'compute needs exactly one DIR');
-  const engine = (p.flags.engine ?? 'wasm') as string;
-  if (engine !== 'wasm' && engine !== 'reference') throw new UsageError(`--engine must be wasm or reference`);
   const rejectedFile = p.flags.rejected as string | undefined;
   const sink = rejectedFile ? (await import('./rejects-file')).rejectsCsvFile(rejectedFile) : undefined;
   const res = await computeDir(dir, {
-    engine,
-    rowEngine: engine,
     onReject: sink?.write,
     onProgress: progressBar('reading'),
   });

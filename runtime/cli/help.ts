@@ -23,13 +23,11 @@ Configuration comes from the environment: AWS_ENDPOINT_URL, AWS_REGION, KPI_BUCK
 KPI_CATEGORY_TABLE (default category_kpi_table), KPI_ORDER_TABLE (default order_kpi_table).`;
 
 export const HELP: Record<string, string> = {
-  compute: `Usage: kpi compute DIR [--json] [--engine wasm|reference] [--rejected FILE]
+  compute: `Usage: kpi compute DIR [--json] [--rejected FILE]
 
 Reads DIR/products/*.csv, DIR/orders/*.csv and DIR/order_items/*.csv (each in file name order,
 later files upserting earlier ones), applies every row rule, joins, and prints both KPI tables.
   --json              one JSON object {category_kpis, order_kpis, rejected}
-  --engine NAME       wasm (default: the WebAssembly row scanner and kernel) or reference
-                      (the TypeScript scanner, rules and aggregation they are tested against)
   --rejected FILE     also write every rejected row (original columns + reason, file, line) as CSV`,
   generate: `Usage: kpi generate DIR --items N [--seed S] [--dirty RATE] [--part-rows R] [--id-style S]
 

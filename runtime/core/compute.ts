@@ -2,8 +2,7 @@
 import { readFileChunks } from './parse/csv';
 import { entityFiles, isCsvName, noFilesMessage } from './folder';
 import { aggregateWasm } from './aggregate/kernel';
-import { aggregateReference } from './aggregate/reference';
-import { materialize, Tables, type FileResult, type RejectedRow, type RowEngine, type UnknownMode } from './join/join';
+import { Tables, type FileResult, type RejectedRow, type RowEngine, type UnknownMode } from './join/join';
 import { toKpis, type KpiTables } from './aggregate/kpis';
 import { ENTITIES, type Entity } from './names';
 import type { Reason } from './parse/rules';
@@ -34,9 +33,7 @@ export interface ComputeResult extends KpiTables {
 }
 
 export interface ComputeOptions {
-  /** the KPI kernel: WebAssembly or the TypeScript reference */
-  engine?: 'wasm' | 'reference';
-  /** the row stages (csv + rules): the WebAssembly scanner or the TypeScript reference */
+  /** the row stages (csv + rules): the WebAssembly scanner or the TypeScript one (tests compare them) */
   rowEngine?: RowEngine;
   unknownMode?: UnknownMode;
   onReject?: (r: RejectedRow) => void;
@@ -107,7 +104,7 @@ export async function computeSources(sources: SourceFile[], opts: ComputeOptions
   const t1 = performance.now();
   const joined = tables.joinSource();
   const t2 = performance.now();
-  const agg = opts.engine === 'reference' ? aggregateReference(materialize(joined)) : aggregateWasm(joined);
+  const agg = aggregateWasm(joined);
   const t3 = performance.now();
   const kpis = toKpis(agg, tables.categories);
   const t4 = performance.now();

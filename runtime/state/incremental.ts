@@ -1,18 +1,29 @@
-// The incremental transform's core step: a batch of newly archived files applied to the state.
-//
-// The state is a map of records in the state index (aws/keyindex.ts):
-//   o|order_id   → the winning order version (its rank; day, user, returned)
-//   p|product_id → the winning product version (rank; category)
-//   i|item_id    → the winning *joinable* item version (rank; order, product, cents, status)
-//   hq|o or p|id|item|rank → an item version waiting for its order (o) or product (p)
-//   d|date       → that day's lake file, row count, revenue, products and KPI rows
-//   f|archive key → the file is applied (a redo after a crash skips it)
-// A version wins when its rank (upload time, then landing key: SPEC's version order) is the
-// highest; an item version counts only once its order and product exist, exactly as a full
-// recompute over every archived file would decide. The cost of a batch is its rows, the look-ups of
-// their keys, and the days whose joined items change — never the whole history.
+// The incremental transform's core step: a batch of newly archived files applied to the state
+// (records.ts: what the state's records are). A version wins when its rank (upload time, then landing
+// key: SPEC's version order) is the highest; an item version counts only once its order and product
+// exist, exactly as a full recompute over every archived file would decide. The cost of a batch is
+// its rows, the look-ups of their keys, and the days whose joined items change — never the history.
 import { SourceFailed } from '../core/compute';
-import { cmp, key, prefix, type Rec } from './runfile';
+import { cmp, prefix, type Rec } from './runfile';
+import {
+  dKey,
+  decodeHeld,
+  decodeItem,
+  decodeOrder,
+  decodeProduct,
+  fKey,
+  hqKey,
+  iKey,
+  itemVal,
+  oKey,
+  orderVal,
+  pKey,
+  type DayRec,
+  type HeldRec,
+  type ItemRec,
+  type OrderRec,
+  type ProductRec,
+} from './records';
 import * as versions from '../core/parse/versions';
 import { type ItemVersion, type OrderVersion, type ProductVersion } from '../core/parse/versions';
 import { ITEM_STATUS_NONE, ITEM_STATUS_RETURNED } from '../core/join/join';
@@ -69,38 +80,6 @@ export interface BatchFile {
   open: (reuse?: boolean) => AsyncIterable<Uint8Array>;
 }
 
-interface OrderRec {
-  rank: string;
-  day: number;
-  user: string;
-  ret: boolean;
-}
-interface ProductRec {
-  rank: string;
-  cat: string;
-}
-interface ItemRec {
-  rank: string;
-  order: string;
-  product: string;
-  cents: number;
-  status: number;
-}
-interface HeldRec extends ItemRec {
-  item: string;
-  file: string;
-  line: number;
-  header: string[];
-  fields: string[];
-}
-export interface DayRec {
-  file: string;
-  n: number;
-  cents: number;
-  products: string[];
-  kpis: DayKpis;
-}
-
 /** What a commit leaves to do once it is the state: idempotent, redone by the next run after a crash. */
 export interface Post {
   /**
@@ -126,44 +105,6 @@ export interface BatchOutcome {
   skippedFiles: number;
   lookups: number;
 }
-
-// The state index's keys and values, written by this path and by the bulk path alike.
-export const oKey = (id: string) => key('o', id);
-export const pKey = (id: string) => key('p', id);
-export const iKey = (id: string) => key('i', id);
-export const dKey = (date: string) => key('d', date);
-export const fKey = (archiveKey: string) => key('f', archiveKey);
-export const hqKey = (waitsFor: 'o' | 'p', id: string, item: string, rank: string) =>
-  key('hq', waitsFor, id, item, rank);
-
-/** Text JSON.stringify leaves as it is between quotes (no quote, backslash, control character or
- * surrogate): the millions of id records of a bulk run are then built without a stringify call. */
-function plain(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return false;
-  }
-  return true;
-}
-/** An order record's value: [day, user, returned]. */
-export const orderVal = (day: number, user: string, ret: boolean) =>
-  plain(user) ? `[${day},"${user}",${ret ? 1 : 0}]` : JSON.stringify([day, user, ret ? 1 : 0]);
-/** An item record's value: [order, product, cents, status]. */
-export const itemVal = (order: string, product: string, cents: number, status: number) =>
-  plain(order) && plain(product)
-    ? `["${order}","${product}",${cents},${status}]`
-    : JSON.stringify([order, product, cents, status]);
-
-const decodeOrder = (r: Rec): OrderRec => {
-  const [day, user, ret] = JSON.parse(r.val!) as [number, string, number];
-  return { rank: r.rank, day, user, ret: ret === 1 };
-};
-const decodeProduct = (r: Rec): ProductRec => ({ rank: r.rank, cat: JSON.parse(r.val!) as string });
-const decodeItem = (r: Rec): ItemRec => {
-  const [order, product, cents, status] = JSON.parse(r.val!) as [string, string, number, number];
-  return { rank: r.rank, order, product, cents, status };
-};
-const decodeHeld = (r: Rec): HeldRec => JSON.parse(r.val!) as HeldRec;
 
 const itemRow = (item: string, v: Omit<ItemRec, 'rank'>, o: OrderRec, category: string): JoinedRow => ({
   item_id: item,

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { duckCompute } from '../../bench/duckdb';
 import { computeDir } from '../../runtime/core/compute';
+import { computeReference } from '../../reference/compute';
 import { generate } from '../../runtime/cli/generate';
 import { ROOT } from '../helpers';
 
@@ -32,7 +33,7 @@ for (const [seed, dirty] of [
     generate(dir, { items: 6000, seed, dirty, partRows: 900 });
     const duck = await duckCompute(dir, 2);
     const wasm = await computeDir(dir);
-    const ref = await computeDir(dir, { engine: 'reference', rowEngine: 'reference' });
+    const ref = await computeReference(dir);
     t.deepEqual(wasm.category_kpis, duck.category_kpis);
     t.deepEqual(wasm.order_kpis, duck.order_kpis);
     t.deepEqual(wasm.rejected, duck.rejected);

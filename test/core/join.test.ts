@@ -6,11 +6,12 @@ import path from 'node:path';
 import { computeFiles, PRODUCTS, ORDERS } from '../helpers';
 import { computeDir } from '../../runtime/core/compute';
 import { generate } from '../../runtime/cli/generate';
-import { materialize, type Tables } from '../../runtime/core/join/join';
+import type { Tables } from '../../runtime/core/join/join';
+import { materialize } from '../../reference/materialize';
 import { encodeLakeColumns, encodeLakeFile } from '../../runtime/core/formats/parquet';
 import { canonical } from '../../runtime/state/lake';
 import { aggregateWasm } from '../../runtime/core/aggregate/kernel';
-import { aggregateReference } from '../../runtime/core/aggregate/reference';
+import { aggregateReference } from '../../reference/aggregate';
 import { sortAggregates } from '../../runtime/core/aggregate/aggregates';
 
 test('a later file upserts: its version of an order replaces the earlier one', async (t) => {

@@ -3,7 +3,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { sortAggregates } from '../../runtime/core/aggregate/aggregates';
 import { aggregateWasm, KernelOutOfMemory } from '../../runtime/core/aggregate/kernel';
-import { aggregateReference } from '../../runtime/core/aggregate/reference';
+import { aggregateReference } from '../../reference/aggregate';
 
 interface Item {
   cat: number;

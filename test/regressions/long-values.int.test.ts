@@ -18,7 +18,7 @@ const FILES = {
 
 test('kpi compute: over-long ids and categories are field_too_long, at the bound they are accepted (both engines)', async (t) => {
   for (const engine of ['wasm', 'reference'] as const) {
-    const r = await computeFiles(FILES, { engine });
+    const r = await computeFiles(FILES, { rowEngine: engine });
     t.deepEqual(r.rejected, { field_too_long: 4, unknown_product: 1 }, engine);
     t.deepEqual(
       r.category_kpis.map((c) => [c.category.length, c.daily_revenue]),

@@ -521,11 +521,6 @@ export class Tables {
     return lo;
   }
 
-  /** The file a version of `entity` came from. */
-  private fileOf(entity: Entity, v: number): string {
-    return this.fileMarks[entity][this.fileIndexOf(entity, v)]!.file;
-  }
-
   /**
    * The winners' typed columns, to read only: key id → winning version (-1: none) per entity, and
    * each version's values. For writers that make no string per record (the bulk state index).
@@ -547,58 +542,6 @@ export class Tables {
       pWin: this.pWin.data,
       pCat: this.pCat.data,
     };
-  }
-
-  /** Every winning order version, in key order (the state index's): key, file, day, customer, returned. */
-  *winningOrders(): Generator<{ id: string; file: string; day: number; user: string; ret: boolean }> {
-    this.oWin.ensure(this.orderKeys.size);
-    for (const k of this.orderKeys.idsInKeyOrder((k) => this.oWin.data[k]! >= 0)) {
-      const v = this.oWin.data[k]!;
-      yield {
-        id: this.orderKeys.str(k),
-        file: this.fileOf('orders', v),
-        day: this.oDay.data[v]!,
-        user: this.users.str(this.oUser.data[v]!),
-        ret: this.oRet.data[v] === 1,
-      };
-    }
-  }
-
-  /** Every winning product version, in key order: key, file, category. */
-  *winningProducts(): Generator<{ id: string; file: string; cat: string }> {
-    this.pWin.ensure(this.productKeys.size);
-    for (const k of this.productKeys.idsInKeyOrder((k) => this.pWin.data[k]! >= 0)) {
-      const v = this.pWin.data[k]!;
-      yield {
-        id: this.productKeys.str(k),
-        file: this.fileOf('products', v),
-        cat: this.categories.str(this.pCat.data[v]!),
-      };
-    }
-  }
-
-  /** Every winning (joinable) item version, in key order: key, file, order, product, cents, own status
-   * (as strings: what stages/staterecords.ts writes from the typed columns is tested against these). */
-  *winningItems(): Generator<{
-    id: string;
-    file: string;
-    order: string;
-    product: string;
-    cents: number;
-    status: number;
-  }> {
-    this.iWin.ensure(this.itemKeys.size);
-    for (const k of this.itemKeys.idsInKeyOrder((k) => this.iWin.data[k]! >= 0)) {
-      const v = this.iWin.data[k]!;
-      yield {
-        id: this.itemKeys.str(k),
-        file: this.fileOf('order_items', v),
-        order: this.orderKeys.str(this.iOrder.data[v]!),
-        product: this.productKeys.str(this.iProduct.data[v]!),
-        cents: this.iCents.data[v]!,
-        status: this.iStatus.data[v]!,
-      };
-    }
   }
 
   /**
@@ -805,11 +748,6 @@ export class Tables {
       yield w1 - w0;
     }
   }
-
-  /** The joined items as whole arrays (for the reference engine and tests; the kernel streams). */
-  join(): Joined {
-    return materialize(this.joinSource());
-  }
 }
 
 /** One day's joined items as gathered from the scatter's windows (a day may span two). */
@@ -900,20 +838,6 @@ export interface JoinSource {
   days: number;
   categories: Interner;
   forEachChunk(out: ChunkColumns, onChunk: (count: number) => void): void;
-}
-
-export function materialize(src: JoinSource): Joined {
-  const n = src.n;
-  const all: ChunkColumns = {
-    cat: new Int32Array(n),
-    day: new Int32Array(n),
-    order: new Int32Array(n),
-    user: new Int32Array(n),
-    cents: new Float64Array(n),
-    flags: new Uint8Array(n),
-  };
-  if (n) src.forEachChunk(all, () => {});
-  return { n, ...all, categories: src.categories };
 }
 
 /** A JoinSource over whole arrays already in (day, order) order. */

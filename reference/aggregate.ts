@@ -1,7 +1,7 @@
 // The plain TypeScript aggregation: the reference the WASM kernel is tested against.
 // Deliberately naive (maps and sets, no ordering assumptions) so it checks the kernel by another route.
-import type { Aggregates } from './aggregates';
-import type { Joined } from '../join/join';
+import type { Aggregates } from '../runtime/core/aggregate/aggregates';
+import type { Joined } from '../runtime/core/join/join';
 
 export function aggregateReference(
   j: Pick<Joined, 'n' | 'cat' | 'day' | 'order' | 'user' | 'cents' | 'flags'>,

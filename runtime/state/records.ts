@@ -1,12 +1,89 @@
-// The bulk run's state index records of every winning item, order and product, written from the
-// typed columns: each record's key and value bytes are put together in scratch buffers, with no
-// string per record. The bytes are those of the Rec path (iKey/itemVal, oKey/orderVal, pKey and
-// the category as JSON); a key or value that is not plain ASCII-safe text goes through that path.
+// The state's records: one module owns their format, for the incremental path (a record at a time,
+// from strings) and the bulk path (millions of records from the join's typed columns, no string per
+// record; the same bytes, held equal by test/state/records.test.ts). The state is a map in the state
+// index (keyindex.ts) of:
+//   o|order_id   → the winning order version (its rank; [day, user, returned])
+//   p|product_id → the winning product version (rank; the category as JSON)
+//   i|item_id    → the winning *joinable* item version (rank; [order, product, cents, status])
+//   hq|o or p|id|item|rank → an item version waiting for its order (o) or product (p)
+//   d|date       → that day's lake file, row count, revenue, products and KPI rows
+//   f|archive key → the file is applied (a redo after a crash skips it)
+// Keys sort as runfile.ts's key() encodes them; Interner.idsInKeyOrder yields ids in that order.
+import type { DayKpis } from '../core/aggregate/daykpis';
 import type { Interner } from '../core/join/intern';
 import type { Tables } from '../core/join/join';
 import type { Entity } from '../core/names';
-import type { RunWriter } from './runfile';
-import { iKey, itemVal, oKey, orderVal, pKey } from './incremental';
+import { key, type Rec, type RunWriter } from './runfile';
+
+export interface OrderRec {
+  rank: string;
+  day: number;
+  user: string;
+  ret: boolean;
+}
+export interface ProductRec {
+  rank: string;
+  cat: string;
+}
+export interface ItemRec {
+  rank: string;
+  order: string;
+  product: string;
+  cents: number;
+  status: number;
+}
+export interface HeldRec extends ItemRec {
+  item: string;
+  file: string;
+  line: number;
+  header: string[];
+  fields: string[];
+}
+export interface DayRec {
+  file: string;
+  n: number;
+  cents: number;
+  products: string[];
+  kpis: DayKpis;
+}
+
+// The state index's keys and values, written by this path and by the bulk path alike.
+export const oKey = (id: string) => key('o', id);
+export const pKey = (id: string) => key('p', id);
+export const iKey = (id: string) => key('i', id);
+export const dKey = (date: string) => key('d', date);
+export const fKey = (archiveKey: string) => key('f', archiveKey);
+export const hqKey = (waitsFor: 'o' | 'p', id: string, item: string, rank: string) =>
+  key('hq', waitsFor, id, item, rank);
+
+/** Text JSON.stringify leaves as it is between quotes (no quote, backslash, control character or
+ * surrogate): the millions of id records of a bulk run are then built without a stringify call. */
+function plain(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return false;
+  }
+  return true;
+}
+/** An order record's value: [day, user, returned]. */
+export const orderVal = (day: number, user: string, ret: boolean) =>
+  plain(user) ? `[${day},"${user}",${ret ? 1 : 0}]` : JSON.stringify([day, user, ret ? 1 : 0]);
+/** An item record's value: [order, product, cents, status]. */
+export const itemVal = (order: string, product: string, cents: number, status: number) =>
+  plain(order) && plain(product)
+    ? `["${order}","${product}",${cents},${status}]`
+    : JSON.stringify([order, product, cents, status]);
+
+export const decodeOrder = (r: Rec): OrderRec => {
+  const [day, user, ret] = JSON.parse(r.val!) as [number, string, number];
+  return { rank: r.rank, day, user, ret: ret === 1 };
+};
+export const decodeProduct = (r: Rec): ProductRec => ({ rank: r.rank, cat: JSON.parse(r.val!) as string });
+export const decodeItem = (r: Rec): ItemRec => {
+  const [order, product, cents, status] = JSON.parse(r.val!) as [string, string, number, number];
+  return { rank: r.rank, order, product, cents, status };
+};
+export const decodeHeld = (r: Rec): HeldRec => JSON.parse(r.val!) as HeldRec;
 
 /** Records written between two yields (the caller lets its file drain and its timers run). */
 const YIELD_EVERY = 50_000;

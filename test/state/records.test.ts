@@ -8,19 +8,19 @@ import { computeDir } from '../../runtime/core/compute';
 import { generate } from '../../runtime/cli/generate';
 import { encodeRun, RunWriter, type Rec } from '../../runtime/state/runfile';
 import type { Tables } from '../../runtime/core/join/join';
-import { iKey, itemVal, oKey, orderVal, pKey } from '../../runtime/state/incremental';
-import { idRecords } from '../../runtime/state/staterecords';
+import { iKey, idRecords, itemVal, oKey, orderVal, pKey } from '../../runtime/state/records';
+import { winningItems, winningOrders, winningProducts } from '../../reference/winners';
 import { computeFiles } from '../helpers';
 
 const rank = (file: string) => `0000000000042\u0000${file}`;
 
 function fromStrings(tables: Tables): Rec[] {
   const recs: Rec[] = [];
-  for (const i of tables.winningItems())
+  for (const i of winningItems(tables))
     recs.push({ key: iKey(i.id), rank: rank(i.file), val: itemVal(i.order, i.product, i.cents, i.status) });
-  for (const o of tables.winningOrders())
+  for (const o of winningOrders(tables))
     recs.push({ key: oKey(o.id), rank: rank(o.file), val: orderVal(o.day, o.user, o.ret) });
-  for (const p of tables.winningProducts())
+  for (const p of winningProducts(tables))
     recs.push({ key: pKey(p.id), rank: rank(p.file), val: JSON.stringify(p.cat) });
   return recs;
 }
