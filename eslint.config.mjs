@@ -1,5 +1,6 @@
 // Lint: typescript-eslint's recommended rules, and the layering of runtime/ as import rules, so the
-// direction cannot rot: core ← aws ← state ← stages ← local, dashboard ← cli (docs/architecture.md).
+// direction cannot rot: core ← aws ← history ← state ← stages ← local, dashboard ← cli
+// (docs/architecture.md).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -58,9 +59,13 @@ export default tseslint.config(
       '@typescript-eslint/no-require-imports': 'off', // optional dev dependencies are loaded with require
     },
   },
-  { files: ['runtime/core/**/*.ts'], rules: forbid(['aws', 'state', 'stages', 'local', 'dashboard', 'cli'], [aws]) },
+  {
+    files: ['runtime/core/**/*.ts'],
+    rules: forbid(['aws', 'history', 'state', 'stages', 'local', 'dashboard', 'cli'], [aws]),
+  },
   { files: ['runtime/dashboard/**/*.ts'], rules: forbid(['stages', 'local', 'cli']) },
-  { files: ['runtime/aws/**/*.ts'], rules: forbid(['state', 'stages', 'local', 'dashboard', 'cli']) },
+  { files: ['runtime/aws/**/*.ts'], rules: forbid(['history', 'state', 'stages', 'local', 'dashboard', 'cli']) },
+  { files: ['runtime/history/**/*.ts'], rules: forbid(['state', 'stages', 'local', 'dashboard', 'cli']) },
   { files: ['runtime/state/**/*.ts'], rules: forbid(['stages', 'local', 'dashboard', 'cli']) },
   { files: ['runtime/stages/**/*.ts'], rules: forbid(['local', 'dashboard', 'cli']) },
   {

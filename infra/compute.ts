@@ -101,6 +101,9 @@ export class Compute extends pulumi.ComponentResource {
           // The root filesystem is read-only: temporary files (validate's copy of an object, the
           // transform's index runs) go to the task's ephemeral scratch volume, through os.tmpdir().
           { name: 'TMPDIR', value: SCRATCH_PATH },
+          // The history engine (DuckDB, kpi verify) takes half the task's memory and spills the rest
+          // to the scratch volume; Node and the S3 transfers keep the other half.
+          { name: ENV.historyMemoryMiB, value: String(Math.floor(s.taskMemory / 2)) },
         ]);
       this.taskDefinitions[stage] = new aws.ecs.TaskDefinition(
         `${name}-${stage}`,

@@ -2,6 +2,7 @@
 import {
   ARCHIVE_PREFIX,
   CURATED_PREFIX,
+  VALIDATED_PREFIX,
   ERR_PREFIX,
   LANDING_PREFIX,
   QUALITY_KEY,
@@ -64,6 +65,13 @@ export function validateStatements(
       Resource: [`${bucketArn}/${ARCHIVE_PREFIX}*`],
     },
     { Sid: 'Errors', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucketArn}/${ERR_PREFIX}*`] },
+    // The file's valid versions as Parquet, put before the archive object (the history engine's input).
+    {
+      Sid: 'ValidatedZone',
+      Effect: 'Allow',
+      Action: ['s3:PutObject'],
+      Resource: [`${bucketArn}/${VALIDATED_PREFIX}*`],
+    },
     // The pending marker, put before the archive object: the transform's list of work.
     {
       Sid: 'PendingMarkers',
@@ -122,6 +130,13 @@ export function transformStatements(
       Effect: 'Allow',
       Action: ['s3:PutObject'],
       Resource: [`${bucketArn}/${ERR_PREFIX}files/quarantine/*`],
+    },
+    // The validated zone: the history engine's input (verify reads it; rebuild writes a missing object).
+    {
+      Sid: 'ValidatedZone',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:PutObject'],
+      Resource: [`${bucketArn}/${VALIDATED_PREFIX}*`],
     },
     // The curated zone: a day's new file is put, the old ones deleted; verify reads them back.
     {

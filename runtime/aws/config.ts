@@ -25,6 +25,8 @@ export interface Config {
   rejectAlertShare: number;
   /** local stack: seconds between reconciling transforms (AWS: the schedule rule) */
   reconcileSeconds: number;
+  /** the history engine's memory limit (DuckDB spills past it); unset: half this machine's, up to 1 GiB */
+  historyMemoryMiB?: number;
   /** per-service endpoints (AWS_ENDPOINT_URL_<SERVICE>), as the SDK and CLI take them */
   serviceEndpoints: ServiceEndpoints;
 }
@@ -87,6 +89,7 @@ export function configFromEnv(overrides: Partial<Config> = {}, { requireBucket =
     deadlineSeconds: num(ENV.deadline, DEFAULT_DEADLINE_SECONDS),
     rejectAlertShare: num(ENV.rejectAlertShare, DEFAULT_REJECT_ALERT_SHARE),
     reconcileSeconds: num(ENV.reconcileSeconds, DEFAULT_RECONCILE_SECONDS),
+    historyMemoryMiB: process.env[ENV.historyMemoryMiB] ? num(ENV.historyMemoryMiB, 0) : undefined,
     serviceEndpoints: {
       s3: process.env.AWS_ENDPOINT_URL_S3 || undefined,
       dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB || undefined,

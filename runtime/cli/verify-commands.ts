@@ -1,14 +1,29 @@
-// kpi verify (compare the tables and the curated zone with a recompute from archive/) and
+// kpi verify (compare the tables and the curated zone with the history engine's result) and
 // kpi rebuild (recompute both from archive/: recovery, and after a format change).
 import { configFromEnv } from '../aws/config';
 import { Pipeline } from '../stages/pipeline';
 import { verify, type VerifyResult } from '../stages/verify';
+import { defaultEngineOptions } from '../history/duckdb';
+import { ValidatedObjectError } from '../core/formats/validated';
 import type { Parsed } from './args';
 import { help } from './help';
 
 /** Runs verify with the configured pipeline; logs and alerts on differences. Exit 1 when any. */
 export async function verifyWith(pipeline: Pipeline, print = true): Promise<VerifyResult> {
-  const r = await verify(pipeline.bucket, pipeline.store, pipeline.state);
+  let r: VerifyResult;
+  try {
+    r = await verify(pipeline.bucket, pipeline.store, pipeline.state, {
+      ...defaultEngineOptions(pipeline.cfg.historyMemoryMiB),
+    });
+  } catch (err) {
+    if (!(err instanceof ValidatedObjectError)) throw err;
+    pipeline.obs.log('verify_failed', { object: err.key, error: err.problem });
+    await pipeline.obs.alert(
+      'KPI pipeline: verify cannot read the validated zone',
+      `${err.message}\nNothing was compared. Run kpi rebuild to write the validated zone again from archive/.`,
+    );
+    throw err;
+  }
   pipeline.obs.log(r.ok ? 'verify_ok' : 'verify_failed', {
     differences: r.differences.length,
     checked: r.checked,

@@ -5,6 +5,8 @@ export const ARCHIVE_PREFIX = 'archive/';
 export const ERR_PREFIX = 'err/';
 /** The curated zone: joined items by order date, as Parquet (SPEC "Curated zone"). */
 export const CURATED_PREFIX = 'curated/joined_items/';
+/** The validated zone: each archived file's valid row versions, typed, as Parquet (docs/contract.md). */
+export const VALIDATED_PREFIX = 'validated/';
 
 /** The pipeline's own state (SPEC: "anything else"): state/quality.json, the data-quality summary. */
 export const STATE_PREFIX = 'state/';
@@ -51,6 +53,7 @@ export const ENV = {
   holdSeconds: 'KPI_HOLD_SECONDS',
   rejectAlertShare: 'KPI_REJECT_ALERT_SHARE',
   eventBus: 'KPI_EVENT_BUS',
+  historyMemoryMiB: 'KPI_HISTORY_MEMORY_MIB',
 } as const;
 
 export const METRIC_NAMESPACE = 'EcommerceKpi';

@@ -10,7 +10,8 @@ import { Observer } from '../aws/observe';
 import { Bucket } from '../aws/s3store';
 import { rebuild, republish, transform, type TransformContext, type TransformResult } from '../state/transform';
 import { StateStore, type StateStoreOptions } from '../state/statestore';
-import { validateObject, type ValidateResult } from './validate';
+import { restoreValidated, validateObject, type ValidateResult } from './validate';
+import { listArchive } from '../state/pending';
 
 export interface PipelineOptions {
   clients?: Clients;
@@ -127,8 +128,10 @@ export class Pipeline {
   }
 
   /** kpi rebuild: state, lake and tables recomputed from archive/. */
-  async rebuild(deadline = Deadline.none()): Promise<TransformResult> {
-    return rebuild(this.transformContext(deadline));
+  async rebuild(deadline = Deadline.none()): Promise<TransformResult & { validatedWritten: number }> {
+    const validatedWritten = await restoreValidated(this.bucket, await listArchive(this.bucket));
+    this.obs.log('rebuild_validated_zone', { written: validatedWritten });
+    return { ...(await rebuild(this.transformContext(deadline))), validatedWritten };
   }
 
   /** Validates the given objects (or the whole landing zone), then brings the tables up to date. */

@@ -4,7 +4,7 @@
 // The object is read once, into a local file, and everything after works on that file: the bytes
 // archived (or filed in err/) are exactly the bytes validated, whatever is uploaded under the same
 // key meanwhile (regression: test/regressions/overwrite-during-validation).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readFileChunks } from '../core/parse/csv';
@@ -18,8 +18,14 @@ import {
   errUnroutedKey,
   hasDotOrEmptySegment,
   landingKey,
+  parseArchive,
   parseLanding,
+  type ArchivedVersion,
 } from '../core/layout';
+import { readVersions } from '../core/parse/versions';
+import { checkValidated, encodeValidated, validatedKey } from '../core/formats/validated';
+import { inPool } from '../core/pool';
+import { rankOf } from '../state/rank';
 import { rejectsToCsv } from '../core/formats/rejects';
 import { metaValue, type Bucket, type Downloaded } from '../aws/s3store';
 import type { Observer } from '../aws/observe';
@@ -149,7 +155,10 @@ async function archive(
   const byReason: Record<string, number> = {};
   for (const r of rejectedRows) byReason[r.reason] = (byReason[r.reason] ?? 0) + 1;
   if (rejectedRows.length) await bucket.put(errRowsKey(landing, got.lastModified), rejectsToCsv(rejectedRows));
-  // The marker first: once the archive object exists, a transform is sure to apply it.
+  // The validated object before the archive object: a rerun after a kill finds the file archived
+  // and would not write it (an object without its archive file is never read, and is rewritten).
+  await writeValidated(bucket, got.file, dest);
+  // The marker next: once the archive object exists, a transform is sure to apply it.
   await bucket.put(pendingKey(dest), 'pending\n', { contentType: 'text/plain' });
   await bucket.putFile(dest, got.file, {
     metadata: {
@@ -198,6 +207,45 @@ async function archive(
     );
   }
   return result;
+}
+
+/** The file's valid versions as the validated zone's object (core/formats/validated.ts). */
+export async function writeValidated(bucket: Bucket, file: string, dest: string): Promise<void> {
+  const parsed = parseArchive(dest)!;
+  const versions = await readVersions(parsed.entity, dest, (reuse) => readFileChunks(file, reuse));
+  const bytes = await encodeValidated(versions, rankOf(parsed), dest);
+  await bucket.put(validatedKey(dest), bytes, { contentType: 'application/vnd.apache.parquet' });
+}
+
+/**
+ * kpi rebuild's first step: every archived file whose validated object is missing, truncated or of
+ * another schema gets it written again from archive/ (the source of truth). Returns how many.
+ */
+export async function restoreValidated(bucket: Bucket, versions: readonly ArchivedVersion[]): Promise<number> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kpi-zone-'));
+  let written = 0;
+  try {
+    await inPool(versions, 8, async (v, i) => {
+      const file = path.join(dir, `${i}`);
+      const key = validatedKey(v.key);
+      const have = await bucket.download(key, file);
+      if (
+        have &&
+        (await checkValidated(key, v.entity, readFileSync(file)).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return;
+      if (!(await bucket.download(v.key, file))) return; // deleted meanwhile (quarantined): nothing to describe
+      await writeValidated(bucket, file, v.key);
+      written++;
+      rmSync(file, { force: true });
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return written;
 }
 
 /** The bytes read, and a note saying why, under err/. */

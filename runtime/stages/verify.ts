@@ -1,18 +1,22 @@
-// kpi verify: recompute everything from archive/ (the full path) and compare with the KPI tables
-// and the curated zone. Any difference is reported with its keys; kpi rebuild repairs them.
-import { computeSources } from '../core/compute';
-import type { JoinedRow } from '../core/join/join';
+// kpi verify: the history engine (runtime/history: DuckDB over the validated zone, spilling past its
+// memory limit) computes what the applied files give, and this compares it with the KPI tables and
+// the curated zone. Any difference is reported with its keys; kpi rebuild repairs them.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { KpiTables } from '../core/aggregate/kpis';
 import { CURATED_PREFIX } from '../core/names';
-import { decodeLakeFile } from '../core/formats/parquet';
-import { civilFromDays } from '../core/parse/timestamp';
+import { civilFromDays, daysFromCivil } from '../core/parse/timestamp';
+import { inPool } from '../core/pool';
 import type { KpiStore } from '../aws/kpistore';
 import type { Bucket } from '../aws/s3store';
-import { canonical, parseLakeKey } from '../state/lake';
-import { archiveSources, listArchive, PENDING_PREFIX } from '../state/pending';
+import { parseLakeKey } from '../state/lake';
+import { listArchive, PENDING_PREFIX } from '../state/pending';
 import type { StateStore } from '../state/statestore';
 import { findGarbage } from '../state/garbage';
 import type { StateBody } from '../state/incremental';
+import { defaultEngineOptions, HistoryEngine, type EngineOptions, type LakeDay } from '../history/duckdb';
+import { fetchZone } from '../history/zone';
 
 export interface Difference {
   where: 'category_kpi_table' | 'order_kpi_table' | 'curated';
@@ -30,77 +34,100 @@ export interface VerifyResult {
 
 /**
  * Holds the state lease while it compares (no transform commits in between), and leaves out the
- * files still pending: what the tables and the lake must equal is the applied files' recompute.
+ * files still pending: what the tables and the lake must equal is what the applied files give.
  */
-export async function verify(bucket: Bucket, store: KpiStore, state: StateStore): Promise<VerifyResult> {
+export async function verify(
+  bucket: Bucket,
+  store: KpiStore,
+  state: StateStore,
+  engine: EngineOptions = defaultEngineOptions(),
+): Promise<VerifyResult> {
   const m = await state.acquire<StateBody>();
+  const dir = mkdtempSync(path.join(engine.tempDir ?? os.tmpdir(), 'kpi-verify-'));
   try {
     const garbage = m.body ? (await findGarbage(bucket, m.body, Date.now(), 2 * state.leaseMs)).length : 0;
-    return { ...(await verifyHeld(bucket, store)), garbage };
+    return { ...(await verifyHeld(bucket, store, dir, engine)), garbage };
   } finally {
+    rmSync(dir, { recursive: true, force: true });
     await state.release();
   }
 }
 
-async function verifyHeld(bucket: Bucket, store: KpiStore): Promise<Omit<VerifyResult, 'garbage'>> {
+async function verifyHeld(
+  bucket: Bucket,
+  store: KpiStore,
+  dir: string,
+  opts: EngineOptions,
+): Promise<Omit<VerifyResult, 'garbage'>> {
   const pending = new Set((await bucket.list(PENDING_PREFIX)).map((o) => o.key.slice(PENDING_PREFIX.length)));
   const versions = (await listArchive(bucket)).filter((v) => !pending.has(v.key));
-  const res = await computeSources(archiveSources(bucket, versions), { unknownMode: 'hold' });
+  const zone = await fetchZone(bucket, versions, dir);
   const differences: Difference[] = [];
-  compareTables(res, await store.readAll(), differences);
-  const files = new Map<string, string[]>();
+  const lakeDiffs: Difference[] = [];
+  const lake = await fetchLake(bucket, dir, lakeDiffs);
+  const engine = await HistoryEngine.open(zone, { ...opts, tempDir: opts.tempDir ?? dir });
+  try {
+    const want = await engine.kpis();
+    compareTables(want, await store.readAll(), differences);
+    differences.push(...lakeDiffs);
+    const expected = await engine.itemsPerDay();
+    for (const [day, n] of expected)
+      if (!lake.some((d) => d.day === day))
+        differences.push({
+          where: 'curated',
+          key: `order_date=${civilFromDays(day)}`,
+          problem: `no file (expected ${n} joined items)`,
+        });
+    for (const d of lake)
+      if (!expected.has(d.day))
+        differences.push({
+          where: 'curated',
+          key: `order_date=${civilFromDays(d.day)}`,
+          problem: `${d.files.length} file(s) for a day with no joined items`,
+        });
+    const filesOf = new Map(lake.map((d) => [d.day, d.files.length]));
+    for (const d of await engine.lakeDifferences(lake)) {
+      if (!filesOf.has(d.day) || !expected.has(d.day)) continue; // reported above
+      differences.push({
+        where: 'curated',
+        key: `order_date=${civilFromDays(d.day)}`,
+        problem: `${d.stored} rows in ${filesOf.get(d.day)} file(s), expected ${d.expected}; items differing: ${d.items.join(', ')}${d.items.length >= 10 ? ', ...' : ''}`,
+      });
+    }
+    return {
+      ok: differences.length === 0,
+      differences,
+      checked: { categoryRows: want.category_kpis.length, orderRows: want.order_kpis.length, lakeDays: expected.size },
+    };
+  } finally {
+    engine.close();
+  }
+}
+
+/** The curated zone's files, downloaded; a key that is not a lake file is a difference. */
+async function fetchLake(bucket: Bucket, dir: string, out: Difference[]): Promise<LakeDay[]> {
+  const days = new Map<number, string[]>();
+  const todo: { key: string; file: string }[] = [];
   for (const o of await bucket.list(CURATED_PREFIX)) {
     const p = parseLakeKey(o.key);
     if (!p) {
-      differences.push({
+      out.push({
         where: 'curated',
         key: o.key,
         problem: 'not a lake file (curated/ holds only order_date=D/part-<hash>.parquet)',
       });
       continue;
     }
-    (files.get(p.date) ?? files.set(p.date, []).get(p.date)!).push(o.key);
+    const [y, m, d] = p.date.split('-').map(Number) as [number, number, number];
+    const day = daysFromCivil(y, m, d);
+    const file = path.join(dir, `lake-${todo.length}.parquet`);
+    todo.push({ key: o.key, file });
+    (days.get(day) ?? days.set(day, []).get(day)!).push(file);
   }
-  // Day by day: one day's expected and stored rows in memory at a time.
-  let lakeDays = 0;
-  for (const { day, rows: dayRows } of res.tables.joinedDays()) {
-    lakeDays++;
-    const date = civilFromDays(day);
-    const rows = canonical(dayRows);
-    const keys = files.get(date) ?? [];
-    files.delete(date);
-    if (!keys.length) {
-      differences.push({
-        where: 'curated',
-        key: `order_date=${date}`,
-        problem: `no file (expected ${rows.length} joined items)`,
-      });
-      continue;
-    }
-    const got: JoinedRow[] = [];
-    for (const k of keys) for (const r of await decodeLakeFile(await bucket.readBytes(k))) got.push(r);
-    if (JSON.stringify(canonical(got)) !== JSON.stringify(rows)) {
-      const want = new Map(rows.map((r) => [r.item_id, JSON.stringify(r)]));
-      const have = new Map(canonical(got).map((r) => [r.item_id, JSON.stringify(r)]));
-      const items = [...new Set([...want.keys(), ...have.keys()])].filter((id) => want.get(id) !== have.get(id));
-      differences.push({
-        where: 'curated',
-        key: `order_date=${date}`,
-        problem: `${got.length} rows in ${keys.length} file(s), expected ${rows.length}; items differing: ${items.slice(0, 10).join(', ')}${items.length > 10 ? ', ...' : ''}`,
-      });
-    }
-  }
-  for (const [date, keys] of files)
-    differences.push({
-      where: 'curated',
-      key: `order_date=${date}`,
-      problem: `${keys.length} file(s) for a day with no joined items`,
-    });
-  return {
-    ok: differences.length === 0,
-    differences,
-    checked: { categoryRows: res.category_kpis.length, orderRows: res.order_kpis.length, lakeDays },
-  };
+  await inPool(todo, 16, async (t) => {
+    if (!(await bucket.download(t.key, t.file))) throw new Error(`${t.key} disappeared while kpi verify read it`);
+  });
+  return [...days].map(([day, files]) => ({ day, files }));
 }
 
 function compareTables(want: KpiTables, got: KpiTables, out: Difference[]): void {

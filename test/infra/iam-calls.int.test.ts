@@ -123,7 +123,10 @@ async function scenario(calls: Call[]) {
     } finally {
       (versions as { readVersions: typeof readVersions }).readVersions = readVersions;
     }
-    // 5. The scheduled verify runs in the transform's task definition.
+    // 5. kpi rebuild, in the transform's task definition, writes a lost validated object again.
+    await user.delete((await user.list('validated/'))[0]!.key);
+    await T.rebuild();
+    // 6. The scheduled verify runs in the transform's task definition.
     const verified = await verifyWith(T, false);
     return { verified, bucket: s.bucket };
   });

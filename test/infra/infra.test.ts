@@ -181,6 +181,7 @@ test('compute: Fargate sizes from config, log groups, deadline and names passed 
       KPI_STATE_TABLE: 'kpi_state_table',
       KPI_BUCKET: 'kpi-data-bucket',
       KPI_EVENT_BUS: 'default',
+      KPI_HISTORY_MEMORY_MIB: '1536', // half of the task's 3072 MiB
     });
     t.is(c.logConfiguration.options['awslogs-group'], `/ecs/${stage}-task`);
     t.regex(c.image, new RegExp(`kpi-${stage}$`));
@@ -208,6 +209,7 @@ test('IAM: exact actions and resources of every policy', async (t) => {
     },
     { Sid: 'Archive', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`${bucket}/archive/*`] },
     { Sid: 'Errors', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucket}/err/*`] },
+    { Sid: 'ValidatedZone', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucket}/validated/*`] },
     { Sid: 'PendingMarkers', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucket}/state/pending/*`] },
     {
       Sid: 'HandOver',
@@ -279,6 +281,16 @@ test('IAM: exact actions and resources of every policy', async (t) => {
     's3:DeleteObject',
   ]);
   t.deepEqual(transform.find((s: any) => s.Sid === 'Quarantine').Resource, [`${bucket}/err/files/quarantine/*`]);
+  // the validated zone: read by verify, a lost object written again by rebuild; never listed or deleted
+  t.deepEqual(
+    transform.find((s: any) => s.Sid === 'ValidatedZone'),
+    {
+      Sid: 'ValidatedZone',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:PutObject'],
+      Resource: [`${bucket}/validated/*`],
+    },
+  );
   t.deepEqual(
     transform.find((s: any) => s.Sid === 'QualitySummary'),
     { Sid: 'QualitySummary', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucket}/state/quality.json`] },

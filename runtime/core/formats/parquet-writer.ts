@@ -47,6 +47,8 @@ export interface WriteOptions {
   /** min/max statistics of STRING and INT64 columns, so engines can skip files and row groups */
   statistics?: boolean;
   createdBy?: string;
+  /** the file's key-value metadata (readers show it; the validated zone names its schema version here) */
+  metadata?: Record<string, string>;
 }
 
 // Thrift compact protocol field types
@@ -427,6 +429,8 @@ export function writeParquet(columns: Column[], opts: WriteOptions | string = {}
       chunks.reduce((n, x) => n + x.uncompressed, 0),
     ).i64(3, rows);
   });
+  const kv = Object.entries(o.metadata ?? {});
+  if (kv.length) meta.structs(5, kv.length, (s, i) => s.string(1, kv[i]![0]).string(2, kv[i]![1]));
   meta.string(6, o.createdBy ?? 'ecommerce-kpi-pipeline');
   // Column orders: min/max of byte arrays compare as unsigned bytes (readers ignore them otherwise).
   if (o.statistics) meta.structs(7, columns.length, (co) => co.struct(1, () => undefined));

@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 // plain `import()` would be compiled to require()), by absolute URL so that the working folder
 // does not matter.
 const dynamicImport = new Function('url', 'return import(url)') as (url: string) => Promise<unknown>;
-const importEsm = (pkg: string) => dynamicImport(pathToFileURL(require.resolve(pkg)).href);
+export const importEsm = (pkg: string) => dynamicImport(pathToFileURL(require.resolve(pkg)).href);
 
 interface Reader {
   parquetReadObjects(opts: {

@@ -15,10 +15,12 @@ export interface OrderVersion {
   day: number;
   user: string;
   ret: boolean;
+  line: number;
 }
 export interface ProductVersion {
   id: string;
   cat: string;
+  line: number;
 }
 export interface ItemVersion {
   id: string;
@@ -94,9 +96,15 @@ export async function readVersions(
       out.rejected[reason] = (out.rejected[reason] ?? 0) + 1;
       return;
     }
-    if (entity === 'products') out.products.push({ id, cat: text(b, v.as, v.ae) });
+    if (entity === 'products') out.products.push({ id, cat: text(b, v.as, v.ae), line: v.line });
     else if (entity === 'orders')
-      out.orders.push({ id, day: v.day, user: text(b, v.as, v.ae), ret: v.status === ITEM_STATUS_RETURNED });
+      out.orders.push({
+        id,
+        day: v.day,
+        user: text(b, v.as, v.ae),
+        ret: v.status === ITEM_STATUS_RETURNED,
+        line: v.line,
+      });
     else
       out.items.push({
         id,

@@ -1,0 +1,177 @@
+// The history engine on one machine: DuckDB over the validated zone's objects (downloaded to local
+// disk), with a memory limit and a temporary directory so it spills instead of dying, and a thread
+// per core. Loaded only by the commands that look at the whole history (its native module is
+// about 70 MB of the image).
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { byCategoryThenDate, categoryKpi, orderKpi, type KpiTables } from '../core/aggregate/kpis';
+import { civilFromDays } from '../core/parse/timestamp';
+import { VALIDATED_COLUMNS } from '../core/formats/validated';
+import { LAKE_COLUMNS } from '../core/formats/parquet';
+import { ENTITIES, type Entity } from '../core/names';
+import { CATEGORY_COUNTS, DAY_COUNTS, JOINED } from './sql';
+
+export interface EngineOptions {
+  /** DuckDB's memory_limit; past it, joins and aggregations spill to tempDir */
+  memoryMiB: number;
+  /** where it spills (the task's ephemeral storage: TMPDIR) */
+  tempDir?: string;
+  threads?: number;
+}
+
+/** Local Parquet files of the validated zone, per entity. */
+export type ZoneFiles = Record<Entity, string[]>;
+
+/** A lake day's local files (curated/joined_items/order_date=D/part-*.parquet). */
+export interface LakeDay {
+  day: number;
+  files: string[];
+}
+
+export interface LakeDifference {
+  day: number;
+  /** rows stored for the day, and rows the history gives it */
+  stored: number;
+  expected: number;
+  /** items whose row is missing, extra or different (the first few) */
+  items: string[];
+}
+
+const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
+const SQL_TYPE = { STRING: 'VARCHAR', INT64: 'BIGINT', BOOLEAN: 'BOOLEAN' } as const;
+const VIEW: Record<Entity, string> = { orders: 'v_orders', products: 'v_products', order_items: 'v_items' };
+
+/** The engine's defaults for this machine: half of its memory up to 1 GiB, a thread per core. */
+export function defaultEngineOptions(memoryMiB?: number): EngineOptions {
+  return {
+    memoryMiB: memoryMiB ?? Math.min(1024, Math.floor(os.totalmem() / 2 ** 20 / 2)),
+    threads: os.availableParallelism(),
+  };
+}
+
+export class HistoryEngine {
+  private constructor(
+    private readonly db: DuckDBInstance,
+    private readonly con: DuckDBConnection,
+    private readonly spill: string,
+  ) {}
+
+  /** Opens DuckDB over the zone's files and builds the joined items (spilling past the limit). */
+  static async open(zone: ZoneFiles, opts: EngineOptions): Promise<HistoryEngine> {
+    const { DuckDBInstance } = require('@duckdb/node-api') as typeof import('@duckdb/node-api');
+    const spill = mkdtempSync(path.join(opts.tempDir ?? os.tmpdir(), 'kpi-duckdb-'));
+    const settings: Record<string, string> = {
+      memory_limit: `${Math.max(64, Math.floor(opts.memoryMiB))}MB`,
+      temp_directory: spill,
+      preserve_insertion_order: 'false',
+    };
+    if (opts.threads) settings.threads = String(opts.threads);
+    const db = await DuckDBInstance.create(':memory:', settings);
+    const engine = new HistoryEngine(db, await db.connect(), spill);
+    try {
+      for (const e of ENTITIES) await engine.con.run(`CREATE VIEW ${VIEW[e]} AS ${source(e, zone[e])}`);
+      await engine.con.run(`CREATE TABLE joined AS ${JOINED}`);
+    } catch (err) {
+      engine.close();
+      throw err;
+    }
+    return engine;
+  }
+
+  /** Both KPI tables, by the contract's formulas (core/aggregate/kpis.ts) on the SQL's counts. */
+  async kpis(): Promise<KpiTables> {
+    const n = (v: unknown) => Number(v);
+    const cats = (await this.con.runAndReadAll(CATEGORY_COUNTS)).getRowObjectsJS();
+    const days = (await this.con.runAndReadAll(`${DAY_COUNTS} ORDER BY order_day`)).getRowObjectsJS();
+    return {
+      category_kpis: cats
+        .map((r) =>
+          categoryKpi(String(r.category), civilFromDays(n(r.order_day)), {
+            cents: n(r.cents),
+            items: n(r.items),
+            orders: n(r.orders),
+            returned: n(r.returned_items),
+          }),
+        )
+        .sort(byCategoryThenDate),
+      order_kpis: days.map((r) =>
+        orderKpi(civilFromDays(n(r.order_day)), {
+          cents: n(r.cents),
+          items: n(r.items),
+          orders: n(r.orders),
+          users: n(r.users),
+          returnedOrders: n(r.returned_orders),
+        }),
+      ),
+    };
+  }
+
+  /** Joined items per day, as the history gives them. */
+  async itemsPerDay(): Promise<Map<number, number>> {
+    const rows = (
+      await this.con.runAndReadAll(`SELECT order_day, count(*) AS n FROM joined GROUP BY order_day`)
+    ).getRowObjectsJS();
+    return new Map(rows.map((r) => [Number(r.order_day), Number(r.n)]));
+  }
+
+  /** The days whose stored lake rows differ from the history's joined items (both ways, as multisets). */
+  async lakeDifferences(lake: LakeDay[]): Promise<LakeDifference[]> {
+    const files = lake.flatMap((d) => d.files.map((f) => [f, d.day] as const));
+    await this.con.run(`CREATE OR REPLACE TABLE lake_files (path VARCHAR, order_day BIGINT)`);
+    for (let i = 0; i < files.length; i += 1000)
+      await this.con.run(
+        `INSERT INTO lake_files VALUES ${files
+          .slice(i, i + 1000)
+          .map(([f, d]) => `(${q(f)}, ${d})`)
+          .join(',')}`,
+      );
+    const cols = LAKE_COLUMNS.map(([c]) => c);
+    const rows = files.length
+      ? `SELECT f.order_day, ${cols.map((c) => `l.${c}`).join(', ')} FROM read_parquet([${files
+          .map(([f]) => q(f))
+          .join(',')}], filename = true) l JOIN lake_files f ON f.path = l.filename`
+      : `SELECT * FROM joined WHERE false`;
+    await this.con.run(`CREATE OR REPLACE TABLE lake_rows AS ${rows}`);
+    const list = `order_day, ${cols.join(', ')}`;
+    const diff = (
+      await this.con.runAndReadAll(`
+      WITH d AS (
+        SELECT ${list} FROM (SELECT ${list} FROM joined EXCEPT ALL SELECT ${list} FROM lake_rows)
+        UNION ALL SELECT ${list} FROM (SELECT ${list} FROM lake_rows EXCEPT ALL SELECT ${list} FROM joined)
+      )
+      SELECT order_day, list(DISTINCT item_id ORDER BY item_id)[1:10] AS items FROM d GROUP BY order_day ORDER BY order_day`)
+    ).getRowObjectsJS();
+    if (!diff.length) return [];
+    const stored = new Map(
+      (await this.con.runAndReadAll(`SELECT order_day, count(*) AS n FROM lake_rows GROUP BY order_day`))
+        .getRowObjectsJS()
+        .map((r) => [Number(r.order_day), Number(r.n)]),
+    );
+    const expected = await this.itemsPerDay();
+    return diff.map((r) => {
+      const day = Number(r.order_day);
+      return {
+        day,
+        stored: stored.get(day) ?? 0,
+        expected: expected.get(day) ?? 0,
+        items: (r.items as unknown[]).map(String),
+      };
+    });
+  }
+
+  close(): void {
+    this.con.closeSync();
+    this.db.closeSync();
+    rmSync(this.spill, { recursive: true, force: true });
+  }
+}
+
+/** A relation over an entity's local zone files (typed, and empty when there are none). */
+function source(e: Entity, files: string[]): string {
+  const cols = VALIDATED_COLUMNS[e];
+  if (!files.length)
+    return `SELECT ${cols.map(([c, t]) => `CAST(NULL AS ${SQL_TYPE[t]}) AS ${c}`).join(', ')} WHERE false`;
+  return `SELECT ${cols.map(([c]) => c).join(', ')} FROM read_parquet([${files.map(q).join(',')}])`;
+}
