@@ -11,7 +11,7 @@ import { civilFromDays } from '../core/parse/timestamp';
 import { VALIDATED_COLUMNS } from '../core/formats/validated';
 import { LAKE_COLUMNS } from '../core/formats/parquet';
 import { ENTITIES, type Entity } from '../core/names';
-import { CATEGORY_COUNTS, DAY_COUNTS, JOINED } from './sql';
+import { CATEGORY_COUNTS, DAY_COUNTS, JOINED_STEPS } from './sql';
 
 export interface EngineOptions {
   /** DuckDB's memory_limit; past it, joins and aggregations spill to tempDir */
@@ -21,7 +21,7 @@ export interface EngineOptions {
   threads?: number;
 }
 
-/** Local Parquet files of the validated zone, per entity. */
+/** Local Parquet files of the validated zone, per entity, each list in version order. */
 export type ZoneFiles = Record<Entity, string[]>;
 
 /** A lake day's local files (curated/joined_items/order_date=D/part-*.parquet). */
@@ -68,11 +68,20 @@ export class HistoryEngine {
       preserve_insertion_order: 'false',
     };
     if (opts.threads) settings.threads = String(opts.threads);
-    const db = await DuckDBInstance.create(':memory:', settings);
+    const db = await DuckDBInstance.create(path.join(spill, 'history.duckdb'), settings);
     const engine = new HistoryEngine(db, await db.connect(), spill);
     try {
-      for (const e of ENTITIES) await engine.con.run(`CREATE VIEW ${VIEW[e]} AS ${source(e, zone[e])}`);
-      await engine.con.run(`CREATE TABLE joined AS ${JOINED}`);
+      await engine.con.run(`CREATE TABLE zone_files (path VARCHAR, version BIGINT)`);
+      for (const e of ENTITIES) {
+        await engine.insert(
+          'zone_files',
+          zone[e].map((f, i) => `(${q(f)}, ${i})`),
+        );
+        await engine.con.run(`CREATE VIEW ${VIEW[e]} AS ${source(e, zone[e])}`);
+      }
+      for (const [name, select] of JOINED_STEPS) await engine.con.run(`CREATE TABLE ${name} AS ${select}`);
+      // only the joined items are read from here on
+      for (const [name] of JOINED_STEPS.slice(0, -1)) await engine.con.run(`DROP TABLE ${name}`);
     } catch (err) {
       engine.close();
       throw err;
@@ -120,13 +129,10 @@ export class HistoryEngine {
   async lakeDifferences(lake: LakeDay[]): Promise<LakeDifference[]> {
     const files = lake.flatMap((d) => d.files.map((f) => [f, d.day] as const));
     await this.con.run(`CREATE OR REPLACE TABLE lake_files (path VARCHAR, order_day BIGINT)`);
-    for (let i = 0; i < files.length; i += 1000)
-      await this.con.run(
-        `INSERT INTO lake_files VALUES ${files
-          .slice(i, i + 1000)
-          .map(([f, d]) => `(${q(f)}, ${d})`)
-          .join(',')}`,
-      );
+    await this.insert(
+      'lake_files',
+      files.map(([f, d]) => `(${q(f)}, ${d})`),
+    );
     const cols = LAKE_COLUMNS.map(([c]) => c);
     const rows = files.length
       ? `SELECT f.order_day, ${cols.map((c) => `l.${c}`).join(', ')} FROM read_parquet([${files
@@ -161,6 +167,11 @@ export class HistoryEngine {
     });
   }
 
+  private async insert(table: string, rows: string[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += 1000)
+      await this.con.run(`INSERT INTO ${table} VALUES ${rows.slice(i, i + 1000).join(',')}`);
+  }
+
   close(): void {
     this.con.closeSync();
     this.db.closeSync();
@@ -168,10 +179,15 @@ export class HistoryEngine {
   }
 }
 
-/** A relation over an entity's local zone files (typed, and empty when there are none). */
+/** A relation over an entity's local zone files, with each file's number as `version` (typed, and
+ * empty when there are none). */
 function source(e: Entity, files: string[]): string {
-  const cols = VALIDATED_COLUMNS[e];
+  const cols = VALIDATED_COLUMNS[e]
+    .map(([c, t]) => [c, t] as const)
+    .filter(([c]) => c !== 'line' && c !== 'version_rank');
   if (!files.length)
-    return `SELECT ${cols.map(([c, t]) => `CAST(NULL AS ${SQL_TYPE[t]}) AS ${c}`).join(', ')} WHERE false`;
-  return `SELECT ${cols.map(([c]) => c).join(', ')} FROM read_parquet([${files.map(q).join(',')}])`;
+    return `SELECT ${cols.map(([c, t]) => `CAST(NULL AS ${SQL_TYPE[t]}) AS ${c}`).join(', ')}, CAST(NULL AS BIGINT) AS version WHERE false`;
+  return `SELECT ${cols.map(([c]) => `z.${c}`).join(', ')}, f.version FROM read_parquet([${files
+    .map(q)
+    .join(',')}], filename = true) z JOIN zone_files f ON f.path = z.filename`;
 }

@@ -12,6 +12,7 @@ import type { KpiStore } from '../aws/kpistore';
 import type { Bucket } from '../aws/s3store';
 import { parseLakeKey } from '../state/lake';
 import { listArchive, PENDING_PREFIX } from '../state/pending';
+import { versionOrder } from '../core/layout';
 import type { StateStore } from '../state/statestore';
 import { findGarbage } from '../state/garbage';
 import type { StateBody } from '../state/incremental';
@@ -60,7 +61,8 @@ async function verifyHeld(
   opts: EngineOptions,
 ): Promise<Omit<VerifyResult, 'garbage'>> {
   const pending = new Set((await bucket.list(PENDING_PREFIX)).map((o) => o.key.slice(PENDING_PREFIX.length)));
-  const versions = (await listArchive(bucket)).filter((v) => !pending.has(v.key));
+  // in version order: the engine numbers each entity's files in this order
+  const versions = (await listArchive(bucket)).filter((v) => !pending.has(v.key)).sort(versionOrder);
   const zone = await fetchZone(bucket, versions, dir);
   const differences: Difference[] = [];
   const lakeDiffs: Difference[] = [];

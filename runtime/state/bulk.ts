@@ -68,12 +68,13 @@ export async function bulkApply(
   bucket: Bucket,
   versions: ArchivedVersion[],
   superseded?: () => Promise<boolean>,
+  rewriteLake = false,
 ): Promise<BulkOutcome> {
   const { times, lap } = laps();
   const res = await computeSources(archiveSources(bucket, versions), { unknownMode: 'hold' });
   lap('compute');
   if (superseded && (await superseded())) throw new BulkSuperseded('more files are pending');
-  const lake = await writeLake(bucket, res.tables, { deferDeletes: true });
+  const lake = await writeLake(bucket, res.tables, { deferDeletes: true, rewrite: rewriteLake });
   lap('lake');
   // Asked again before the state records: the day files just put are unreferenced until a commit,
   // and the next bulk run lists and supersedes them.

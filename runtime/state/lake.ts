@@ -56,12 +56,13 @@ export interface LakeStats {
 /**
  * Makes curated/ equal the joined items of `tables`: a day's new file is put before the old ones
  * are deleted (a reader never sees a day with no file while it changes), days that no longer have
- * items lose their files. Idempotent: a rerun with the same state writes nothing.
+ * items lose their files. Idempotent: a rerun with the same state writes nothing (`rewrite`: puts
+ * every day's file again, for kpi rebuild, which must repair a file whose bytes no longer match its name).
  */
 export async function writeLake(
   bucket: Bucket,
   tables: Tables,
-  opts: { deferDeletes?: boolean } = {},
+  opts: { deferDeletes?: boolean; rewrite?: boolean } = {},
 ): Promise<LakeStats> {
   await lakeCodecReady();
   const existing = new Map<string, string[]>();
@@ -86,7 +87,7 @@ export async function writeLake(
     batch = [];
     await Promise.all(
       group.map(async ({ date, key, bytes, have }) => {
-        if (!have.includes(key)) {
+        if (!have.includes(key) || opts.rewrite) {
           await bucket.put(key, bytes, { contentType: 'application/vnd.apache.parquet' });
           stats.written++;
         }
@@ -115,7 +116,7 @@ export async function writeLake(
     stats.dayFiles.push({ date, file: key, n: cols.item.length, cents, products: products.sort() });
     const have = existing.get(date) ?? [];
     existing.delete(date);
-    if (have.length === 1 && have[0] === key) continue;
+    if (have.length === 1 && have[0] === key && !opts.rewrite) continue;
     batch.push({ date, key, bytes, have });
     if (batch.length >= IN_FLIGHT) {
       await uploading;

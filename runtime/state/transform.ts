@@ -57,6 +57,8 @@ export interface TransformContext {
   batchBytes?: number;
   /** bulk path when pending bytes ≥ this × applied bytes (Infinity: always incremental) */
   bulkFactor?: number;
+  /** kpi rebuild: every lake file is put again, even one whose name is current (its bytes may not be) */
+  rewriteLake?: boolean;
   /**
    * A run that finds the lease held by a live run asks that one to run once more and ends at once
    * (TransformResult.coalesced) instead of waiting: the per-upload hand-off tasks of AWS.
@@ -309,7 +311,7 @@ class TransformRun {
       : undefined;
     let out: Awaited<ReturnType<typeof bulkApply>>;
     try {
-      out = await bulkApply(ctx.bucket, versions, superseded);
+      out = await bulkApply(ctx.bucket, versions, superseded, ctx.rewriteLake);
     } catch (err) {
       if (!(err instanceof BulkSuperseded)) throw err;
       this.restarts++;
@@ -545,7 +547,7 @@ async function expireHeld(ctx: TransformContext, ix: KeyIndex, now: number): Pro
 export async function rebuild(ctx: TransformContext): Promise<TransformResult> {
   const { marked, archived } = await markAll(ctx.bucket);
   ctx.obs.log('rebuild_marked', { files_marked: marked });
-  const r = await transform({ ...ctx, bulkFactor: 0 });
+  const r = await transform({ ...ctx, bulkFactor: 0, rewriteLake: true });
   // files: every archived file was recomputed (the bulk path counts only those new to the state)
   return { ...r, files: archived };
 }
