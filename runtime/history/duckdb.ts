@@ -40,6 +40,14 @@ export interface LakeDifference {
 }
 
 const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/**
+ * A text column as read into JavaScript: @duckdb/node-api drops a leading U+FEFF when it converts a
+ * VARCHAR (1.5.6; a category "\uFEFFJeans" came back as "Jeans"), so text is selected with one
+ * character in front (textSql) and that character cut off here (textOf).
+ */
+export const textSql = (col: string) => `('~' || ${col})`;
+export const textOf = (v: unknown) => String(v).slice(1);
 const SQL_TYPE = { STRING: 'VARCHAR', INT64: 'BIGINT', BOOLEAN: 'BOOLEAN' } as const;
 const VIEW: Record<Entity, string> = { orders: 'v_orders', products: 'v_products', order_items: 'v_items' };
 
@@ -80,8 +88,7 @@ export class HistoryEngine {
         await engine.con.run(`CREATE VIEW ${VIEW[e]} AS ${source(e, zone[e])}`);
       }
       for (const [name, select] of JOINED_STEPS) await engine.con.run(`CREATE TABLE ${name} AS ${select}`);
-      // only the joined items are read from here on
-      for (const [name] of JOINED_STEPS.slice(0, -1)) await engine.con.run(`DROP TABLE ${name}`);
+      await engine.con.run(`DROP TABLE joinable`);
     } catch (err) {
       engine.close();
       throw err;
@@ -92,12 +99,14 @@ export class HistoryEngine {
   /** Both KPI tables, by the contract's formulas (core/aggregate/kpis.ts) on the SQL's counts. */
   async kpis(): Promise<KpiTables> {
     const n = (v: unknown) => Number(v);
-    const cats = (await this.con.runAndReadAll(CATEGORY_COUNTS)).getRowObjectsJS();
+    const cats = (
+      await this.con.runAndReadAll(`SELECT ${textSql('category')} AS text_category, * FROM (${CATEGORY_COUNTS})`)
+    ).getRowObjectsJS();
     const days = (await this.con.runAndReadAll(`${DAY_COUNTS} ORDER BY order_day`)).getRowObjectsJS();
     return {
       category_kpis: cats
         .map((r) =>
-          categoryKpi(String(r.category), civilFromDays(n(r.order_day)), {
+          categoryKpi(textOf(r.text_category), civilFromDays(n(r.order_day)), {
             cents: n(r.cents),
             items: n(r.items),
             orders: n(r.orders),
@@ -167,6 +176,12 @@ export class HistoryEngine {
     });
   }
 
+  /** A query's rows, a chunk (about 2,048 rows) at a time, as JS values: nothing held but the chunk. */
+  async *rows(sql: string): AsyncGenerator<unknown[][]> {
+    const result = await this.con.stream(sql);
+    for await (const chunk of result.yieldRowsJs()) yield chunk;
+  }
+
   private async insert(table: string, rows: string[]): Promise<void> {
     for (let i = 0; i < rows.length; i += 1000)
       await this.con.run(`INSERT INTO ${table} VALUES ${rows.slice(i, i + 1000).join(',')}`);
@@ -182,9 +197,7 @@ export class HistoryEngine {
 /** A relation over an entity's local zone files, with each file's number as `version` (typed, and
  * empty when there are none). */
 function source(e: Entity, files: string[]): string {
-  const cols = VALIDATED_COLUMNS[e]
-    .map(([c, t]) => [c, t] as const)
-    .filter(([c]) => c !== 'line' && c !== 'version_rank');
+  const cols = VALIDATED_COLUMNS[e].filter(([c]) => c !== 'version_rank');
   if (!files.length)
     return `SELECT ${cols.map(([c, t]) => `CAST(NULL AS ${SQL_TYPE[t]}) AS ${c}`).join(', ')}, CAST(NULL AS BIGINT) AS version WHERE false`;
   return `SELECT ${cols.map(([c]) => `z.${c}`).join(', ')}, f.version FROM read_parquet([${files

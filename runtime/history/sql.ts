@@ -1,9 +1,9 @@
 // The history as SQL: what the contract decides over every applied file, written once for the
 // engines that run it (DuckDB in the task, and Athena/Trino past one task). Inputs are three
 // relations over the validated zone (core/formats/validated.ts), one row per valid version:
-//   v_orders(order_id, user_id, order_day, order_returned, version)
-//   v_products(product_id, category, version)
-//   v_items(item_id, order_id, product_id, sale_price_cents, item_status, version)
+//   v_orders(order_id, user_id, order_day, order_returned, line, version)
+//   v_products(product_id, category, line, version)
+//   v_items(item_id, order_id, product_id, sale_price_cents, item_status, line, version)
 // where `version` orders one key's versions as SPEC's version order: DuckDB's runner numbers the
 // files (a BIGINT; the 60-byte version_rank string per row doubled the memory it needed), an engine
 // reading the zone in place may use version_rank itself.
@@ -34,13 +34,13 @@ const latest = (cols: string, key: string, from: string) => `
  * run them as one WITH query.
  */
 export const JOINED_STEPS: readonly (readonly [name: string, select: string])[] = [
-  ['o', latest('order_id, user_id, order_day, order_returned', 'order_id', 'v_orders')],
-  ['p', latest('product_id, category', 'product_id', 'v_products')],
+  ['o', latest('order_id, user_id, order_day, order_returned, version', 'order_id', 'v_orders')],
+  ['p', latest('product_id, category, version', 'product_id', 'v_products')],
   [
     'joinable',
     `SELECT * FROM v_items WHERE order_id IN (SELECT order_id FROM o) AND product_id IN (SELECT product_id FROM p)`,
   ],
-  ['i', latest('item_id, order_id, product_id, sale_price_cents, item_status', 'item_id', 'joinable')],
+  ['i', latest('item_id, order_id, product_id, sale_price_cents, item_status, version', 'item_id', 'joinable')],
   [
     'joined',
     `SELECT o.order_day, i.item_id, i.order_id, o.user_id, i.product_id, p.category, i.sale_price_cents,

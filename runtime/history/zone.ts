@@ -3,7 +3,7 @@
 // before any SQL runs (so nothing downstream is written from a partial history).
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { checkValidated, validatedKey, ValidatedObjectError } from '../core/formats/validated';
+import { checkValidated, validatedKey, ValidatedObjectError, type ValidatedFile } from '../core/formats/validated';
 import { inPool } from '../core/pool';
 
 import type { ArchivedVersion } from '../core/layout';
@@ -19,8 +19,9 @@ export async function fetchZone(
   versions: readonly ArchivedVersion[],
   dir: string,
   onProgress?: (done: number, total: number) => void,
-): Promise<ZoneFiles> {
+): Promise<{ files: ZoneFiles; meta: ValidatedFile[] }> {
   const files: ZoneFiles = { orders: [], products: [], order_items: [] };
+  const meta: ValidatedFile[] = new Array(versions.length);
   const local = versions.map((_, i) => path.join(dir, `${i}.parquet`));
   let done = 0;
   await inPool(versions, 16, async (v, i) => {
@@ -31,11 +32,11 @@ export async function fetchZone(
         key,
         `missing (the validated object of ${v.key}); kpi rebuild writes it again from archive/`,
       );
-    await checkValidated(key, v.entity, tail(local[i]!));
+    meta[i] = await checkValidated(key, v.entity, tail(local[i]!));
     onProgress?.(++done, versions.length);
   });
   versions.forEach((v, i) => files[v.entity].push(local[i]!));
-  return files;
+  return { files, meta };
 }
 
 function tail(file: string): Uint8Array {

@@ -63,7 +63,7 @@ async function verifyHeld(
   const pending = new Set((await bucket.list(PENDING_PREFIX)).map((o) => o.key.slice(PENDING_PREFIX.length)));
   // in version order: the engine numbers each entity's files in this order
   const versions = (await listArchive(bucket)).filter((v) => !pending.has(v.key)).sort(versionOrder);
-  const zone = await fetchZone(bucket, versions, dir);
+  const { files: zone } = await fetchZone(bucket, versions, dir);
   const differences: Difference[] = [];
   const lakeDiffs: Difference[] = [];
   const lake = await fetchLake(bucket, dir, lakeDiffs);

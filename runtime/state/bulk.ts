@@ -1,126 +1,280 @@
 // The bulk path of the transform: when the pending files are at least as large as everything
-// already applied (a first load, a backfill), recomputing from all of archive/ costs at most twice
-// the new bytes and is much faster per row than looking keys up one by one. The result is the same
-// state the incremental path would reach: every winning record written to one new index run,
-// the lake made equal to the joined items, and the KPI tables replaced after the commit.
-import { computeSources, type ComputeResult } from '../core/compute';
+// already applied (a first load, a backfill, kpi rebuild), the whole history is recomputed instead
+// of looked up key by key. It runs on the history engine (runtime/history: DuckDB over the
+// validated zone, spilling to disk past its memory limit), so its memory does not grow with the
+// history: the lake files and the state's records are produced from the engine's sorted output,
+// streamed. The result is the state the incremental path would reach: every winning record in one
+// new index run, the lake equal to the joined items, the KPI tables replaced after the commit.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { laps } from '../core/laps';
+import type { KpiTables } from '../core/aggregate/kpis';
 import type { DayKpis } from '../core/aggregate/daykpis';
-import { cmp, type Rec, type RunWriter } from './runfile';
+import { readFileChunks } from '../core/parse/csv';
+import { readVersions } from '../core/parse/versions';
+import { civilFromDays } from '../core/parse/timestamp';
 import type { Reason } from '../core/parse/rules';
-import { writeLake, type LakeDay } from './lake';
-import type { RejectedRow } from '../core/join/join';
-import { parseArchive, type ArchivedVersion } from '../core/layout';
-import { emptyState, type StateBody } from './incremental';
-import { dKey, fKey, hqKey, idRecords, type DayRec } from './records';
-import { rankOf } from './rank';
-import { archiveSources } from './pending';
+import type { JoinedRow } from '../core/join/join';
+import { parseArchive, versionOrder, type ArchivedVersion } from '../core/layout';
+import { ENTITIES, type Entity } from '../core/names';
 import type { Bucket } from '../aws/s3store';
+import { defaultEngineOptions, HistoryEngine, textOf, textSql, type EngineOptions } from '../history/duckdb';
+import { fetchZone } from '../history/zone';
+import { cmp, type Rec } from './runfile';
+import { writeLake, type LakeDay } from './lake';
+import { emptyState, type StateBody } from './incremental';
+import { dKey, fKey, hqKey, iKey, itemVal, oKey, orderVal, pKey, type DayRec } from './records';
+import { rankOf } from './rank';
 
 export interface BulkOutcome {
   times: Record<string, number>;
-  /** writes every record of the new state, in key order, into the index run (yields now and then) */
-  records: (w: RunWriter) => Iterable<void>;
+  /** every record of the new state, in key order (streamed from the engine) */
+  records: AsyncIterable<Rec>;
   body: StateBody;
-  res: ComputeResult;
+  res: KpiTables;
   changedDates: string[];
   lakeWritten: number;
   /** superseded lake files, deleted after the commit */
   garbage: string[];
+  /** the engine and its files: call once the records are written */
+  close(): void;
 }
-
-const byKey = (a: Rec, b: Rec) => cmp(a.key, b.key);
 
 /** More files became pending while a bulk run computed: it is cheaper to start again with them. */
 export class BulkSuperseded extends Error {}
 
+const byKey = (a: Rec, b: Rec) => cmp(a.key, b.key);
+
 /**
- * `superseded` is asked once the recompute is done, before anything is written, and again after
- * the lake files: true makes the run throw BulkSuperseded (a load still arriving is recomputed
- * once at its end, not once per file).
+ * `superseded` is asked once the engine has the history, before anything is written, and again
+ * after the lake files: true makes the run throw BulkSuperseded (a load still arriving is
+ * recomputed once at its end, not once per file).
  */
-/** A day's record: its lake file, counts and KPI rows. */
-function dayRecordOf(d: LakeDay, kpis: DayKpis): Rec {
-  const rec: DayRec = { file: d.file, n: d.n, cents: d.cents, products: d.products, kpis };
-  return { key: dKey(d.date), rank: '', val: JSON.stringify(rec) };
-}
-
-/** A held item version's record: what it waits for, and the row err/unmatched/ will report. */
-function heldRecordOf(h: RejectedRow, r: string): Rec {
-  const it = h.item!;
-  const waits = h.reason === 'unknown_order' ? 'o' : 'p';
-  const held = {
-    rank: r,
-    order: it.order,
-    product: it.product,
-    cents: it.cents,
-    status: it.status,
-    item: it.id,
-    file: h.file,
-    line: h.line,
-    header: h.header,
-    fields: h.fields,
-  };
-  return { key: hqKey(waits, waits === 'o' ? it.order : it.product, it.id, r), rank: r, val: JSON.stringify(held) };
-}
-
 export async function bulkApply(
   bucket: Bucket,
   versions: ArchivedVersion[],
   superseded?: () => Promise<boolean>,
   rewriteLake = false,
+  engineOpts: EngineOptions = defaultEngineOptions(),
 ): Promise<BulkOutcome> {
   const { times, lap } = laps();
-  const res = await computeSources(archiveSources(bucket, versions), { unknownMode: 'hold' });
-  lap('compute');
-  if (superseded && (await superseded())) throw new BulkSuperseded('more files are pending');
-  const lake = await writeLake(bucket, res.tables, { deferDeletes: true, rewrite: rewriteLake });
-  lap('lake');
-  // Asked again before the state records: the day files just put are unreferenced until a commit,
-  // and the next bulk run lists and supersedes them.
-  if (superseded && (await superseded())) throw new BulkSuperseded('more files are pending');
-  const ranks = new Map<string, string>();
-  const rank = (file: string) => {
-    let r = ranks.get(file);
-    if (r === undefined) ranks.set(file, (r = rankOf(parseArchive(file)!)));
-    return r;
+  const sorted = [...versions].sort(versionOrder);
+  const dir = mkdtempSync(path.join(engineOpts.tempDir ?? os.tmpdir(), 'kpi-bulk-'));
+  let engine: HistoryEngine | null = null;
+  const close = () => {
+    engine?.close();
+    engine = null;
+    rmSync(dir, { recursive: true, force: true });
   };
-  // The records in key order, kind by kind (d < f < hq < i < o < p): the big kinds are written
-  // from the typed columns in order, so no array of every record (nor a string per record) exists.
-  const tables = res.tables;
-  const kpisOf = new Map<string, DayKpis>();
-  for (const o of res.order_kpis) kpisOf.set(o.order_date, { order: o, categories: [] });
-  for (const c of res.category_kpis) kpisOf.get(c.order_date)!.categories.push(c);
-  let cents = 0;
-  for (const d of lake.dayFiles) cents += d.cents;
-  function* records(w: RunWriter): Generator<void> {
-    const small = (recs: Rec[]) => {
-      for (const r of recs.sort(byKey)) w.add(r);
+  try {
+    const { files, meta } = await fetchZone(bucket, sorted, dir);
+    lap('zone');
+    const e = (engine = await HistoryEngine.open(files, { ...engineOpts, tempDir: dir }));
+    lap('sql');
+    if (superseded && (await superseded())) throw new BulkSuperseded('more files are pending');
+    const res = await e.kpis();
+    const lake = await writeLake(bucket, lakeDays(e), { deferDeletes: true, rewrite: rewriteLake });
+    lap('lake');
+    if (superseded && (await superseded())) throw new BulkSuperseded('more files are pending');
+    const byEntity = Object.fromEntries(ENTITIES.map((x) => [x, sorted.filter((v) => v.entity === x)])) as Record<
+      Entity,
+      ArchivedVersion[]
+    >;
+    const ranks = Object.fromEntries(
+      ENTITIES.map((x) => [x, byEntity[x].map((v) => rankOf(parseArchive(v.key)!))]),
+    ) as Record<Entity, string[]>;
+    const held = await heldRecords(e, bucket, byEntity.order_items, ranks.order_items, dir);
+    lap('held');
+    const rejected: Partial<Record<Reason, number>> = {};
+    for (const m of meta)
+      for (const [r, n] of Object.entries(m.rejected) as [Reason, number][]) rejected[r] = (rejected[r] ?? 0) + n;
+    const body: StateBody = {
+      ...emptyState(),
+      files: sorted.length,
+      bytes: sorted.reduce((n, v) => n + v.size, 0),
+      rows: meta.reduce((n, m) => n + m.rows, 0),
+      rejected,
+      held: held.length,
+      joined: lake.dayFiles.reduce((n, d) => n + d.n, 0),
+      revenueCents: lake.dayFiles.reduce((n, d) => n + d.cents, 0),
+      latestDate: lake.dayFiles.at(-1)?.date ?? null,
     };
-    small(lake.dayFiles.map((d) => dayRecordOf(d, kpisOf.get(d.date)!)));
-    small(versions.map((v) => ({ key: fKey(v.key), rank: '', val: '1' })));
-    small(res.held.map((h) => heldRecordOf(h, rank(h.file))));
-    yield;
-    yield* idRecords(w, tables, rank);
+    const small = [
+      ...dayRecords(lake.dayFiles, res),
+      ...sorted.map((v) => ({ key: fKey(v.key), rank: '', val: '1' })).sort(byKey),
+      ...held.sort(byKey),
+    ];
+    return {
+      times,
+      records: records(e, small, ranks),
+      body,
+      res,
+      changedDates: lake.changedDates,
+      lakeWritten: lake.written,
+      garbage: lake.garbage,
+      close,
+    };
+  } catch (err) {
+    close();
+    throw err;
   }
-  const body: StateBody = {
-    ...emptyState(),
-    files: versions.length,
-    bytes: versions.reduce((n, v) => n + v.size, 0),
-    rows: res.files.reduce((n, f) => n + f.rows, 0),
-    rejected: { ...res.rejected } as Partial<Record<Reason, number>>,
-    held: res.held.length,
-    joined: res.items,
-    revenueCents: cents,
-    latestDate: lake.dayFiles.at(-1)?.date ?? null,
-  };
-  return {
-    times,
-    records,
-    body,
-    res,
-    changedDates: lake.changedDates,
-    lakeWritten: lake.written,
-    garbage: lake.garbage,
-  };
+}
+
+/** The joined items one day at a time, in day order (the engine sorts, spilling if it must). */
+async function* lakeDays(e: HistoryEngine): AsyncGenerator<{ date: string; rows: JoinedRow[] }> {
+  let day = -Infinity;
+  let rows: JoinedRow[] = [];
+  const t = ['item_id', 'order_id', 'user_id', 'product_id', 'category'].map(textSql).join(', ');
+  const sql = `SELECT order_day, ${t}, sale_price_cents, returned, order_returned FROM joined ORDER BY order_day`;
+  for await (const chunk of e.rows(sql))
+    for (const r of chunk) {
+      const d = Number(r[0]);
+      if (d !== day && rows.length) {
+        yield { date: civilFromDays(day), rows };
+        rows = [];
+      }
+      day = d;
+      rows.push({
+        item_id: textOf(r[1]),
+        order_id: textOf(r[2]),
+        user_id: textOf(r[3]),
+        product_id: textOf(r[4]),
+        category: textOf(r[5]),
+        sale_price_cents: Number(r[6]),
+        returned: r[7] === true,
+        order_returned: r[8] === true,
+      });
+    }
+  if (rows.length) yield { date: civilFromDays(day), rows };
+}
+
+/** Each day's record: its lake file, counts and KPI rows (categories in category order). */
+function dayRecords(days: LakeDay[], kpis: KpiTables): Rec[] {
+  const of = new Map<string, DayKpis>();
+  for (const o of kpis.order_kpis) of.set(o.order_date, { order: o, categories: [] });
+  for (const c of kpis.category_kpis) of.get(c.order_date)!.categories.push(c);
+  return days.map((d) => {
+    const rec: DayRec = { file: d.file, n: d.n, cents: d.cents, products: d.products, kpis: of.get(d.date)! };
+    return { key: dKey(d.date), rank: '', val: JSON.stringify(rec) };
+  });
+}
+
+/**
+ * Every item version whose order or product does not exist, as the records that hold it until they
+ * come: what it waits for, and the row err/unmatched/ will report (read again from its archived
+ * file by line; the zone keeps values, not rows).
+ */
+async function heldRecords(
+  e: HistoryEngine,
+  bucket: Bucket,
+  files: ArchivedVersion[],
+  ranks: string[],
+  dir: string,
+): Promise<Rec[]> {
+  const waiting: {
+    id: string;
+    order: string;
+    product: string;
+    cents: number;
+    status: number;
+    version: number;
+    line: number;
+    waits: 'o' | 'p';
+  }[] = [];
+  const t = ['item_id', 'order_id', 'product_id'].map(textSql).join(', ');
+  const sql = `SELECT ${t}, sale_price_cents, item_status, version, line,
+      order_id IN (SELECT order_id FROM o) AS has_order
+    FROM v_items WHERE NOT (order_id IN (SELECT order_id FROM o) AND product_id IN (SELECT product_id FROM p))`;
+  for await (const chunk of e.rows(sql))
+    for (const r of chunk)
+      waiting.push({
+        id: textOf(r[0]),
+        order: textOf(r[1]),
+        product: textOf(r[2]),
+        cents: Number(r[3]),
+        status: Number(r[4]),
+        version: Number(r[5]),
+        line: Number(r[6]),
+        waits: r[7] === true ? 'p' : 'o',
+      });
+  const out: Rec[] = [];
+  for (const version of new Set(waiting.map((w) => w.version))) {
+    const file = files[version]!;
+    const local = path.join(dir, `held-${version}.csv`);
+    if (!(await bucket.download(file.key, local)))
+      throw new Error(`${file.key} disappeared while the bulk run read it`);
+    const v = await readVersions('order_items', file.key, (reuse) => readFileChunks(local, reuse));
+    rmSync(local, { force: true });
+    const byLine = new Map(v.items.map((it) => [it.line, it.fields]));
+    for (const w of waiting.filter((x) => x.version === version)) {
+      const rank = ranks[version]!;
+      const held = {
+        rank,
+        order: w.order,
+        product: w.product,
+        cents: w.cents,
+        status: w.status,
+        item: w.id,
+        file: file.key,
+        line: w.line,
+        header: v.header,
+        fields: byLine.get(w.line) ?? [],
+      };
+      out.push({
+        key: hqKey(w.waits, w.waits === 'o' ? w.order : w.product, w.id, rank),
+        rank,
+        val: JSON.stringify(held),
+      });
+    }
+  }
+  return out;
+}
+
+/** A kind's winners: ASCII ids (no NUL) come sorted from the engine; the rest are sorted here. */
+const ASCII = (col: string) => `regexp_full_match(${col}, '[\\x01-\\x7F]*')`;
+
+/** The state's records in key order: the small kinds (d, f, hq), then i, o and p streamed. */
+async function* records(e: HistoryEngine, small: Rec[], ranks: Record<Entity, string[]>): AsyncGenerator<Rec> {
+  yield* small;
+  const kinds: [string, string, (r: unknown[]) => Rec][] = [
+    [
+      'item_id',
+      `SELECT ${textSql('item_id')}, ${textSql('order_id')}, ${textSql('product_id')}, sale_price_cents, item_status,
+        version FROM i`,
+      (r) => ({
+        key: iKey(textOf(r[0])),
+        rank: ranks.order_items[Number(r[5])]!,
+        val: itemVal(textOf(r[1]), textOf(r[2]), Number(r[3]), Number(r[4])),
+      }),
+    ],
+    [
+      'order_id',
+      `SELECT ${textSql('order_id')}, order_day, ${textSql('user_id')}, order_returned, version FROM o`,
+      (r) => ({
+        key: oKey(textOf(r[0])),
+        rank: ranks.orders[Number(r[4])]!,
+        val: orderVal(Number(r[1]), textOf(r[2]), r[3] === true),
+      }),
+    ],
+    [
+      'product_id',
+      `SELECT ${textSql('product_id')}, ${textSql('category')}, version FROM p`,
+      (r) => ({ key: pKey(textOf(r[0])), rank: ranks.products[Number(r[2])]!, val: JSON.stringify(textOf(r[1])) }),
+    ],
+  ];
+  for (const [id, select, rec] of kinds) {
+    // ids that are not plain ASCII are few: sorted here, then merged into the engine's sorted stream
+    const odd: Rec[] = [];
+    for await (const chunk of e.rows(`${select} WHERE NOT ${ASCII(id)}`)) for (const r of chunk) odd.push(rec(r));
+    odd.sort(byKey);
+    let k = 0;
+    for await (const chunk of e.rows(`${select} WHERE ${ASCII(id)} ORDER BY strlen(${id}), ${id}`))
+      for (const r of chunk) {
+        const next = rec(r);
+        while (k < odd.length && cmp(odd[k]!.key, next.key) < 0) yield odd[k++]!;
+        yield next;
+      }
+    while (k < odd.length) yield odd[k++]!;
+  }
 }

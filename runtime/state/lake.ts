@@ -3,10 +3,9 @@
 // depend only on the day's rows: they are in item_id order and the encoding is deterministic), so
 // a day whose rows did not change is not written again, and a run knows a day is current by its name.
 import { createHash } from 'node:crypto';
-import type { JoinedRow, Tables } from '../core/join/join';
+import type { JoinedRow } from '../core/join/join';
 import { CURATED_PREFIX } from '../core/names';
-import { encodeLakeColumns, lakeCodecReady } from '../core/formats/parquet';
-import { civilFromDays } from '../core/parse/timestamp';
+import { encodeLakeFile, lakeCodecReady } from '../core/formats/parquet';
 import type { Bucket } from '../aws/s3store';
 
 /** Changed days encoded and uploaded at once. */
@@ -54,14 +53,14 @@ export interface LakeStats {
 }
 
 /**
- * Makes curated/ equal the joined items of `tables`: a day's new file is put before the old ones
+ * Makes curated/ equal the joined items of `days` (in day order): a day's new file is put before the old ones
  * are deleted (a reader never sees a day with no file while it changes), days that no longer have
  * items lose their files. Idempotent: a rerun with the same state writes nothing (`rewrite`: puts
  * every day's file again, for kpi rebuild, which must repair a file whose bytes no longer match its name).
  */
 export async function writeLake(
   bucket: Bucket,
-  tables: Tables,
+  days: AsyncIterable<{ date: string; rows: JoinedRow[] }>,
   opts: { deferDeletes?: boolean; rewrite?: boolean } = {},
 ): Promise<LakeStats> {
   await lakeCodecReady();
@@ -96,24 +95,18 @@ export async function writeLake(
       }),
     );
   };
-  const dicts = tables.lakeDicts;
-  const productIds = new Int32Array(tables.productKeys.size).fill(-1);
-  for (const { day, cols } of tables.joinedDayColumns()) {
+  for await (const { date, rows } of days) {
     stats.days++;
-    const date = civilFromDays(day);
-    const bytes = encodeLakeColumns(cols, dicts);
+    const sorted = canonical(rows);
+    const bytes = await encodeLakeFile(sorted);
     const key = lakeFileName(date, bytes);
     let cents = 0;
-    const products: string[] = [];
-    for (let i = 0; i < cols.item.length; i++) {
-      cents += cols.cents[i]!;
-      const p = cols.product[i]!;
-      if (productIds[p] !== stats.days) {
-        productIds[p] = stats.days;
-        products.push(tables.productKeys.str(p));
-      }
+    const products = new Set<string>();
+    for (const r of sorted) {
+      cents += r.sale_price_cents;
+      products.add(r.product_id);
     }
-    stats.dayFiles.push({ date, file: key, n: cols.item.length, cents, products: products.sort() });
+    stats.dayFiles.push({ date, file: key, n: sorted.length, cents, products: [...products].sort() });
     const have = existing.get(date) ?? [];
     existing.delete(date);
     if (have.length === 1 && have[0] === key && !opts.rewrite) continue;

@@ -327,7 +327,12 @@ class TransformRun {
     this.total.lakeFilesWritten += out.lakeWritten;
     this.total.files += versions.length - this.body.files;
     ctx.deadline.check();
-    const run = await writeRunFile(ctx.bucket, out.records);
+    let run: Awaited<ReturnType<typeof writeRunFile>>;
+    try {
+      run = await writeRunFile(ctx.bucket, out.records);
+    } finally {
+      out.close();
+    }
     const garbage = [...out.garbage, ...this.body.runs.map((r) => INDEX_PREFIX + r.name)];
     const post: Post = { days: [], markers: pending.files.map((f) => f.marker), full: true, garbage };
     const commitMs = Math.round(performance.now() - tw);

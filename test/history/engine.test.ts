@@ -26,16 +26,17 @@ async function sqlKpis(dir: string, memoryMiB = 256, threads = 2) {
 const cases: [string, () => string][] = [
   ['the repository sample (data/)', () => path.join(ROOT, 'data')],
   [
-    'upserts: an order moved to another day, a product re-categorised, a later item version naming an unknown order',
+    'upserts and text: an order moved to another day, a product re-categorised, a later item version naming an unknown order',
     () =>
       writeTree({
-        'products/1.csv': 'id,category\np1,Jeans\np2,Tops\n',
+        // a category and an id starting with U+FEFF stay apart from the same text without it
+        'products/1.csv': 'id,category\np1,Jeans\np2,Tops\np3,\uFEFFJeans\n\uFEFFp1,Tops\n',
         'products/2.csv': 'id,category\np2,Shoes\n',
         'orders/1.csv':
           'order_id,user_id,status,created_at\no1,u1,Complete,2025-03-01T10:00:00Z\no2,u2,Returned,2025-03-01T11:00:00Z\n',
         'orders/2.csv': 'order_id,user_id,status,created_at\no1,u1,Returned,2025-03-02T10:00:00Z\n',
         'order_items/1.csv':
-          'id,order_id,product_id,sale_price,status\ni1,o1,p1,10.005,\ni2,o1,p2,5.50,Complete\ni3,o2,p1,1.25,\ni3,o2,p2,9.99,\n',
+          'id,order_id,product_id,sale_price,status\ni1,o1,p1,10.005,\ni2,o1,p2,5.50,Complete\ni3,o2,p1,1.25,\ni3,o2,p2,9.99,\ni5,o2,p3,2.00,\ni6,o2,\uFEFFp1,4.00,\n',
         'order_items/2.csv': 'id,order_id,product_id,sale_price,status\ni1,oX,p1,99.00,\ni4,o9,p1,3.00,\n',
       }),
   ],

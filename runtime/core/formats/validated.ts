@@ -7,10 +7,22 @@ import { importEsm } from './parquet';
 import { zstdReady } from './zstd';
 import { ARCHIVE_PREFIX, VALIDATED_PREFIX, type Entity } from '../names';
 import type { FileVersions } from '../parse/versions';
+import type { Reason } from '../parse/rules';
 
 /** Bumped when the columns change; a reader refuses any other (its objects are rewritten from archive/). */
 export const VALIDATED_SCHEMA = '1';
 const SCHEMA_KEY = 'kpi.validated.schema';
+const ROWS_KEY = 'kpi.file.rows';
+const REJECTED_KEY = 'kpi.file.rejected';
+
+/** What a zone object says of its file besides its versions. */
+export interface ValidatedFile {
+  /** rows read, valid or not */
+  rows: number;
+  /** valid versions in the object */
+  versions: number;
+  rejected: Partial<Record<Reason, number>>;
+}
 
 /** Each entity's columns, in file order. `version_rank` orders versions as SPEC's version order. */
 export const VALIDATED_COLUMNS: Record<Entity, readonly (readonly [string, ColumnType])[]> = {
@@ -52,89 +64,60 @@ export function validatedKey(archiveKey: string): string {
  */
 export const zoneRank = (rank: string) => rank.replace('\u0000', ' ');
 
+/** Each column's values of a file's versions (version_rank aside: one value for the file). */
+function valuesOf(v: FileVersions): Record<string, Column['values']> {
+  const num = <T>(xs: T[], f: (x: T) => number) => Float64Array.from(xs, f);
+  if (v.entity === 'orders') {
+    const o = v.orders;
+    return {
+      order_id: o.map((x) => x.id),
+      user_id: o.map((x) => x.user),
+      order_day: num(o, (x) => x.day),
+      order_returned: Uint8Array.from(o, (x) => +x.ret),
+      line: num(o, (x) => x.line),
+    };
+  }
+  if (v.entity === 'products') {
+    const p = v.products;
+    return { product_id: p.map((x) => x.id), category: p.map((x) => x.cat), line: num(p, (x) => x.line) };
+  }
+  const i = v.items;
+  return {
+    item_id: i.map((x) => x.id),
+    order_id: i.map((x) => x.order),
+    product_id: i.map((x) => x.product),
+    sale_price_cents: num(i, (x) => x.cents),
+    item_status: num(i, (x) => x.status),
+    line: num(i, (x) => x.line),
+  };
+}
+
+/** Columns with few distinct values: a dictionary page and indices. */
+const DICTIONARY = new Set(['category', 'version_rank']);
+
 /** The zone's object for one accepted file's versions. */
 export async function encodeValidated(v: FileVersions, rank: string, archiveKey: string): Promise<Uint8Array> {
   await zstdReady();
-  const r = zoneRank(rank);
-  const col = (name: string, values: Column['values'], dictionary = false): Column => {
-    const type = VALIDATED_COLUMNS[v.entity].find((c) => c[0] === name)![1];
-    return { name, type, values, dictionary };
-  };
-  const rankCol = (n: number) => col('version_rank', new Array<string>(n).fill(r), true);
-  let cols: Column[];
-  if (v.entity === 'orders')
-    cols = [
-      col(
-        'order_id',
-        v.orders.map((o) => o.id),
-      ),
-      col(
-        'user_id',
-        v.orders.map((o) => o.user),
-      ),
-      col(
-        'order_day',
-        Float64Array.from(v.orders, (o) => o.day),
-      ),
-      col(
-        'order_returned',
-        Uint8Array.from(v.orders, (o) => +o.ret),
-      ),
-      col(
-        'line',
-        Float64Array.from(v.orders, (o) => o.line),
-      ),
-      rankCol(v.orders.length),
-    ];
-  else if (v.entity === 'products')
-    cols = [
-      col(
-        'product_id',
-        v.products.map((p) => p.id),
-      ),
-      col(
-        'category',
-        v.products.map((p) => p.cat),
-        true,
-      ),
-      col(
-        'line',
-        Float64Array.from(v.products, (p) => p.line),
-      ),
-      rankCol(v.products.length),
-    ];
-  else
-    cols = [
-      col(
-        'item_id',
-        v.items.map((i) => i.id),
-      ),
-      col(
-        'order_id',
-        v.items.map((i) => i.order),
-      ),
-      col(
-        'product_id',
-        v.items.map((i) => i.product),
-      ),
-      col(
-        'sale_price_cents',
-        Float64Array.from(v.items, (i) => i.cents),
-      ),
-      col(
-        'item_status',
-        Float64Array.from(v.items, (i) => i.status),
-      ),
-      col(
-        'line',
-        Float64Array.from(v.items, (i) => i.line),
-      ),
-      rankCol(v.items.length),
-    ];
+  const values = valuesOf(v);
+  const n = (v.entity === 'orders' ? v.orders : v.entity === 'products' ? v.products : v.items).length;
+  values.version_rank = new Array<string>(n).fill(zoneRank(rank));
+  const cols: Column[] = VALIDATED_COLUMNS[v.entity].map(([name, type]) => ({
+    name,
+    type,
+    values: values[name],
+    dictionary: DICTIONARY.has(name),
+  }));
   return writeParquet(cols, {
     codec: 'ZSTD',
     statistics: true,
-    metadata: { [SCHEMA_KEY]: VALIDATED_SCHEMA, 'kpi.validated.entity': v.entity, 'kpi.archive.key': archiveKey },
+    metadata: {
+      [SCHEMA_KEY]: VALIDATED_SCHEMA,
+      'kpi.validated.entity': v.entity,
+      'kpi.archive.key': archiveKey,
+      // the file's figures the state keeps (every row read; the rejected ones by reason)
+      [ROWS_KEY]: String(v.rows),
+      [REJECTED_KEY]: JSON.stringify(v.rejected),
+    },
   });
 }
 
@@ -158,8 +141,8 @@ interface MetadataReader {
 
 const PHYSICAL: Record<ColumnType, string> = { STRING: 'BYTE_ARRAY', INT64: 'INT64', BOOLEAN: 'BOOLEAN' };
 
-/** Checks an object's footer (the whole object, or at least its tail) and returns its row count. */
-export async function checkValidated(key: string, entity: Entity, bytes: Uint8Array): Promise<number> {
+/** Checks an object's footer (the whole object, or at least its tail) and returns what it says. */
+export async function checkValidated(key: string, entity: Entity, bytes: Uint8Array): Promise<ValidatedFile> {
   const r = (await importEsm('hyparquet')) as MetadataReader;
   let meta: ReturnType<MetadataReader['parquetMetadata']>;
   try {
@@ -180,5 +163,10 @@ export async function checkValidated(key: string, entity: Entity, bytes: Uint8Ar
     .map((c) => `${c.name}:${c.type}`)
     .join(',');
   if (got !== want) throw new ValidatedObjectError(key, `columns ${got}, expected ${want}`);
-  return Number(meta.num_rows);
+  const kv = new Map(meta.key_value_metadata?.map((e) => [e.key, e.value ?? '']));
+  return {
+    rows: Number(kv.get(ROWS_KEY) ?? 0),
+    versions: Number(meta.num_rows),
+    rejected: JSON.parse(kv.get(REJECTED_KEY) ?? '{}') as ValidatedFile['rejected'],
+  };
 }
