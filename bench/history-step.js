@@ -11,9 +11,10 @@ async function main() {
   const { configFromEnv } = require(path.join(root, 'dist/runtime/aws/config'));
   const { Observer } = require(path.join(root, 'dist/runtime/aws/observe'));
   const cfg = configFromEnv();
+  // BENCH_LOG=1: the pipeline's log lines (with each step's times) on stderr
   const quiet = new Observer(
     cfg,
-    () => {},
+    (line) => process.env.BENCH_LOG && console.error(line),
     () => {},
   );
   const pipeline = new Pipeline(cfg, { obs: quiet });

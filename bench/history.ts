@@ -45,7 +45,7 @@ async function runSteps(root: string, dir: string, want: Awaited<ReturnType<type
     const results: Record<string, unknown>[] = [];
     for (const step of ['load', 'verify', 'rebuild']) {
       const out = execFileSync(process.execPath, [path.join(ROOT, 'bench', 'history-step.js'), root, step], {
-        env: { ...process.env, ...stack.env },
+        env: { ...process.env, ...stack.env, NODE_NO_WARNINGS: "1" },
         maxBuffer: 1 << 26,
       }).toString();
       const r = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;

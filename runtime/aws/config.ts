@@ -27,6 +27,8 @@ export interface Config {
   reconcileSeconds: number;
   /** the history engine's memory limit (DuckDB spills past it); unset: half this machine's, up to 1 GiB */
   historyMemoryMiB?: number;
+  /** the bulk path's engine: auto (DuckDB from 1 GB of archive), memory or duckdb */
+  historyEngine: 'auto' | 'memory' | 'duckdb';
   /** per-service endpoints (AWS_ENDPOINT_URL_<SERVICE>), as the SDK and CLI take them */
   serviceEndpoints: ServiceEndpoints;
 }
@@ -69,6 +71,12 @@ function num(name: string, def: number): number {
   return n;
 }
 
+function historyEngine(v: string | undefined): Config['historyEngine'] {
+  if (!v) return 'auto';
+  if (v === 'auto' || v === 'memory' || v === 'duckdb') return v;
+  throw new Error(`${ENV.historyEngine} must be auto, memory or duckdb, got '${v}'`);
+}
+
 /** requireBucket false: commands that only read the tables (kpi query, kpi local's defaults). */
 export function configFromEnv(overrides: Partial<Config> = {}, { requireBucket = true } = {}): Config {
   const bucket = overrides.bucket ?? process.env[ENV.bucket] ?? (requireBucket ? undefined : '');
@@ -90,6 +98,7 @@ export function configFromEnv(overrides: Partial<Config> = {}, { requireBucket =
     rejectAlertShare: num(ENV.rejectAlertShare, DEFAULT_REJECT_ALERT_SHARE),
     reconcileSeconds: num(ENV.reconcileSeconds, DEFAULT_RECONCILE_SECONDS),
     historyMemoryMiB: process.env[ENV.historyMemoryMiB] ? num(ENV.historyMemoryMiB, 0) : undefined,
+    historyEngine: historyEngine(process.env[ENV.historyEngine]),
     serviceEndpoints: {
       s3: process.env.AWS_ENDPOINT_URL_S3 || undefined,
       dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB || undefined,

@@ -12,9 +12,12 @@ import { help } from './help';
 export async function verifyWith(pipeline: Pipeline, print = true): Promise<VerifyResult> {
   let r: VerifyResult;
   try {
-    r = await verify(pipeline.bucket, pipeline.store, pipeline.state, {
-      ...defaultEngineOptions(pipeline.cfg.historyMemoryMiB),
-    });
+    r = await verify(
+      pipeline.bucket,
+      pipeline.store,
+      pipeline.state,
+      defaultEngineOptions(pipeline.cfg.historyMemoryMiB),
+    );
   } catch (err) {
     if (!(err instanceof ValidatedObjectError)) throw err;
     pipeline.obs.log('verify_failed', { object: err.key, error: err.problem });

@@ -54,6 +54,7 @@ export const ENV = {
   rejectAlertShare: 'KPI_REJECT_ALERT_SHARE',
   eventBus: 'KPI_EVENT_BUS',
   historyMemoryMiB: 'KPI_HISTORY_MEMORY_MIB',
+  historyEngine: 'KPI_HISTORY_ENGINE',
 } as const;
 
 export const METRIC_NAMESPACE = 'EcommerceKpi';

@@ -51,10 +51,10 @@ export const textOf = (v: unknown) => String(v).slice(1);
 const SQL_TYPE = { STRING: 'VARCHAR', INT64: 'BIGINT', BOOLEAN: 'BOOLEAN' } as const;
 const VIEW: Record<Entity, string> = { orders: 'v_orders', products: 'v_products', order_items: 'v_items' };
 
-/** The engine's defaults for this machine: half of its memory up to 1 GiB, a thread per core. */
+/** The engine's defaults for this machine: a quarter of its memory up to 512 MiB, a thread per core. */
 export function defaultEngineOptions(memoryMiB?: number): EngineOptions {
   return {
-    memoryMiB: memoryMiB ?? Math.min(1024, Math.floor(os.totalmem() / 2 ** 20 / 2)),
+    memoryMiB: memoryMiB ?? Math.min(512, Math.floor(os.totalmem() / 2 ** 20 / 4)),
     threads: os.availableParallelism(),
   };
 }

@@ -12,6 +12,7 @@ import { rebuild, republish, transform, type TransformContext, type TransformRes
 import { StateStore, type StateStoreOptions } from '../state/statestore';
 import { restoreValidated, validateObject, type ValidateResult } from './validate';
 import { listArchive } from '../state/pending';
+import { defaultEngineOptions } from '../history/duckdb';
 
 export interface PipelineOptions {
   clients?: Clients;
@@ -119,6 +120,8 @@ export class Pipeline {
       batchBytes: this.opts.batchBytes,
       bulkFactor: this.opts.bulkFactor,
       hooks: this.opts.hooks,
+      historyEngine: this.cfg.historyEngine,
+      engineOptions: defaultEngineOptions(this.cfg.historyMemoryMiB),
     };
   }
 

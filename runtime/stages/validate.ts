@@ -212,7 +212,7 @@ async function archive(
 /** The file's valid versions as the validated zone's object (core/formats/validated.ts). */
 export async function writeValidated(bucket: Bucket, file: string, dest: string): Promise<void> {
   const parsed = parseArchive(dest)!;
-  const versions = await readVersions(parsed.entity, dest, (reuse) => readFileChunks(file, reuse));
+  const versions = await readVersions(parsed.entity, dest, (reuse) => readFileChunks(file, reuse), 'wasm', false);
   const bytes = await encodeValidated(versions, rankOf(parsed), dest);
   await bucket.put(validatedKey(dest), bytes, { contentType: 'application/vnd.apache.parquet' });
 }

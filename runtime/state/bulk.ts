@@ -19,18 +19,18 @@ import type { JoinedRow } from '../core/join/join';
 import { parseArchive, versionOrder, type ArchivedVersion } from '../core/layout';
 import { ENTITIES, type Entity } from '../core/names';
 import type { Bucket } from '../aws/s3store';
-import { defaultEngineOptions, HistoryEngine, textOf, textSql, type EngineOptions } from '../history/duckdb';
+import { HistoryEngine, textOf, textSql, type EngineOptions } from '../history/duckdb';
 import { fetchZone } from '../history/zone';
-import { cmp, type Rec } from './runfile';
-import { writeLake, type LakeDay } from './lake';
+import { cmp, type Rec, type RunWriter } from './runfile';
+import { daysFromRows, writeLake, type LakeDay } from './lake';
 import { emptyState, type StateBody } from './incremental';
 import { dKey, fKey, hqKey, iKey, itemVal, oKey, orderVal, pKey, type DayRec } from './records';
 import { rankOf } from './rank';
 
 export interface BulkOutcome {
   times: Record<string, number>;
-  /** every record of the new state, in key order (streamed from the engine) */
-  records: AsyncIterable<Rec>;
+  /** every record of the new state, in key order (streamed, or written by the caller's RunWriter) */
+  records: AsyncIterable<Rec> | ((w: RunWriter) => Iterable<void>);
   body: StateBody;
   res: KpiTables;
   changedDates: string[];
@@ -51,12 +51,12 @@ const byKey = (a: Rec, b: Rec) => cmp(a.key, b.key);
  * after the lake files: true makes the run throw BulkSuperseded (a load still arriving is
  * recomputed once at its end, not once per file).
  */
-export async function bulkApply(
+export async function bulkOnEngine(
   bucket: Bucket,
   versions: ArchivedVersion[],
-  superseded?: () => Promise<boolean>,
-  rewriteLake = false,
-  engineOpts: EngineOptions = defaultEngineOptions(),
+  superseded: (() => Promise<boolean>) | undefined,
+  rewriteLake: boolean,
+  engineOpts: EngineOptions,
 ): Promise<BulkOutcome> {
   const { times, lap } = laps();
   const sorted = [...versions].sort(versionOrder);
@@ -74,7 +74,7 @@ export async function bulkApply(
     lap('sql');
     if (superseded && (await superseded())) throw new BulkSuperseded('more files are pending');
     const res = await e.kpis();
-    const lake = await writeLake(bucket, lakeDays(e), { deferDeletes: true, rewrite: rewriteLake });
+    const lake = await writeLake(bucket, daysFromRows(lakeDays(e)), { deferDeletes: true, rewrite: rewriteLake });
     lap('lake');
     if (superseded && (await superseded())) throw new BulkSuperseded('more files are pending');
     const byEntity = Object.fromEntries(ENTITIES.map((x) => [x, sorted.filter((v) => v.entity === x)])) as Record<

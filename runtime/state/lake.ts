@@ -3,9 +3,10 @@
 // depend only on the day's rows: they are in item_id order and the encoding is deterministic), so
 // a day whose rows did not change is not written again, and a run knows a day is current by its name.
 import { createHash } from 'node:crypto';
-import type { JoinedRow } from '../core/join/join';
+import type { JoinedRow, Tables } from '../core/join/join';
 import { CURATED_PREFIX } from '../core/names';
-import { encodeLakeFile, lakeCodecReady } from '../core/formats/parquet';
+import { encodeLakeColumns, encodeLakeFile, lakeCodecReady } from '../core/formats/parquet';
+import { civilFromDays } from '../core/parse/timestamp';
 import type { Bucket } from '../aws/s3store';
 
 /** Changed days encoded and uploaded at once. */
@@ -41,6 +42,55 @@ export interface LakeDay {
   products: string[];
 }
 
+/** A day's lake file, encoded, and what the day's record keeps of it. */
+export interface EncodedDay {
+  date: string;
+  bytes: Uint8Array;
+  n: number;
+  cents: number;
+  /** the day's product ids, sorted */
+  products: string[];
+}
+
+/** Days from the join's typed columns (the in-memory bulk path): no row object, no string per row. */
+export function* daysFromTables(tables: Tables): Generator<EncodedDay> {
+  const dicts = tables.lakeDicts;
+  const productIds = new Int32Array(tables.productKeys.size).fill(-1);
+  let d = 0;
+  for (const { day, cols } of tables.joinedDayColumns()) {
+    d++;
+    let cents = 0;
+    const products: string[] = [];
+    for (let i = 0; i < cols.item.length; i++) {
+      cents += cols.cents[i]!;
+      const p = cols.product[i]!;
+      if (productIds[p] !== d) {
+        productIds[p] = d;
+        products.push(tables.productKeys.str(p));
+      }
+    }
+    const bytes = encodeLakeColumns(cols, dicts);
+    yield { date: civilFromDays(day), bytes, n: cols.item.length, cents, products: products.sort() };
+  }
+}
+
+/** Days from rows (the engine's bulk path), each put in the lake's order first. */
+export async function* daysFromRows(
+  days: AsyncIterable<{ date: string; rows: JoinedRow[] }>,
+): AsyncGenerator<EncodedDay> {
+  for await (const { date, rows } of days) {
+    const sorted = canonical(rows);
+    let cents = 0;
+    const products = new Set<string>();
+    for (const r of sorted) {
+      cents += r.sale_price_cents;
+      products.add(r.product_id);
+    }
+    const bytes = await encodeLakeFile(sorted);
+    yield { date, bytes, n: sorted.length, cents, products: [...products].sort() };
+  }
+}
+
 export interface LakeStats {
   days: number;
   written: number;
@@ -53,14 +103,14 @@ export interface LakeStats {
 }
 
 /**
- * Makes curated/ equal the joined items of `days` (in day order): a day's new file is put before the old ones
+ * Makes curated/ equal the days given (in day order): a day's new file is put before the old ones
  * are deleted (a reader never sees a day with no file while it changes), days that no longer have
  * items lose their files. Idempotent: a rerun with the same state writes nothing (`rewrite`: puts
  * every day's file again, for kpi rebuild, which must repair a file whose bytes no longer match its name).
  */
 export async function writeLake(
   bucket: Bucket,
-  days: AsyncIterable<{ date: string; rows: JoinedRow[] }>,
+  days: Iterable<EncodedDay> | AsyncIterable<EncodedDay>,
   opts: { deferDeletes?: boolean; rewrite?: boolean } = {},
 ): Promise<LakeStats> {
   await lakeCodecReady();
@@ -95,18 +145,10 @@ export async function writeLake(
       }),
     );
   };
-  for await (const { date, rows } of days) {
+  for await (const { date, bytes, n, cents, products } of days) {
     stats.days++;
-    const sorted = canonical(rows);
-    const bytes = await encodeLakeFile(sorted);
     const key = lakeFileName(date, bytes);
-    let cents = 0;
-    const products = new Set<string>();
-    for (const r of sorted) {
-      cents += r.sale_price_cents;
-      products.add(r.product_id);
-    }
-    stats.dayFiles.push({ date, file: key, n: sorted.length, cents, products: [...products].sort() });
+    stats.dayFiles.push({ date, file: key, n, cents, products });
     const have = existing.get(date) ?? [];
     existing.delete(date);
     if (have.length === 1 && have[0] === key && !opts.rewrite) continue;

@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { computeDir } from '../../runtime/core/compute';
 import { StateStore } from '../../runtime/state/statestore';
-import { bulkApply, BulkSuperseded } from '../../runtime/state/bulk';
+import { BulkSuperseded } from '../../runtime/state/bulk';
+import { bulkApply } from '../../runtime/state/transform';
 import { listArchive, markAll } from '../../runtime/state/pending';
 import { verify } from '../../runtime/stages/verify';
 import { CURATED_PREFIX } from '../../runtime/core/names';
@@ -362,10 +363,13 @@ test('a bulk recompute that finds more files pending stops before writing anythi
     );
     await pipeline.validate((await pipeline.bucket.list('ecommerce-data/')).map((o) => o.key));
     const versions = await listArchive(pipeline.bucket);
-    await t.throwsAsync(
-      bulkApply(pipeline.bucket, versions, async () => true),
-      { instanceOf: BulkSuperseded },
-    );
+    for (const engine of ['memory', 'duckdb'] as const)
+      await t.throwsAsync(
+        bulkApply(pipeline.bucket, versions, async () => true, false, engine),
+        {
+          instanceOf: BulkSuperseded,
+        },
+      );
     t.deepEqual(await pipeline.bucket.list(CURATED_PREFIX), []); // nothing written
     // through the transform: items validated while it recomputes; it starts again with them
     await pipeline.transform();

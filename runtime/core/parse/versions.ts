@@ -65,6 +65,8 @@ export async function readVersions(
   file: string,
   open: (reuse?: boolean) => AsyncIterable<Uint8Array>,
   engine: 'wasm' | 'reference' = 'wasm',
+  /** items keep the row as read (a held item's report); false leaves it out (the validated zone) */
+  withFields = true,
 ): Promise<FileVersions> {
   const schema = SCHEMAS[entity];
   let out: FileVersions;
@@ -113,7 +115,7 @@ export async function readVersions(
         cents: v.cents,
         status: v.status,
         line: v.line,
-        fields: v.fields(),
+        fields: withFields ? v.fields() : [],
       });
   };
   // The reference path (and csv-parse after a decline): the same verdict from the TypeScript rules.
