@@ -1,4 +1,4 @@
-// `npm run bench:history -- --items N [--compare DIR]`: the history-sized work on the embedded
+// `npm run bench:history -- --items N [--engine auto|memory|duckdb] [--compare DIR]`: the history-sized work on the embedded
 // stack, each step a fresh process (bench/history-step.js) so its time and peak RSS are its own:
 // the first load of N generated items (validate every file, then the bulk transform), a kpi verify,
 // a kpi rebuild. With --compare, the same steps of another checkout (its dist/ built) run on a
@@ -37,7 +37,7 @@ async function lakeKpis(bucket: Bucket): Promise<{ days: number; items: number; 
   return { days: keys.length, items: Number(r.items), cents: Number(r.cents) };
 }
 
-async function runSteps(root: string, dir: string, want: Awaited<ReturnType<typeof computeDir>>) {
+async function runSteps(root: string, dir: string, want: Awaited<ReturnType<typeof computeDir>>, engine: string) {
   const stack = await startLocal({ dir: mkdtempSync(path.join(os.tmpdir(), 'kpi-bench-history-')), port: 0 });
   try {
     const bucket = new Bucket(stack.clients.s3, stack.bucket);
@@ -45,7 +45,7 @@ async function runSteps(root: string, dir: string, want: Awaited<ReturnType<type
     const results: Record<string, unknown>[] = [];
     for (const step of ['load', 'verify', 'rebuild']) {
       const out = execFileSync(process.execPath, [path.join(ROOT, 'bench', 'history-step.js'), root, step], {
-        env: { ...process.env, ...stack.env, NODE_NO_WARNINGS: "1" },
+        env: { ...process.env, ...stack.env, NODE_NO_WARNINGS: '1', KPI_HISTORY_ENGINE: engine },
         maxBuffer: 1 << 26,
       }).toString();
       const r = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
@@ -80,8 +80,9 @@ async function main(): Promise<void> {
   }
   const want = await computeDir(dir);
   console.log(`history: ${items.toLocaleString()} items (.bench/local-${items})`);
-  await runSteps(ROOT, dir, want);
-  if (compare) await runSteps(compare, dir, want);
+  const engine = process.argv.includes('--engine') ? at('--engine')! : 'auto';
+  await runSteps(ROOT, dir, want, engine);
+  if (compare) await runSteps(compare, dir, want, engine);
 }
 
 main().catch((e) => {
