@@ -20,6 +20,14 @@ async function main() {
   const pipeline = new Pipeline(cfg, { obs: quiet });
   const t0 = performance.now();
   const out = { step };
+  // JavaScript's share of the peak: heap and array buffers, sampled (the rest is DuckDB's and Node's)
+  let heap = 0;
+  let buffers = 0;
+  const sample = setInterval(() => {
+    const m = process.memoryUsage();
+    heap = Math.max(heap, m.heapUsed);
+    buffers = Math.max(buffers, m.arrayBuffers);
+  }, 50);
   if (step === 'load') {
     const v = await pipeline.validate((await pipeline.bucket.list('ecommerce-data/')).map((o) => o.key));
     out.validated = v.length;
@@ -37,6 +45,9 @@ async function main() {
   } else throw new Error(`unknown step ${step}`);
   out.ms = Math.round(performance.now() - t0);
   out.rssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+  clearInterval(sample);
+  out.heapMiB = Math.round(heap / 2 ** 20);
+  out.arrayBuffersMiB = Math.round(buffers / 2 ** 20);
   console.log(JSON.stringify(out));
 }
 

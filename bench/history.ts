@@ -1,4 +1,4 @@
-// `npm run bench:history -- --items N [--engine auto|memory|duckdb] [--compare DIR]`: the history-sized work on the embedded
+// `npm run bench:history -- --items N [--engine memory|duckdb] [--compare DIR]`: the history-sized work on the embedded
 // stack, each step a fresh process (bench/history-step.js) so its time and peak RSS are its own:
 // the first load of N generated items (validate every file, then the bulk transform), a kpi verify,
 // a kpi rebuild. With --compare, the same steps of another checkout (its dist/ built) run on a
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   }
   const want = await computeDir(dir);
   console.log(`history: ${items.toLocaleString()} items (.bench/local-${items})`);
-  const engine = process.argv.includes('--engine') ? at('--engine')! : 'auto';
+  const engine = process.argv.includes('--engine') ? at('--engine')! : 'memory';
   await runSteps(ROOT, dir, want, engine);
   if (compare) await runSteps(compare, dir, want, engine);
 }

@@ -27,8 +27,8 @@ export interface Config {
   reconcileSeconds: number;
   /** the history engine's memory limit (DuckDB spills past it); unset: half this machine's, up to 1 GiB */
   historyMemoryMiB?: number;
-  /** the bulk path's engine: auto (DuckDB from 1 GB of archive), memory or duckdb */
-  historyEngine: 'auto' | 'memory' | 'duckdb';
+  /** the bulk path's engine: memory (default) or duckdb (the history engine; see state/transform.ts) */
+  historyEngine: 'memory' | 'duckdb';
   /** per-service endpoints (AWS_ENDPOINT_URL_<SERVICE>), as the SDK and CLI take them */
   serviceEndpoints: ServiceEndpoints;
 }
@@ -72,9 +72,9 @@ function num(name: string, def: number): number {
 }
 
 function historyEngine(v: string | undefined): Config['historyEngine'] {
-  if (!v) return 'auto';
-  if (v === 'auto' || v === 'memory' || v === 'duckdb') return v;
-  throw new Error(`${ENV.historyEngine} must be auto, memory or duckdb, got '${v}'`);
+  if (!v) return 'memory';
+  if (v === 'memory' || v === 'duckdb') return v;
+  throw new Error(`${ENV.historyEngine} must be memory or duckdb, got '${v}'`);
 }
 
 /** requireBucket false: commands that only read the tables (kpi query, kpi local's defaults). */

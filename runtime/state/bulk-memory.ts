@@ -1,4 +1,4 @@
-// The bulk path in memory (bulk.ts chooses it for histories below HISTORY_ENGINE_BYTES): the whole
+// The bulk path in memory (the default: transform.ts bulkApply): the whole
 // archive read by kpi compute's engine into typed columns, the lake written from them and the
 // state's millions of id records written as bytes (records.ts), no string per row. About 170 bytes
 // of memory per item of history; past the threshold the history engine takes over.
