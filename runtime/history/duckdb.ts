@@ -126,12 +126,14 @@ export class HistoryEngine {
     };
   }
 
-  /** Joined items per day, as the history gives them. */
-  async itemsPerDay(): Promise<Map<number, number>> {
-    const rows = (
-      await this.con.runAndReadAll(`SELECT order_day, count(*) AS n FROM joined GROUP BY order_day`)
-    ).getRowObjectsJS();
-    return new Map(rows.map((r) => [Number(r.order_day), Number(r.n)]));
+  private perDay?: Promise<Map<number, number>>;
+
+  /** Joined items per day, as the history gives them (one query, however often asked). */
+  itemsPerDay(): Promise<Map<number, number>> {
+    this.perDay ??= this.con
+      .runAndReadAll(`SELECT order_day, count(*) AS n FROM joined GROUP BY order_day`)
+      .then((r) => new Map(r.getRowObjectsJS().map((x) => [Number(x.order_day), Number(x.n)])));
+    return this.perDay;
   }
 
   /** The days whose stored lake rows differ from the history's joined items (both ways, as multisets). */

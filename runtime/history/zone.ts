@@ -25,18 +25,22 @@ export async function fetchZone(
   const local = versions.map((_, i) => path.join(dir, `${i}.parquet`));
   let done = 0;
   await inPool(versions, 16, async (v, i) => {
-    const key = validatedKey(v.key);
-    const got = await bucket.download(key, local[i]!);
-    if (!got)
-      throw new ValidatedObjectError(
-        key,
-        `missing (the validated object of ${v.key}); kpi rebuild writes it again from archive/`,
-      );
-    meta[i] = await checkValidated(key, v.entity, tail(local[i]!));
+    meta[i] = await fetchValidated(bucket, v, local[i]!);
     onProgress?.(++done, versions.length);
   });
   versions.forEach((v, i) => files[v.entity].push(local[i]!));
   return { files, meta };
+}
+
+/** One version's zone object, downloaded to `file` and checked: a ValidatedObjectError if missing or unreadable. */
+export async function fetchValidated(bucket: Bucket, v: ArchivedVersion, file: string): Promise<ValidatedFile> {
+  const key = validatedKey(v.key);
+  if (!(await bucket.download(key, file)))
+    throw new ValidatedObjectError(
+      key,
+      `missing (the validated object of ${v.key}); kpi rebuild writes it again from archive/`,
+    );
+  return checkValidated(key, v.entity, tail(file));
 }
 
 function tail(file: string): Uint8Array {

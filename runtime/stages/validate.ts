@@ -4,7 +4,7 @@
 // The object is read once, into a local file, and everything after works on that file: the bytes
 // archived (or filed in err/) are exactly the bytes validated, whatever is uploaded under the same
 // key meanwhile (regression: test/regressions/overwrite-during-validation).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readFileChunks } from '../core/parse/csv';
@@ -23,7 +23,8 @@ import {
   type ArchivedVersion,
 } from '../core/layout';
 import { readVersions } from '../core/parse/versions';
-import { checkValidated, encodeValidated, validatedKey } from '../core/formats/validated';
+import { encodeValidated, validatedKey, ValidatedObjectError } from '../core/formats/validated';
+import { fetchValidated } from '../history/zone';
 import { inPool } from '../core/pool';
 import { rankOf } from '../state/rank';
 import { rejectsToCsv } from '../core/formats/rejects';
@@ -227,16 +228,14 @@ export async function restoreValidated(bucket: Bucket, versions: readonly Archiv
   try {
     await inPool(versions, 8, async (v, i) => {
       const file = path.join(dir, `${i}`);
-      const key = validatedKey(v.key);
-      const have = await bucket.download(key, file);
-      if (
-        have &&
-        (await checkValidated(key, v.entity, readFileSync(file)).then(
-          () => true,
-          () => false,
-        ))
-      )
-        return;
+      const usable = await fetchValidated(bucket, v, file).then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof ValidatedObjectError) return false;
+          throw err;
+        },
+      );
+      if (usable) return;
       if (!(await bucket.download(v.key, file))) return; // deleted meanwhile (quarantined): nothing to describe
       await writeValidated(bucket, file, v.key);
       written++;

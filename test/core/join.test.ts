@@ -1,5 +1,6 @@
 // Upserts across files, the join, and what "returned" means (SPEC.md: Row rules, Joined item).
 import test from 'ava';
+import { joinedDays } from '../../reference/joined-days';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -134,7 +135,7 @@ test('the join scatters items into windows of any size (orders spanning two or m
 
 /** Each day's lake file from the typed columns vs from the joined rows (item_id order). */
 async function sameLakeFiles(t: import('ava').ExecutionContext, tables: Tables): Promise<number> {
-  const rowDays = [...tables.joinedDays()];
+  const rowDays = [...joinedDays(tables)];
   const want = await Promise.all(rowDays.map(async (d) => Buffer.from(await encodeLakeFile(canonical(d.rows)))));
   // scatter windows smaller than a day (a day gathered from several) and larger
   for (const window of [1, 7, 100, 1 << 20]) {

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { joinedDays } from '../../reference/joined-days';
 import fc from 'fast-check';
 import {
   blockOf,
@@ -91,7 +92,7 @@ test("a day's KPI rows from its joined items equal kpi compute's rows for that d
     'order_items/i.csv':
       'id,order_id,product_id,sale_price,status\ni1,o1,p1,10.005,\ni2,o1,p2,5.50,Returned\ni3,o2,p1,0.125,\ni4,o3,p2,7.25,\n',
   });
-  for (const { day, rows } of res.tables.joinedDays()) {
+  for (const { day, rows } of joinedDays(res.tables)) {
     const date = civilFromDays(day);
     const k = dayKpis(date, rows);
     t.deepEqual(

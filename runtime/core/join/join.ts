@@ -13,10 +13,9 @@ import {
 } from '../parse/rowscan';
 import { Column, IdMap } from './column';
 import { Interner } from './intern';
-import { groupItemsByOrder, orderPositions, sortOrdersByDay } from './sorts';
+import { groupItemsByOrder, orderPositions } from './sorts';
 import type { Entity } from '../names';
 import type { LakeColumns, LakeDicts } from '../formats/parquet';
-import type { JoinedRow } from './joined-row';
 import { HeaderError, mapHeader, RowRules, SCHEMAS, type Layout, type Reason } from '../parse/rules';
 
 export interface RejectedRow {
@@ -544,58 +543,8 @@ export class Tables {
     };
   }
 
-  /**
-   * The joined items of each order day, with their keys as text (the curated zone's rows), one day
-   * at a time in day order, lazily: a consumer that does not keep them holds one day's strings.
-   */
-  *joinedDays(): Generator<{ day: number; rows: JoinedRow[] }> {
-    const nKeys = this.itemKeys.size;
-    const nOrders = this.orderKeys.size;
-    this.iWin.ensure(nKeys);
-    this.oWin.ensure(nOrders);
-    const iWin = this.iWin.data,
-      oWin = this.oWin.data,
-      pWin = this.pWin.data;
-    const { byOrder, perOrder, n } = groupItemsByOrder(iWin, this.iOrder.data, nKeys, nOrders);
-    const { ordersByDay } = sortOrdersByDay(perOrder, this.oDay.data, oWin, nOrders, n);
-    // version → item key (the version columns carry no key)
-    const keyOf = this.itemKeyOfVersion();
-    // Categories are few: decode each once, not once per item.
-    const categoryNames = Array.from({ length: this.categories.size }, (_, c) => this.categories.str(c));
-    let day = NaN;
-    let rows: JoinedRow[] = [];
-    for (const o of ordersByDay) {
-      const ov = oWin[o]!;
-      const d = this.oDay.data[ov]!;
-      if (d !== day) {
-        if (rows.length) yield { day, rows };
-        day = d;
-        rows = [];
-      }
-      const orderId = this.orderKeys.str(o);
-      const userId = this.users.str(this.oUser.data[ov]!);
-      const orderReturned = this.oRet.data[ov] === 1;
-      for (let j = perOrder[o]!; j < perOrder[o + 1]!; j++) {
-        const v = byOrder[j]!;
-        const p = this.iProduct.data[v]!;
-        const st = this.iStatus.data[v];
-        rows.push({
-          item_id: this.itemKeys.str(keyOf[v]!),
-          order_id: orderId,
-          user_id: userId,
-          product_id: this.productKeys.str(p),
-          category: categoryNames[this.pCat.data[pWin[p]!]!]!,
-          sale_price_cents: this.iCents.data[v]!,
-          returned: st === ITEM_STATUS_RETURNED || (st === ITEM_STATUS_NONE && orderReturned),
-          order_returned: orderReturned,
-        });
-      }
-    }
-    if (rows.length) yield { day, rows };
-  }
-
   /** Winning item version → its item key (the version columns carry no key). */
-  private itemKeyOfVersion(): Int32Array {
+  itemKeyOfVersion(): Int32Array {
     const iWin = this.iWin.data;
     const keyOf = new Int32Array(this.iOrder.length);
     for (let k = 0; k < this.itemKeys.size; k++) if (iWin[k]! >= 0) keyOf[iWin[k]!] = k;
