@@ -18,6 +18,7 @@ import {
   type Rec,
   type RunIndex,
 } from './runfile';
+import { hashKey } from './bloom';
 import { STATE_PREFIX } from '../core/names';
 import { inPool } from '../core/pool';
 import type { Bucket } from '../aws/s3store';
@@ -54,6 +55,8 @@ export class KeyIndex {
   /** Records fetched from S3 by the last calls (for the cost figures in logs and tests). */
   blocksRead = 0;
   bytesRead = 0;
+  /** (key, run) pairs a Bloom filter ruled out: block reads saved, at most one each */
+  bloomSkips = 0;
 
   /** runs: newest first */
   constructor(
@@ -109,11 +112,18 @@ export class KeyIndex {
   async get(keys: Iterable<string>): Promise<Map<string, Rec>> {
     const found = new Map<string, Rec>();
     let todo = [...new Set(keys)].sort(cmp);
+    const hashes = new Map(todo.map((k) => [k, hashKey(k)]));
     for (const run of this.runs) {
       if (!todo.length) break;
-      const inRange = todo.filter((k) => k >= run.minKey && k <= run.maxKey);
+      let inRange = todo.filter((k) => k >= run.minKey && k <= run.maxKey);
       if (!inRange.length) continue;
       const ix = await this.index(run);
+      const bloom = ix.bloom;
+      if (bloom) {
+        const before = inRange.length;
+        inRange = inRange.filter((k) => bloom.mayHold(hashes.get(k)!));
+        this.bloomSkips += before - inRange.length;
+      }
       const byBlock = new Map<number, string[]>();
       for (const k of inRange) {
         const b = blockOf(ix, k);
@@ -156,7 +166,7 @@ export class KeyIndex {
 
 /** Writes sorted records as a new run (in memory when small; through a temp file when large). */
 export async function writeRun(bucket: Bucket, recs: Rec[]): Promise<RunRef> {
-  if (recs.length > 100_000) return writeRunFile(bucket, recs);
+  if (recs.length > 100_000) return writeRunFile(bucket, recs, recs.length);
   const name = `${Date.now().toString(36)}-${randomUUID()}.run`;
   const r = encodeRun(recs);
   await bucket.put(INDEX_PREFIX + name, r.bytes, { contentType: 'application/octet-stream' });
@@ -209,7 +219,11 @@ export async function mergeRuns(bucket: Bucket, runs: RunRef[], dropDeletes: boo
       yield win;
     }
   }
-  return writeRunFile(bucket, merged());
+  return writeRunFile(
+    bucket,
+    merged(),
+    runs.reduce((n, r) => n + r.records, 0),
+  );
 }
 
 /**
@@ -219,11 +233,13 @@ export async function mergeRuns(bucket: Bucket, runs: RunRef[], dropDeletes: boo
 export async function writeRunFile(
   bucket: Bucket,
   recs: Iterable<Rec> | AsyncIterable<Rec> | ((w: RunWriter) => Iterable<void>),
+  /** at most this many records, when known (sizes the Bloom filter without keeping every hash) */
+  expectedKeys?: number,
 ): Promise<RunRef> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kpi-run-'));
   const file = path.join(dir, 'run');
   const ws = createWriteStream(file);
-  const w = new RunWriter((c) => void ws.write(c));
+  const w = new RunWriter((c) => void ws.write(c), expectedKeys);
   try {
     let n = 0;
     const drain = () => new Promise<void>((res) => ws.once('drain', () => res()));

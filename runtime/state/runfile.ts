@@ -1,7 +1,9 @@
 // The state index's file format: one immutable "run" of sorted records (an SSTable). Records are
 // cut into ~8 KB blocks; the index section (block first keys and offsets, and the run's table of
 // version ranks) sits after the blocks, so a reader fetches the index once and then only the
-// blocks holding the keys it looks up. Pure: bytes in, bytes out.
+// blocks holding the keys it looks up. The index section ends with a newline and the run's Bloom
+// filter (bloom.ts), so a key absent from the run costs no block read. Pure: bytes in, bytes out.
+import { Bloom, BloomBuilder, hashBytes, hashKey } from './bloom';
 
 /**
  * One record: a key, the version rank it came from ('' for derived records) and a value; a null value
@@ -17,6 +19,8 @@ export interface RunIndex {
   ranks: string[];
   /** [first key, byte offset, byte length] per block */
   blocks: [string, number, number][];
+  /** absent in runs written before the filter existed: every block must then be read */
+  bloom?: Bloom;
 }
 
 export const BLOCK_BYTES = 8192;
@@ -106,7 +110,14 @@ export class RunWriter {
   /** the last key's UTF-8 bytes, when it was added by addBytes (else null: compare `last`) */
   private lastBytes: Uint8Array | null = null;
   private lastLen = 0;
-  constructor(private readonly emit: (chunk: Buffer) => void) {}
+  private readonly bloom: BloomBuilder;
+  /** expectedKeys: how many records at most (sizes the Bloom filter up front; else sized at the end) */
+  constructor(
+    private readonly emit: (chunk: Buffer) => void,
+    expectedKeys?: number,
+  ) {
+    this.bloom = new BloomBuilder(expectedKeys);
+  }
 
   /** The index of a version rank in this run's table (assigned on first use); 0 for ''. */
   rankIndex(rank: string): number {
@@ -125,6 +136,7 @@ export class RunWriter {
     if (this.records === 0) this.minKey = r.key;
     this.last = this.maxKey = r.key;
     this.records++;
+    this.bloom.add(hashKey(r.key));
     const ri = this.rankIndex(r.rank);
     this.out.str(r.key);
     this.out.varint(ri);
@@ -162,6 +174,7 @@ export class RunWriter {
     if (this.out.n === 0) this.blocks.push([this.text(key, keyLen), this.offset, 0]);
     if (this.records === 0) this.minKey = this.text(key, keyLen);
     this.records++;
+    this.bloom.add(hashBytes(key, keyLen));
     const o = this.out;
     o.varint(keyLen);
     o.room(keyLen + 20 + valLen);
@@ -199,9 +212,13 @@ export class RunWriter {
     if (this.lastBytes) this.maxKey = this.text(this.lastBytes, this.lastLen);
     this.cut();
     const index: RunIndex = { ranks: [...this.ranks.keys()], blocks: this.blocks };
-    const body = Buffer.from(JSON.stringify(index));
+    // JSON.stringify never writes a raw newline: the first one ends the JSON.
+    const body = Buffer.from(JSON.stringify(index) + '\n');
+    const bloom = this.bloom.build().bytes;
     this.emit(body);
-    return { indexAt: this.offset, indexBytes: body.length, bytes: this.offset + body.length };
+    this.emit(Buffer.from(bloom.buffer, bloom.byteOffset, bloom.byteLength));
+    const indexBytes = body.length + bloom.length;
+    return { indexAt: this.offset, indexBytes, bytes: this.offset + indexBytes };
   }
 }
 
@@ -221,7 +238,12 @@ export function encodeRun(recs: Iterable<Rec>): {
 }
 
 export function decodeIndex(bytes: Uint8Array): RunIndex {
-  return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as RunIndex;
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const nl = b.indexOf(10);
+  const index = JSON.parse(b.toString('utf8', 0, nl < 0 ? b.length : nl)) as RunIndex;
+  // A copy: the filter outlives the fetched buffer in the index cache.
+  if (nl >= 0) index.bloom = new Bloom(new Uint8Array(b.subarray(nl + 1)));
+  return index;
 }
 
 /** The records of one block, in key order. */

@@ -392,6 +392,7 @@ class TransformRun {
       changed_dates: out.changedDates.length,
       lookups: out.lookups,
       blocks_read: ix.blocksRead,
+      bloom_skips: ix.bloomSkips,
       ms: out.times,
     });
     return true;

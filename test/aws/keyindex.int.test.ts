@@ -80,3 +80,27 @@ test('merge plan: the newest runs merge while they are comparable in size; a lon
   t.is(mergePlan([run(1)]), 0);
   t.is(mergePlan(Array.from({ length: 14 }, (_, i) => run(10 ** (i + 1)))), 3); // never more than 12 runs
 });
+
+test('random ids: a look-up of keys absent from every run reads about 1% of the blocks it used to', async (t) => {
+  await withStack(async (s) => {
+    const bucket = new Bucket(s.clients.s3, s.bucket);
+    const { randomUUID } = await import('node:crypto');
+    const recs = (n: number): Rec[] =>
+      Array.from({ length: n }, () => ({ key: key('i', randomUUID()), rank: 'r', val: 'x' })).sort((a, b) =>
+        cmp(a.key, b.key),
+      );
+    const newer = recs(10_000);
+    const older = recs(20_000);
+    const present = [...newer, ...older];
+    const runs = [await writeRun(bucket, newer), await writeRun(bucket, older)];
+    const absent = recs(2_000).map((r) => r.key);
+    const ix = new KeyIndex(bucket, runs);
+    const got = await ix.get([...absent, ...present.slice(0, 500).map((r) => r.key), present.at(-1)!.key]);
+    t.is(got.size, 501);
+    t.true(ix.bloomSkips > 3_900, `${ix.bloomSkips} of 4,000 (key, run) pairs ruled out`);
+    // The 501 present keys need their blocks; without the filters the 2,000 absent ones would have
+    // touched nearly every block of both runs too.
+    const blocks = Math.ceil(present.length / 150);
+    t.true(ix.blocksRead < blocks * 0.75, `${ix.blocksRead} blocks read of about ${blocks}`);
+  });
+});
