@@ -61,6 +61,10 @@ export let vANum: usize = 0;
 export let vBStart: usize = 0;
 export let vBEnd: usize = 0;
 export let vBNum: usize = 0;
+/** the key, a and b values' id hash when not canonical decimals (runtime/core/parse/idhash.ts), else 0 */
+export let vKeyHash: usize = 0;
+export let vAHash: usize = 0;
+export let vBHash: usize = 0;
 export let vCents: usize = 0;
 /** UTC day of created_at (orders) */
 export let vDay: usize = 0;
@@ -114,6 +118,9 @@ export function init(capacity: i32, rowCapacity: i32): i32 {
   vBStart = alloc(r << 2);
   vBEnd = alloc(r << 2);
   vBNum = alloc(r << 2);
+  vKeyHash = alloc(r << 2);
+  vAHash = alloc(r << 2);
+  vBHash = alloc(r << 2);
   vCents = alloc(r << 3);
   vDay = alloc(r << 2);
   vStatus = alloc(r);
@@ -277,6 +284,24 @@ function decimal(s: usize, e: usize): i32 {
     v = v * 10 + c;
   }
   return v;
+}
+
+/** FNV-1a of [s, e) with murmur3's finalizer: idHash in runtime/core/parse/idhash.ts, bit for bit. */
+function hashOf(s: usize, e: usize): i32 {
+  let h: u32 = 0x811c9dc5;
+  for (let p = s; p < e; p++) h = (h ^ <u32>load<u8>(p)) * 0x01000193;
+  h ^= h >>> 16;
+  h *= 0x85ebca6b;
+  h ^= h >>> 13;
+  h *= 0xc2b2ae35;
+  return <i32>(h ^ (h >>> 16));
+}
+
+/** An id column's value: its decimal (and hash 0), or -1 and its hash. */
+@inline function putId(numCol: usize, hashCol: usize, r: usize, s: usize, e: usize): void {
+  const v = decimal(s, e);
+  store<i32>(numCol + (r << 2), v);
+  store<i32>(hashCol + (r << 2), v < 0 ? hashOf(s, e) : 0);
 }
 
 /** n digits at p, or -1 if any is not a digit. */
@@ -526,21 +551,21 @@ function emit(nf: i32, recStart: usize, recEnd: usize, newlines: i32, escaped: b
   const ke = keySlot >= 0 ? slotE(keySlot) : 0;
   put(vKeyStart, r, <i32>ks);
   put(vKeyEnd, r, <i32>ke);
-  put(vKeyNum, r, decimal(ks, ke));
+  putId(vKeyNum, vKeyHash, r, ks, ke);
   if (reason != 0) return;
   if (aSlot >= 0) {
     const s = slotS(aSlot);
     const e = slotE(aSlot);
     put(vAStart, r, <i32>s);
     put(vAEnd, r, <i32>e);
-    put(vANum, r, decimal(s, e));
+    putId(vANum, vAHash, r, s, e);
   }
   if (bSlot >= 0) {
     const s = slotS(bSlot);
     const e = slotE(bSlot);
     put(vBStart, r, <i32>s);
     put(vBEnd, r, <i32>e);
-    put(vBNum, r, decimal(s, e));
+    putId(vBNum, vBHash, r, s, e);
   }
   store<u8>(vStatus + r, !present(statusSlot) ? 0 : isReturned(statusSlot) ? 1 : 2);
 }

@@ -2,25 +2,13 @@
 // fetching any block. Random ids (UUIDs) spread over every block, so without it each new key cost
 // up to one block read per run. 10 bits and 7 probes per key: about 1% false positives.
 // The hash is of the key's UTF-8 bytes, so a writer holding bytes and a reader holding a string agree.
+import { fmix32, idHash } from '../core/parse/idhash';
 
 export const BITS_PER_KEY = 10;
 export const PROBES = 7;
 
-/** murmur3's finalizer: every input bit reaches the low bits the probes use. */
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-/** FNV-1a of b[0, len), finalized. */
-export function hashBytes(b: Uint8Array, len: number): number {
-  let h = 0x811c9dc5 | 0;
-  for (let i = 0; i < len; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
-  return fmix(h);
-}
+/** The id hash (core/parse/idhash.ts) of b[0, len), unsigned. */
+export const hashBytes = (b: Uint8Array, len: number): number => idHash(b, 0, len) >>> 0;
 
 /** hashBytes of the string's UTF-8 (ASCII, the usual key, without encoding it). */
 export function hashKey(s: string): number {
@@ -33,11 +21,11 @@ export function hashKey(s: string): number {
     }
     h = Math.imul(h ^ c, 0x01000193);
   }
-  return fmix(h);
+  return fmix32(h) >>> 0;
 }
 
 /** The probes' second hash, derived from the first (odd, so the probes never repeat early). */
-const step = (h: number): number => fmix(h ^ 0x9e3779b9) | 1;
+const step = (h: number): number => fmix32(h ^ 0x9e3779b9) | 1;
 
 export class Bloom {
   readonly bits: number;

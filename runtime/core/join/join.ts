@@ -124,17 +124,18 @@ function takeItems(
   iStatus: Column<Uint8Array>,
   log: FileLog,
 ): number {
-  const { reason, kn, an, bn, cents, status } = c;
+  const { buf, reason, ks, ke, kn, kh, as, ae, an, ah, bs, be, bn, bh, cents, status } = c;
   for (let i = from; i < n; i++) {
-    const k = kn[i];
-    const a = an[i];
-    const b = bn[i];
-    if (reason[i] !== 0 || k < 0 || a < 0 || b < 0) return i;
-    const keyId = keys.internNumber(k);
+    if (reason[i] !== 0) return i;
+    const keyId = keys.internRead(buf, ks[i], ke[i], kn[i], kh[i]);
     const w = wins[keyId];
     if (w === SEEN) return i;
-    const orderId = defer ? O.internNumber(a) : O.lookupNumber(a);
-    const productId = defer ? P.internNumber(b) : P.lookupNumber(b);
+    const orderId = defer
+      ? O.internRead(buf, as[i], ae[i], an[i], ah[i])
+      : O.lookupRead(buf, as[i], ae[i], an[i], ah[i]);
+    const productId = defer
+      ? P.internRead(buf, bs[i], be[i], bn[i], bh[i])
+      : P.lookupRead(buf, bs[i], be[i], bn[i], bh[i]);
     if (!defer && (orderId < 0 || !(oWin[orderId] >= 0) || productId < 0 || !(pWin[productId] >= 0))) return i;
     const at = iOrder.length++;
     iProduct.length++;
@@ -162,19 +163,17 @@ function takeOrders(
   oRet: Column<Uint8Array>,
   log: FileLog,
 ): number {
-  const { reason, kn, an, day, status } = c;
+  const { buf, reason, ks, ke, kn, kh, as, ae, an, ah, day, status } = c;
   for (let i = from; i < n; i++) {
-    const k = kn[i];
-    const a = an[i];
-    if (reason[i] !== 0 || k < 0 || a < 0) return i;
-    const keyId = keys.internNumber(k);
+    if (reason[i] !== 0) return i;
+    const keyId = keys.internRead(buf, ks[i], ke[i], kn[i], kh[i]);
     const w = wins[keyId];
     if (w === SEEN) return i;
     const at = oDay.length++;
     oUser.length++;
     oRet.length++;
     oDay.data[at] = day[i];
-    oUser.data[at] = users.internNumber(a);
+    oUser.data[at] = users.internRead(buf, as[i], ae[i], an[i], ah[i]);
     oRet.data[at] = status[i] === ITEM_STATUS_RETURNED ? 1 : 0;
     stage(log, wins, keyId, w);
   }
@@ -338,7 +337,7 @@ export class Tables {
       return { rules, slots };
     };
 
-    const keyOf = (v: RowVerdict): number => (v.kn >= 0 ? keys.internNumber(v.kn) : keys.intern(v.buf, v.ks, v.ke));
+    const keyOf = (v: RowVerdict): number => keys.internRead(v.buf, v.ks, v.ke, v.kn, v.kh);
     const onRow = (v: RowVerdict): void => {
       rows++;
       let keyId = -1;
@@ -387,6 +386,9 @@ export class Tables {
           : [this.oDay, this.oUser, this.oRet];
       for (const col of [...cols, undoKey, undoOld, staged]) col.reserve(n);
       winners.ensure(keys.size + n);
+      keys.warm(c.kh, c.kn, n);
+      if (entity === 'order_items') this.orderKeys.warm(c.ah, c.an, n);
+      else this.users.warm(c.ah, c.an, n);
       const log: FileLog = { undoKey, undoOld, staged };
       for (let i = 0; i < n;) {
         const stop =
@@ -465,13 +467,13 @@ export class Tables {
   }
 
   private appendProduct(v: RowVerdict): null {
-    this.pCat.push(this.categories.intern(v.buf, v.as, v.ae));
+    this.pCat.push(this.categories.internRead(v.buf, v.as, v.ae, v.an, v.ah));
     return null;
   }
 
   private appendOrder(v: RowVerdict): null {
     this.oDay.push(v.day);
-    this.oUser.push(v.an >= 0 ? this.users.internNumber(v.an) : this.users.intern(v.buf, v.as, v.ae));
+    this.oUser.push(this.users.internRead(v.buf, v.as, v.ae, v.an, v.ah));
     this.oRet.push(v.status === ITEM_STATUS_RETURNED ? 1 : 0);
     return null;
   }
@@ -482,23 +484,9 @@ export class Tables {
     const O = this.orderKeys;
     const P = this.productKeys;
     const defer = this.unknownMode === 'defer';
-    const orderId =
-      v.an >= 0
-        ? defer
-          ? O.internNumber(v.an)
-          : O.lookupNumber(v.an)
-        : defer
-          ? O.intern(b, v.as, v.ae)
-          : O.lookup(b, v.as, v.ae);
+    const orderId = defer ? O.internRead(b, v.as, v.ae, v.an, v.ah) : O.lookupRead(b, v.as, v.ae, v.an, v.ah);
     if (!defer && (orderId < 0 || this.oWin.get(orderId) < 0)) return 'unknown_order';
-    const productId =
-      v.bn >= 0
-        ? defer
-          ? P.internNumber(v.bn)
-          : P.lookupNumber(v.bn)
-        : defer
-          ? P.intern(b, v.bs, v.be)
-          : P.lookup(b, v.bs, v.be);
+    const productId = defer ? P.internRead(b, v.bs, v.be, v.bn, v.bh) : P.lookupRead(b, v.bs, v.be, v.bn, v.bh);
     if (!defer && (productId < 0 || this.pWin.get(productId) < 0)) return 'unknown_product';
     this.iOrder.push(orderId);
     this.iProduct.push(productId);

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Declined, FastCsvScanner, fieldsOf, type CsvRecord } from './csv';
+import { canonicalDecimal, idHash } from './idhash';
 import { REASONS, type Reason, type RowRules } from './rules';
 
 type RowsExports = {
@@ -46,6 +47,9 @@ type RowsExports = {
   | 'vBStart'
   | 'vBEnd'
   | 'vBNum'
+  | 'vKeyHash'
+  | 'vAHash'
+  | 'vBHash'
   | 'vCents'
   | 'vDay'
   | 'vStatus'
@@ -63,18 +67,22 @@ export interface RowVerdict {
   buf: Uint8Array;
   line: number;
   reason: Reason | null;
-  /** trimmed key range (s === e: empty), and its value when a canonical decimal below 1e9, else -1 */
+  /** trimmed key range (s === e: empty), its value when a canonical decimal below 1e9, else -1,
+   * and then its id hash (idhash.ts) */
   ks: number;
   ke: number;
   kn: number;
+  kh: number;
   /** products: category; orders: user_id; items: order_id */
   as: number;
   ae: number;
   an: number;
+  ah: number;
   /** items: product_id */
   bs: number;
   be: number;
   bn: number;
+  bh: number;
   cents: number;
   /** orders: UTC day of created_at */
   day: number;
@@ -92,12 +100,22 @@ export interface VerdictSlots {
   status: number;
 }
 
-/** A scan call's verdicts as columns (valid until the handler returns). */
+/** A scan call's verdicts as columns (valid until the handler returns); ranges are of `buf`. */
 export interface VerdictColumns {
+  buf: Uint8Array;
   reason: Uint8Array;
+  ks: Int32Array;
+  ke: Int32Array;
   kn: Int32Array;
+  kh: Int32Array;
+  as: Int32Array;
+  ae: Int32Array;
   an: Int32Array;
+  ah: Int32Array;
+  bs: Int32Array;
+  be: Int32Array;
   bn: Int32Array;
+  bh: Int32Array;
   cents: Float64Array;
   day: Int32Array;
   status: Uint8Array;
@@ -119,12 +137,15 @@ export const newVerdict = (): RowVerdict => ({
   ks: 0,
   ke: 0,
   kn: -1,
+  kh: 0,
   as: 0,
   ae: 0,
   an: -1,
+  ah: 0,
   bs: 0,
   be: 0,
   bn: -1,
+  bh: 0,
   cents: 0,
   day: 0,
   status: 0,
@@ -138,13 +159,17 @@ export function verdictOf(v: RowVerdict, rec: CsvRecord, rules: RowRules, slots:
   v.line = rec.line;
   v.ks = rules.s[slots.key];
   v.ke = rules.e[slots.key];
-  v.kn = -1;
   v.as = slots.a >= 0 ? rules.s[slots.a] : 0;
   v.ae = slots.a >= 0 ? rules.e[slots.a] : 0;
-  v.an = -1;
   v.bs = slots.b >= 0 ? rules.s[slots.b] : 0;
   v.be = slots.b >= 0 ? rules.e[slots.b] : 0;
-  v.bn = -1;
+  // The same id values and hashes the module computes.
+  v.kn = canonicalDecimal(rec.buf, v.ks, v.ke);
+  v.kh = v.kn < 0 ? idHash(rec.buf, v.ks, v.ke) : 0;
+  v.an = canonicalDecimal(rec.buf, v.as, v.ae);
+  v.ah = v.an < 0 ? idHash(rec.buf, v.as, v.ae) : 0;
+  v.bn = canonicalDecimal(rec.buf, v.bs, v.be);
+  v.bh = v.bn < 0 ? idHash(rec.buf, v.bs, v.be) : 0;
   v.cents = rules.cents;
   v.day = Math.floor(rules.createdSec / 86400);
   v.status = slots.status < 0 || !rules.present(slots.status) ? 0 : rules.is(rec, slots.status, 'returned') ? 1 : 2;
@@ -208,15 +233,19 @@ export async function scanRows(
       line: i32('vLine'),
       recS: i32('vRecStart'),
       recE: i32('vRecEnd'),
+      buf: new Uint8Array(b),
       ks: i32('vKeyStart'),
       ke: i32('vKeyEnd'),
       kn: i32('vKeyNum'),
+      kh: i32('vKeyHash'),
       as: i32('vAStart'),
       ae: i32('vAEnd'),
       an: i32('vANum'),
+      ah: i32('vAHash'),
       bs: i32('vBStart'),
       be: i32('vBEnd'),
       bn: i32('vBNum'),
+      bh: i32('vBHash'),
       cents: new Float64Array(b, g('vCents'), ROWS),
       day: i32('vDay'),
       status: new Uint8Array(b, g('vStatus'), ROWS),
@@ -279,13 +308,16 @@ export async function scanRows(
     v.ks = c.ks[i];
     v.ke = c.ke[i];
     v.kn = c.kn[i];
+    v.kh = c.kh[i];
     if (r === 0) {
       v.as = c.as[i];
       v.ae = c.ae[i];
       v.an = c.an[i];
+      v.ah = c.ah[i];
       v.bs = c.bs[i];
       v.be = c.be[i];
       v.bn = c.bn[i];
+      v.bh = c.bh[i];
       v.cents = c.cents[i];
       v.day = c.day[i];
       v.status = c.status[i];
