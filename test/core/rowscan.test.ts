@@ -16,6 +16,10 @@ interface Row {
   reason: string | null;
   key: string;
   keyNum: number;
+  /** idHash of the key, a and b when not canonical decimals: the module's must equal idhash.ts's */
+  keyHash: number;
+  aHash?: number;
+  bHash?: number;
   a?: string;
   b?: string;
   cents?: number;
@@ -35,10 +39,20 @@ const keyNum = (v: RowVerdict) => {
   return /^(0|[1-9][0-9]{0,8})$/.test(s) && i.lookupNumber(Number(s)) === id ? Number(s) : -1;
 };
 function snapshot(entity: Entity, v: RowVerdict, fields: string[]): Row {
-  const row: Row = { line: v.line, reason: v.reason, key: text(v, v.ks, v.ke), keyNum: keyNum(v), fields };
+  // Both sides' hashes: the module's (scanner) against idhash.ts's (reference, via verdictOf).
+  const row: Row = {
+    line: v.line,
+    reason: v.reason,
+    key: text(v, v.ks, v.ke),
+    keyNum: keyNum(v),
+    keyHash: v.kh,
+    fields,
+  };
   if (v.reason) return row;
   row.a = text(v, v.as, v.ae);
+  row.aHash = v.ah;
   if (entity === 'order_items') row.b = text(v, v.bs, v.be);
+  if (entity === 'order_items') row.bHash = v.bh;
   if (entity === 'order_items') row.cents = v.cents;
   if (entity === 'orders') row.day = v.day;
   if (entity !== 'products') row.status = v.status;
