@@ -11,8 +11,7 @@ import path from 'node:path';
 import { laps } from '../core/laps';
 import type { KpiTables } from '../core/aggregate/kpis';
 import type { DayKpis } from '../core/aggregate/daykpis';
-import { readFileChunks } from '../core/parse/csv';
-import { readVersions } from '../core/parse/versions';
+import { fieldsAtLines, readFileChunks } from '../core/parse/csv';
 import { civilFromDays } from '../core/parse/timestamp';
 import type { Reason } from '../core/parse/rules';
 import type { JoinedRow } from '../core/join/join';
@@ -204,10 +203,11 @@ async function heldRecords(
     const local = path.join(dir, `held-${version}.csv`);
     if (!(await bucket.download(file.key, local)))
       throw new Error(`${file.key} disappeared while the bulk run read it`);
-    const v = await readVersions('order_items', file.key, (reuse) => readFileChunks(local, reuse));
+    const mine = waiting.filter((x) => x.version === version);
+    // Only the held rows' fields: reading the whole file's rows as strings grew with the history.
+    const v = await fieldsAtLines((reuse) => readFileChunks(local, reuse), new Set(mine.map((w) => w.line)));
     rmSync(local, { force: true });
-    const byLine = new Map(v.items.map((it) => [it.line, it.fields]));
-    for (const w of waiting.filter((x) => x.version === version)) {
+    for (const w of mine) {
       const rank = ranks[version]!;
       const held = {
         rank,
@@ -219,7 +219,7 @@ async function heldRecords(
         file: file.key,
         line: w.line,
         header: v.header,
-        fields: byLine.get(w.line) ?? [],
+        fields: v.rows.get(w.line) ?? [],
       };
       out.push({
         key: hqKey(w.waits, w.waits === 'o' ? w.order : w.product, w.id, rank),

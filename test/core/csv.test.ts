@@ -5,11 +5,13 @@ import {
   Declined,
   FastCsvScanner,
   parseWithCsvParse,
+  fieldsAtLines,
   fieldsOf,
   readFileChunks,
   type CsvRecord,
 } from '../../runtime/core/parse/csv';
 import path from 'node:path';
+import { readVersions } from '../../runtime/core/parse/versions';
 import { computeFiles, writeTree, PRODUCTS, ORDERS } from '../helpers';
 
 function fast(text: string | Buffer, chunk = Infinity): [string[], number][] {
@@ -168,5 +170,34 @@ test('empty, header-only, binary and missing-column files: rejected whole or emp
   t.deepEqual(
     r.order_kpis.map((o) => [o.order_date, o.total_items_sold, o.return_rate]),
     [['2025-03-01', 1, 0]],
+  );
+});
+
+test('property: fieldsAtLines gives the header and the chosen rows as readVersions reads them (quotes, newlines, BOM, CRLF)', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.tuple(field, field, fc.boolean()), { minLength: 1, maxLength: 12 }),
+      fc.boolean(),
+      fc.boolean(),
+      fc.integer({ min: 1, max: 23 }),
+      async (rows, crlf, bom, chunk) => {
+        const eol = crlf ? '\r\n' : '\n';
+        const lines = rows.map(([order, product, ret], i) =>
+          [`item${i}`, order || 'o', product || 'p', '1.00', ret ? 'Returned' : 'Complete'].map(quote).join(','),
+        );
+        const text = (bom ? '\uFEFF' : '') + ['id,order_id,product_id,sale_price,status', ...lines].join(eol) + eol;
+        const bytes = Buffer.from(text);
+        const open = async function* () {
+          for (let i = 0; i < bytes.length; i += chunk) yield bytes.subarray(i, i + chunk);
+        };
+        const v = await readVersions('order_items', 'f.csv', open);
+        const chosen = v.items.filter((_, i) => i % 2 === 0);
+        const got = await fieldsAtLines(open, new Set(chosen.map((it) => it.line)));
+        t.deepEqual(got.header, v.header);
+        t.is(got.rows.size, chosen.length);
+        for (const it of chosen) t.deepEqual(got.rows.get(it.line), it.fields);
+      },
+    ),
+    { numRuns: 200 },
   );
 });

@@ -355,6 +355,30 @@ export async function* readFileChunks(file: string, reuse = false): AsyncIterabl
   }
 }
 
+/**
+ * The header's fields and those of the records starting on `lines` (as fieldsOf gives them), and
+ * nothing else: a few rows of a large file cost one pass over it, not a string per field per row.
+ */
+export async function fieldsAtLines(
+  open: (reuse?: boolean) => AsyncIterable<Uint8Array>,
+  lines: ReadonlySet<number>,
+): Promise<{ header: string[]; rows: Map<number, string[]> }> {
+  let header: string[] | null = null;
+  let rows = new Map<number, string[]>();
+  await readCsv(
+    open,
+    (rec) => {
+      if (header === null) header = fieldsOf(rec);
+      else if (lines.has(rec.line)) rows.set(rec.line, fieldsOf(rec));
+    },
+    () => {
+      header = null;
+      rows = new Map();
+    },
+  );
+  return { header: header ?? [], rows };
+}
+
 // ignoreBOM: a U+FEFF inside a value is part of it (SPEC); the default decoder would drop it.
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
