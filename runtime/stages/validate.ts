@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readFileChunks } from '../core/parse/csv';
-import { Tables, type RejectedRow } from '../core/join/join';
+import type { FileResult, RejectedRow } from '../core/join/join';
 import { pendingKey } from '../state/pending';
 import {
   archiveKey,
@@ -22,7 +22,7 @@ import {
   parseLanding,
   type ArchivedVersion,
 } from '../core/layout';
-import { readVersions } from '../core/parse/versions';
+import { readVersions, type FileVersions } from '../core/parse/versions';
 import { encodeValidated, validatedKey, ValidatedObjectError } from '../core/formats/validated';
 import { fetchValidated } from '../history/zone';
 import { inPool } from '../core/pool';
@@ -30,6 +30,7 @@ import { rankOf } from '../state/rank';
 import { rejectsToCsv } from '../core/formats/rejects';
 import { metaValue, type Bucket, type Downloaded } from '../aws/s3store';
 import type { Observer } from '../aws/observe';
+import type { Entity } from '../core/names';
 
 export interface ValidateResult {
   key: string;
@@ -100,25 +101,7 @@ async function validateIn(
       ms: Date.now() - t0,
     };
   }
-  const rejectedRows: RejectedRow[] = [];
-  const tables = new Tables('defer', (r) => rejectedRows.push(r));
-  let res: Awaited<ReturnType<Tables['readFile']>>;
-  try {
-    res = await tables.readFile(landing.entity, key, (reuse) => readFileChunks(got.file, reuse));
-  } catch (err) {
-    // The bytes are on local disk: a failure here is not S3's and would repeat on every retry.
-    // Quarantine the file with the error, so that it cannot hold up anything else.
-    res = {
-      entity: landing.entity,
-      file: key,
-      status: 'rejected',
-      note: `processing failed: ${(err as Error).message} (quarantined; please report this file)`,
-      rows: 0,
-      accepted: 0,
-      rejected: 0,
-      held: 0,
-    };
-  }
+  const { res, versions, rejectedRows } = await readChecked(landing.entity, key, got.file);
   if (res.status === 'rejected') {
     const errKey = errFileKey(landing, got.lastModified);
     await fileAway(bucket, got, errKey, res.note ?? 'rejected');
@@ -138,7 +121,39 @@ async function validateIn(
       ms: Date.now() - t0,
     };
   }
-  return archive(ctx, got, landing, dest, res, rejectedRows, t0);
+  return archive(ctx, got, landing, dest, res, versions!, rejectedRows, t0);
+}
+
+/** One pass over the file: its verdicts, its rejected rows and the validated zone's versions. */
+async function readChecked(
+  entity: Entity,
+  key: string,
+  file: string,
+): Promise<{ res: FileResult; versions: FileVersions | null; rejectedRows: RejectedRow[] }> {
+  const rejectedRows: RejectedRow[] = [];
+  try {
+    const v = await readVersions(entity, key, (reuse) => readFileChunks(file, reuse), 'wasm', false, true);
+    for (const r of v.rejectedRows ?? []) rejectedRows.push({ entity, file: key, header: v.header, ...r });
+    const rejected = Object.values(v.rejected).reduce((n, k) => n + (k ?? 0), 0);
+    const res: FileResult = {
+      entity,
+      file: key,
+      status: v.status,
+      note: v.note,
+      rows: v.rows,
+      accepted: v.rows - rejected,
+      rejected,
+      held: 0,
+      parser: v.parser,
+    };
+    return { res, versions: v, rejectedRows };
+  } catch (err) {
+    // The bytes are on local disk: a failure here is not S3's and would repeat on every retry.
+    // Quarantine the file with the error, so that it cannot hold up anything else.
+    const note = `processing failed: ${(err as Error).message} (quarantined; please report this file)`;
+    const res: FileResult = { entity, file: key, status: 'rejected', note, rows: 0, accepted: 0, rejected: 0, held: 0 };
+    return { res, versions: null, rejectedRows };
+  }
 }
 
 /** The accepted file: its rejected rows to err/, its marker, its bytes to archive/; logs, metrics, alert. */
@@ -147,7 +162,8 @@ async function archive(
   got: Downloaded,
   landing: NonNullable<ReturnType<typeof parseLanding>>,
   dest: string,
-  res: Awaited<ReturnType<Tables['readFile']>>,
+  res: FileResult,
+  versions: FileVersions,
   rejectedRows: RejectedRow[],
   t0: number,
 ): Promise<ValidateResult> {
@@ -158,7 +174,7 @@ async function archive(
   if (rejectedRows.length) await bucket.put(errRowsKey(landing, got.lastModified), rejectsToCsv(rejectedRows));
   // The validated object before the archive object: a rerun after a kill finds the file archived
   // and would not write it (an object without its archive file is never read, and is rewritten).
-  await writeValidated(bucket, got.file, dest);
+  await putValidated(bucket, versions, dest);
   // The marker next: once the archive object exists, a transform is sure to apply it.
   await bucket.put(pendingKey(dest), 'pending\n', { contentType: 'text/plain' });
   await bucket.putFile(dest, got.file, {
@@ -213,8 +229,15 @@ async function archive(
 /** The file's valid versions as the validated zone's object (core/formats/validated.ts). */
 export async function writeValidated(bucket: Bucket, file: string, dest: string): Promise<void> {
   const parsed = parseArchive(dest)!;
-  const versions = await readVersions(parsed.entity, dest, (reuse) => readFileChunks(file, reuse), 'wasm', false);
-  const bytes = await encodeValidated(versions, rankOf(parsed), dest);
+  await putValidated(
+    bucket,
+    await readVersions(parsed.entity, dest, (reuse) => readFileChunks(file, reuse), 'wasm', false),
+    dest,
+  );
+}
+
+async function putValidated(bucket: Bucket, versions: FileVersions, dest: string): Promise<void> {
+  const bytes = await encodeValidated(versions, rankOf(parseArchive(dest)!), dest);
   await bucket.put(validatedKey(dest), bytes, { contentType: 'application/vnd.apache.parquet' });
 }
 

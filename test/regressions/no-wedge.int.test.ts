@@ -5,7 +5,6 @@ import path from 'node:path';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { computeDir } from '../../runtime/core/compute';
 import * as versions from '../../runtime/core/parse/versions';
-import { Tables } from '../../runtime/core/join/join';
 import { MissingTable } from '../../runtime/aws/kpistore';
 import { planUpload, upload } from '../../runtime/cli/upload';
 import { ROOT } from '../helpers';
@@ -49,18 +48,18 @@ test('a file whose processing fails deterministically is quarantined to err/ wit
     await upload(pipeline.bucket, plan);
     const poison = 'ecommerce-data/orders/poison.csv';
     await pipeline.bucket.put(poison, ORDER);
-    const readFile = Tables.prototype.readFile;
+    const readVersions = versions.readVersions;
     // A bug that this one file triggers, every time (not an S3 fault).
-    Tables.prototype.readFile = function (this: Tables, entity, file, open) {
-      if (file === poison) throw new TypeError('Cannot read properties of undefined (simulated bug)');
-      return readFile.call(this, entity, file, open);
+    (versions as { readVersions: typeof readVersions }).readVersions = (...args) => {
+      if (args[1] === poison) throw new TypeError('Cannot read properties of undefined (simulated bug)');
+      return readVersions(...args);
     };
     try {
       const b = await pipeline.process();
       t.is(b.validated.find((v) => v.key === poison)?.status, 'rejected');
       t.regex(b.validated.find((v) => v.key === poison)?.note ?? '', /processing failed: Cannot read properties/);
     } finally {
-      Tables.prototype.readFile = readFile;
+      (versions as { readVersions: typeof readVersions }).readVersions = readVersions;
     }
     const err = (await pipeline.bucket.list('err/files/orders/poison.csv/')).map((o) => o.key);
     t.is(err.length, 2); // the bytes and the note

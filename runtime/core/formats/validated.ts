@@ -66,7 +66,11 @@ export const zoneRank = (rank: string) => rank.replace('\u0000', ' ');
 
 /** Each column's values of a file's versions (version_rank aside: one value for the file). */
 function valuesOf(v: FileVersions): Record<string, Column['values']> {
-  const num = <T>(xs: T[], f: (x: T) => number) => Float64Array.from(xs, f);
+  const num = <T>(xs: T[], f: (x: T) => number) => {
+    const out = new Float64Array(xs.length); // a loop: Float64Array.from with a mapper is several times slower
+    for (let i = 0; i < xs.length; i++) out[i] = f(xs[i]!);
+    return out;
+  };
   if (v.entity === 'orders') {
     const o = v.orders;
     return {

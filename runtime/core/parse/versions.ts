@@ -8,6 +8,7 @@ import type { Entity } from '../names';
 import { HeaderError, mapHeader, RowRules, SCHEMAS, type Reason } from './rules';
 
 import { BINARY_HEADER, binaryHeader, ITEM_STATUS_RETURNED, verdictSlots } from '../join/join';
+import { Interner } from '../join/intern';
 import { newVerdict, scanRows, verdictOf, type RowVerdict, type VerdictSlots } from './rowscan';
 
 export interface OrderVersion {
@@ -43,6 +44,16 @@ export interface FileVersions {
   orders: OrderVersion[];
   products: ProductVersion[];
   items: ItemVersion[];
+  /** which reader read it (as FileResult.parser) */
+  parser?: 'wasm' | 'fast' | 'csv-parse';
+  /** the rejected rows with their fields, when asked for (validate's err/ report) */
+  rejectedRows?: RejectedVersion[];
+}
+
+export interface RejectedVersion {
+  line: number;
+  reason: Reason;
+  fields: string[];
 }
 
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -59,6 +70,24 @@ const emptyVersions = (entity: Entity): FileVersions => ({
   items: [],
 });
 
+/** Keys met in a file, by their bytes: no string per row (decimals by value). */
+class KeysMet {
+  private readonly keys = new Interner();
+  private met = new Uint8Array(1024);
+  /** Whether v's key was met before in this file (and marks it met). */
+  again(v: RowVerdict): boolean {
+    const k = this.keys.internRead(v.buf, v.ks, v.ke, v.kn, v.kh);
+    if (k >= this.met.length) {
+      const grown = new Uint8Array(this.met.length * 2);
+      grown.set(this.met);
+      this.met = grown;
+    }
+    const was = this.met[k] === 1;
+    this.met[k] = 1;
+    return was;
+  }
+}
+
 /** `file` names the source in errors (and lets a test single one out). */
 export async function readVersions(
   entity: Entity,
@@ -67,11 +96,13 @@ export async function readVersions(
   engine: 'wasm' | 'reference' = 'wasm',
   /** items keep the row as read (a held item's report); false leaves it out (the validated zone) */
   withFields = true,
+  /** keep every rejected row with its fields (validate's err/ report) */
+  keepRejected = false,
 ): Promise<FileVersions> {
   const schema = SCHEMAS[entity];
   let out: FileVersions;
   let rules: RowRules | null = null;
-  let seen = new Set<string>();
+  let seen = new KeysMet();
   let slots: VerdictSlots = { key: 0, a: -1, b: -1, status: -1 };
   const v = newVerdict();
   const fresh = () => emptyVersions(entity);
@@ -86,18 +117,14 @@ export async function readVersions(
   const row = (v: RowVerdict): void => {
     out.rows++;
     const b = v.buf;
-    let dup = false;
-    let id = '';
-    if (v.ks !== v.ke) {
-      id = text(b, v.ks, v.ke);
-      dup = seen.has(id);
-      seen.add(id);
-    }
+    const dup = v.ks !== v.ke && seen.again(v);
     const reason: Reason | null = v.reason ?? (dup ? 'duplicate_key' : null);
     if (reason) {
       out.rejected[reason] = (out.rejected[reason] ?? 0) + 1;
+      if (keepRejected) (out.rejectedRows ??= []).push({ line: v.line, reason, fields: v.fields() });
       return;
     }
+    const id = v.ks !== v.ke ? text(b, v.ks, v.ke) : '';
     if (entity === 'products') out.products.push({ id, cat: text(b, v.as, v.ae), line: v.line });
     else if (entity === 'orders')
       out.orders.push({
@@ -126,11 +153,13 @@ export async function readVersions(
   const restart = () => {
     out = fresh();
     rules = null;
-    seen = new Set();
+    seen = new KeysMet();
   };
   try {
-    if (engine === 'reference') await readCsv(open, onRecord, restart);
-    else await readCsv(open, onRecord, restart, { name: 'wasm', read: () => scanRows(open, { header, row }) });
+    const wasm = { name: 'wasm' as const, read: () => scanRows(open, { header, row }) };
+    // (awaited first: a restart after a decline replaces `out` meanwhile)
+    const parser = await readCsv(open, onRecord, restart, engine === 'wasm' ? wasm : undefined);
+    out.parser = parser;
     if (!rules) throw new HeaderError('empty file (no header row)');
   } catch (err) {
     if (!(err instanceof HeaderError) && !(err instanceof NotCsv)) throw Object.assign(err as Error, { file });
