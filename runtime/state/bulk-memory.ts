@@ -11,7 +11,7 @@ import { daysFromTables, writeLake, type LakeDay } from './lake';
 import type { RejectedRow } from '../core/join/join';
 import { parseArchive, type ArchivedVersion } from '../core/layout';
 import { emptyState, type StateBody } from './incremental';
-import { dKey, fKey, hqKey, idRecords, type DayRec } from './records';
+import { dayVal, dKey, fKey, hqKey, idRecords } from './records';
 import { BulkSuperseded, type BulkOutcome } from './bulk';
 import { rankOf } from './rank';
 import { archiveSources } from './pending';
@@ -19,15 +19,9 @@ import type { Bucket } from '../aws/s3store';
 
 const byKey = (a: Rec, b: Rec) => cmp(a.key, b.key);
 
-/**
- * `superseded` is asked once the recompute is done, before anything is written, and again after
- * the lake files: true makes the run throw BulkSuperseded (a load still arriving is recomputed
- * once at its end, not once per file).
- */
 /** A day's record: its lake file, counts and KPI rows. */
 function dayRecordOf(d: LakeDay, kpis: DayKpis): Rec {
-  const rec: DayRec = { file: d.file, n: d.n, cents: d.cents, products: d.products, kpis };
-  return { key: dKey(d.date), rank: '', val: JSON.stringify(rec) };
+  return { key: dKey(d.date), rank: '', val: dayVal(d, kpis) };
 }
 
 /** A held item version's record: what it waits for, and the row err/unmatched/ will report. */
@@ -49,6 +43,11 @@ function heldRecordOf(h: RejectedRow, r: string): Rec {
   return { key: hqKey(waits, waits === 'o' ? it.order : it.product, it.id, r), rank: r, val: JSON.stringify(held) };
 }
 
+/**
+ * `superseded` is asked once the recompute is done, before anything is written, and again after
+ * the lake files: true makes the run throw BulkSuperseded (a load still arriving is recomputed
+ * once at its end, not once per file).
+ */
 export async function bulkInMemory(
   bucket: Bucket,
   versions: ArchivedVersion[],

@@ -23,7 +23,7 @@ import { fetchZone } from '../history/zone';
 import { cmp, type Rec, type RunWriter } from './runfile';
 import { daysFromRows, writeLake, type LakeDay } from './lake';
 import { emptyState, type StateBody } from './incremental';
-import { dKey, fKey, hqKey, iKey, itemVal, oKey, orderVal, pKey, type DayRec } from './records';
+import { dayVal, dKey, fKey, hqKey, iKey, itemVal, oKey, orderVal, pKey } from './records';
 import { rankOf } from './rank';
 
 export interface BulkOutcome {
@@ -154,8 +154,7 @@ function dayRecords(days: LakeDay[], kpis: KpiTables): Rec[] {
   for (const o of kpis.order_kpis) of.set(o.order_date, { order: o, categories: [] });
   for (const c of kpis.category_kpis) of.get(c.order_date)!.categories.push(c);
   return days.map((d) => {
-    const rec: DayRec = { file: d.file, n: d.n, cents: d.cents, products: d.products, kpis: of.get(d.date)! };
-    return { key: dKey(d.date), rank: '', val: JSON.stringify(rec) };
+    return { key: dKey(d.date), rank: '', val: dayVal(d, of.get(d.date)!) };
   });
 }
 

@@ -39,7 +39,9 @@ export interface LakeDay {
   file: string;
   n: number;
   cents: number;
-  products: string[];
+  /** the day's product ids, sorted, as a JSON array (one string per day, not one per product:
+   * a bulk run holds every day's until its records are written) */
+  productsJson: string;
 }
 
 /** A day's lake file, encoded, and what the day's record keeps of it. */
@@ -48,8 +50,8 @@ export interface EncodedDay {
   bytes: Uint8Array;
   n: number;
   cents: number;
-  /** the day's product ids, sorted */
-  products: string[];
+  /** the day's product ids, sorted, as a JSON array */
+  productsJson: string;
 }
 
 /** Days from the join's typed columns (the in-memory bulk path): no row object, no string per row. */
@@ -70,7 +72,13 @@ export function* daysFromTables(tables: Tables): Generator<EncodedDay> {
       }
     }
     const bytes = encodeLakeColumns(cols, dicts);
-    yield { date: civilFromDays(day), bytes, n: cols.item.length, cents, products: products.sort() };
+    yield {
+      date: civilFromDays(day),
+      bytes,
+      n: cols.item.length,
+      cents,
+      productsJson: JSON.stringify(products.sort()),
+    };
   }
 }
 
@@ -87,7 +95,7 @@ export async function* daysFromRows(
       products.add(r.product_id);
     }
     const bytes = await encodeLakeFile(sorted);
-    yield { date, bytes, n: sorted.length, cents, products: [...products].sort() };
+    yield { date, bytes, n: sorted.length, cents, productsJson: JSON.stringify([...products].sort()) };
   }
 }
 
@@ -145,10 +153,10 @@ export async function writeLake(
       }),
     );
   };
-  for await (const { date, bytes, n, cents, products } of days) {
+  for await (const { date, bytes, n, cents, productsJson } of days) {
     stats.days++;
     const key = lakeFileName(date, bytes);
-    stats.dayFiles.push({ date, file: key, n, cents, products });
+    stats.dayFiles.push({ date, file: key, n, cents, productsJson });
     const have = existing.get(date) ?? [];
     existing.delete(date);
     if (have.length === 1 && have[0] === key && !opts.rewrite) continue;

@@ -66,6 +66,11 @@ function plain(s: string): boolean {
   return true;
 }
 /** An order record's value: [day, user, returned]. */
+/** A day's record value: JSON.stringify of its DayRec, the products already serialised. */
+export const dayVal = (d: { file: string; n: number; cents: number; productsJson: string }, kpis: DayKpis) =>
+  `{"file":${JSON.stringify(d.file)},"n":${JSON.stringify(d.n)},"cents":${JSON.stringify(d.cents)},` +
+  `"products":${d.productsJson},"kpis":${JSON.stringify(kpis)}}`;
+
 export const orderVal = (day: number, user: string, ret: boolean) =>
   plain(user) ? `[${day},"${user}",${ret ? 1 : 0}]` : JSON.stringify([day, user, ret ? 1 : 0]);
 /** An item record's value: [order, product, cents, status]. */

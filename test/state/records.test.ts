@@ -8,7 +8,9 @@ import { computeDir } from '../../runtime/core/compute';
 import { generate } from '../../runtime/cli/generate';
 import { encodeRun, RunWriter, type Rec } from '../../runtime/state/runfile';
 import type { Tables } from '../../runtime/core/join/join';
-import { iKey, idRecords, itemVal, oKey, orderVal, pKey } from '../../runtime/state/records';
+import fc from 'fast-check';
+import type { DayKpis } from '../../runtime/core/aggregate/daykpis';
+import { dayVal, iKey, idRecords, itemVal, oKey, orderVal, pKey, type DayRec } from '../../runtime/state/records';
 import { winningItems, winningOrders, winningProducts } from '../../reference/winners';
 import { computeFiles } from '../helpers';
 
@@ -52,4 +54,21 @@ test('text ids with quotes, backslashes, NUL, non-ASCII, 200 characters; a day b
   const recs = fromStrings(res.tables);
   t.is(recs.filter((r) => r.key.startsWith('i')).length, 7);
   t.deepEqual(fromColumns(res.tables), encodeRun(recs).bytes);
+});
+
+test('property: a day record written with its products already serialised equals JSON.stringify of the DayRec', (t) => {
+  fc.assert(
+    fc.property(
+      fc.string(),
+      fc.nat(),
+      fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }),
+      fc.array(fc.string({ unit: 'binary' })),
+      fc.dictionary(fc.string(), fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string())),
+      (file, n, cents, products, kpi) => {
+        const kpis = { order: kpi, categories: [kpi] } as unknown as DayKpis;
+        const rec: DayRec = { file, n, cents, products, kpis };
+        t.is(dayVal({ file, n, cents, productsJson: JSON.stringify(products) }, kpis), JSON.stringify(rec));
+      },
+    ),
+  );
 });
