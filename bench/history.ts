@@ -1,4 +1,4 @@
-// `npm run bench:history -- --items N [--engine memory|duckdb] [--compare DIR]`: the history-sized work on the embedded
+// `npm run bench:history -- --items N [--part-rows R] [--engine memory|duckdb] [--compare DIR]`: the history-sized work on the embedded
 // stack, each step a fresh process (bench/history-step.js) so its time and peak RSS are its own:
 // the first load of N generated items (validate every file, then the bulk transform), a kpi verify,
 // a kpi rebuild. With --compare, the same steps of another checkout (its dist/ built) run on a
@@ -73,13 +73,20 @@ async function main(): Promise<void> {
   const at = (name: string) => process.argv[process.argv.indexOf(name) + 1];
   const items = process.argv.includes('--items') ? Number(at('--items')) : 1_000_000;
   const compare = process.argv.includes('--compare') ? path.resolve(at('--compare')!) : null;
-  const dir = path.join(ROOT, '.bench', `local-${items}`);
+  // --part-rows: rows per generated file (default a tenth of the set): keeps file sizes, which bound
+  // validate's memory, apart from the history's size
+  const partRows = process.argv.includes('--part-rows')
+    ? Number(at('--part-rows'))
+    : Math.max(2000, Math.ceil(items / 10));
+  const dir = path.join(ROOT, '.bench', `local-${items}${process.argv.includes('--part-rows') ? `-p${partRows}` : ''}`);
   if (!existsSync(path.join(dir, '.complete'))) {
-    generate(dir, { items, seed: 3, dirty: 0.01, partRows: Math.max(2000, Math.ceil(items / 10)) });
+    generate(dir, { items, seed: 3, dirty: 0.01, partRows });
     writeFileSync(path.join(dir, '.complete'), '');
   }
   const want = await computeDir(dir);
-  console.log(`history: ${items.toLocaleString()} items (.bench/local-${items})`);
+  console.log(
+    `history: ${items.toLocaleString()} items, ${partRows.toLocaleString()} rows per file (${path.relative(ROOT, dir)})`,
+  );
   const engine = process.argv.includes('--engine') ? at('--engine')! : 'memory';
   await runSteps(ROOT, dir, want, engine);
   if (compare) await runSteps(compare, dir, want, engine);
