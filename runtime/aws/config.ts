@@ -27,8 +27,9 @@ export interface Config {
   reconcileSeconds: number;
   /** the history engine's memory limit (DuckDB spills past it); unset: half this machine's, up to 1 GiB */
   historyMemoryMiB?: number;
-  /** the bulk path's engine: memory (default) or duckdb (the history engine; see state/transform.ts) */
-  historyEngine: 'memory' | 'duckdb';
+  /** the bulk path's engine: auto (default: by the history's size, state/transform.ts chooseEngine),
+   * memory, or duckdb (the history engine) */
+  historyEngine: 'auto' | 'memory' | 'duckdb';
   /** per-service endpoints (AWS_ENDPOINT_URL_<SERVICE>), as the SDK and CLI take them */
   serviceEndpoints: ServiceEndpoints;
 }
@@ -72,9 +73,9 @@ function num(name: string, def: number): number {
 }
 
 function historyEngine(v: string | undefined): Config['historyEngine'] {
-  if (!v) return 'memory';
-  if (v === 'memory' || v === 'duckdb') return v;
-  throw new Error(`${ENV.historyEngine} must be memory or duckdb, got '${v}'`);
+  if (!v) return 'auto';
+  if (v === 'auto' || v === 'memory' || v === 'duckdb') return v;
+  throw new Error(`${ENV.historyEngine} must be auto, memory or duckdb, got '${v}'`);
 }
 
 /** requireBucket false: commands that only read the tables (kpi query, kpi local's defaults). */

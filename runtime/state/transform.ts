@@ -9,6 +9,7 @@
 // the next run redo exactly that if this one dies. A batch already applied is recognised key by key
 // (f|file records), so a redo never counts twice.
 import { randomUUID, createHash } from 'node:crypto';
+import os from 'node:os';
 import { applyBatch, dayRecord, dayRecords, emptyState, heldRows, type Post, type StateBody } from './incremental';
 import { parseArchive, unmatchedKey } from '../core/layout';
 import { bulkOnEngine, BulkSuperseded, type BulkOutcome } from './bulk';
@@ -315,9 +316,15 @@ class TransformRun {
       ? async () =>
           (await ctx.bucket.list(PENDING_PREFIX)).length > pending.markers || (await landing()) > landingAtStart
       : undefined;
+    const { engine, estimate } = chooseEngine(ctx.historyEngine ?? 'auto', sumSizes(versions));
+    ctx.obs.log('bulk_engine', {
+      engine,
+      chosen_by: ctx.historyEngine ?? 'auto',
+      memory_path_estimate_mib: mib(estimate),
+    });
     let out: Awaited<ReturnType<typeof bulkApply>>;
     try {
-      out = await bulkApply(ctx.bucket, versions, superseded, ctx.rewriteLake, ctx.historyEngine, ctx.engineOptions);
+      out = await bulkApply(ctx.bucket, versions, superseded, ctx.rewriteLake, engine, ctx.engineOptions);
     } catch (err) {
       if (!(err instanceof BulkSuperseded)) throw err;
       this.restarts++;
@@ -548,23 +555,52 @@ async function expireHeld(ctx: TransformContext, ix: KeyIndex, now: number): Pro
   return expired;
 }
 
-export type HistoryEngineChoice = 'memory' | 'duckdb';
+export type HistoryEngineChoice = 'auto' | 'memory' | 'duckdb';
+
+const sumSizes = (versions: readonly ArchivedVersion[]) => versions.reduce((n, v) => n + v.size, 0);
+const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
 
 /**
- * The bulk path: in memory (the default), or on the history engine when asked (KPI_HISTORY_ENGINE=
- * duckdb). The engine path writes the same state byte for byte, but measured at 5M items it is
- * slower (195 s against 49 s for the first load) and its JavaScript side still grows with the
- * history (3.0 GiB peak RSS against 0.9 GiB): not yet the default (docs/performance.md).
+ * Peak RSS of the in-memory bulk path per byte of archived CSV: 884 MiB for 823 MB at 5M items
+ * (docs/performance.md), rounded up.
+ */
+export const MEMORY_PATH_BYTES_PER_CSV_BYTE = 1.2;
+
+/** The memory this process may use: its cgroup's limit (a container, a Fargate task) or the machine's. */
+export function availableMemory(): number {
+  const limit = process.constrainedMemory?.() ?? 0;
+  return limit > 0 && limit < os.totalmem() ? limit : os.totalmem();
+}
+
+/**
+ * auto: the in-memory path while its estimated peak (the archive's size × 1.2) fits in half the
+ * memory available, else the history engine, which spills to disk instead. The in-memory path is
+ * about twice as fast (5M items: 49 s against 112 s for a first load); the engine's memory does not
+ * grow with the history.
+ */
+export function chooseEngine(
+  choice: HistoryEngineChoice,
+  archiveBytes: number,
+  memory = availableMemory(),
+): { engine: 'memory' | 'duckdb'; estimate: number } {
+  const estimate = Math.round(archiveBytes * MEMORY_PATH_BYTES_PER_CSV_BYTE);
+  if (choice !== 'auto') return { engine: choice, estimate };
+  return { engine: estimate <= memory / 2 ? 'memory' : 'duckdb', estimate };
+}
+
+/**
+ * The bulk path: in memory, or on the history engine (KPI_HISTORY_ENGINE, by default chosen by
+ * the history's size: chooseEngine). Both write the same state byte for byte.
  */
 export async function bulkApply(
   bucket: Bucket,
   versions: ArchivedVersion[],
   superseded?: () => Promise<boolean>,
   rewriteLake = false,
-  choice: HistoryEngineChoice = 'memory',
+  engine: 'memory' | 'duckdb' = 'memory',
   engineOpts: EngineOptions = defaultEngineOptions(),
 ): Promise<BulkOutcome> {
-  if (choice === 'memory') return bulkInMemory(bucket, versions, superseded, rewriteLake);
+  if (engine === 'memory') return bulkInMemory(bucket, versions, superseded, rewriteLake);
   return bulkOnEngine(bucket, versions, superseded, rewriteLake, engineOpts);
 }
 

@@ -76,6 +76,7 @@ test.serial('KPI_HISTORY_ENGINE=duckdb: first load, more files incrementally, ve
     await upload(pipeline.bucket, planUpload(dir));
     await pipeline.process();
     t.true(logs.some((l) => l.event === 'bulk_applied' && typeof (l.ms as Record<string, number>).sql === 'number'));
+    t.true(logs.some((l) => l.event === 'bulk_engine' && l.engine === 'duckdb' && l.chosen_by === 'duckdb'));
     await expectEqualToCompute(t, s, dir);
     writeFileSync(
       path.join(dir, 'orders', 'zzz.csv'),
@@ -91,5 +92,19 @@ test.serial('KPI_HISTORY_ENGINE=duckdb: first load, more files incrementally, ve
     await pipeline.rebuild();
     await expectEqualToCompute(t, s, dir);
     t.true((await verify(pipeline.bucket, pipeline.store, pipeline.state)).ok);
+  });
+});
+
+test.serial('by default (auto) a small history takes the in-memory bulk path, and says so', async (t) => {
+  await withStack(async (s) => {
+    const { pipeline, logs } = quietPipeline(s);
+    t.is(pipeline.cfg.historyEngine, 'auto');
+    const dir = dataset();
+    await upload(pipeline.bucket, planUpload(dir));
+    await pipeline.process();
+    const chosen = logs.find((l) => l.event === 'bulk_engine');
+    t.like(chosen, { engine: 'memory', chosen_by: 'auto' });
+    t.true((chosen!.memory_path_estimate_mib as number) >= 0);
+    await expectEqualToCompute(t, s, dir);
   });
 });
