@@ -169,9 +169,10 @@ export function transformStatements(
     {
       Sid: 'KpiTables',
       Effect: 'Allow',
-      // Rows are written one by one, each conditional on no newer commit's fence (PutItem,
-      // DeleteItem: BatchWriteItem takes no conditions); Scan: a bulk commit and verify read them.
-      Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan'],
+      // Rows are written one by one, each conditional on no newer commit's fence (PutItem:
+      // BatchWriteItem takes no conditions; a deleted row is a tombstone put, so no DeleteItem);
+      // Scan: a bulk commit and verify read them.
+      Action: ['dynamodb:PutItem', 'dynamodb:Scan'],
       Resource: tableArns,
     },
     ...alertStatements(topicArn, keyArn),

@@ -4,7 +4,6 @@
 // and 5xx are retried (exponential backoff, full jitter), a few writes in flight at once.
 import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  DeleteCommand,
   PutCommand,
   QueryCommand,
   GetCommand,
@@ -21,6 +20,13 @@ type WriteRequest = { PutRequest: { Item: Row } } | { DeleteRequest: { Key: Row 
 
 /** The attribute naming the manifest version whose commit wrote a row (the fence). */
 export const COMMIT_VERSION = 'commit_version';
+/**
+ * A deleted row stays as a tombstone: its key, the commit that deleted it and this attribute
+ * (true). A writer of an older commit, paused past its lease, then meets the fence instead of an
+ * empty key it could write again. Readers skip tombstones.
+ */
+export const DELETED = 'deleted';
+const isTombstone = (r: Row) => r[DELETED] === true;
 
 export interface WriteStats {
   puts: number;
@@ -115,11 +121,11 @@ export class KpiStore {
     return created;
   }
 
-  /** Every row of a table as readers see it (the fence left out). */
+  /** Every row of a table as readers see it (the fence left out, tombstones skipped). */
   async scan(table: string): Promise<Row[]> {
     const out: Row[] = [];
     await this.scanPages(table, {}, (items) => {
-      for (const item of items) out.push(withoutFence(item));
+      for (const item of items) if (!isTombstone(item)) out.push(withoutFence(item));
     });
     return out;
   }
@@ -173,7 +179,8 @@ export class KpiStore {
           ExclusiveStartKey: start,
         }),
       );
-      for (const item of (r.Items ?? []) as Row[]) out.push(withoutFence(item) as unknown as CategoryKpi);
+      for (const item of (r.Items ?? []) as Row[])
+        if (!isTombstone(item)) out.push(withoutFence(item) as unknown as CategoryKpi);
       start = r.LastEvaluatedKey as Row | undefined;
     } while (start);
     return out;
@@ -181,7 +188,7 @@ export class KpiStore {
 
   async getDate(date: string): Promise<OrderKpi | null> {
     const r = await this.ddb.send(new GetCommand({ TableName: this.orderTable, Key: { [ORDER_TABLE.hashKey]: date } }));
-    return r.Item ? (withoutFence(r.Item) as unknown as OrderKpi) : null;
+    return r.Item && !isTombstone(r.Item) ? (withoutFence(r.Item) as unknown as OrderKpi) : null;
   }
 
   /**
@@ -257,7 +264,7 @@ export class KpiStore {
     await Promise.all(Array.from({ length: Math.min(this.opts.concurrency ?? 32, reqs.length) }, worker));
   }
 
-  /** One fenced put or delete: refused (and counted) when a newer commit wrote the row. */
+  /** One fenced put or delete (a tombstone put): refused (and counted) when a newer commit wrote the row. */
   private async writeOne(table: string, req: WriteRequest, version: number, stats: WriteStats): Promise<void> {
     const fence = {
       ConditionExpression: 'attribute_not_exists(#cv) OR #cv <= :v',
@@ -267,7 +274,11 @@ export class KpiStore {
     const cmd =
       'PutRequest' in req
         ? new PutCommand({ TableName: table, Item: { ...req.PutRequest.Item, [COMMIT_VERSION]: version }, ...fence })
-        : new DeleteCommand({ TableName: table, Key: req.DeleteRequest.Key, ...fence });
+        : new PutCommand({
+            TableName: table,
+            Item: { ...req.DeleteRequest.Key, [COMMIT_VERSION]: version, [DELETED]: true },
+            ...fence,
+          });
     const max = this.opts.maxAttempts ?? 12;
     const base = this.opts.baseDelayMs ?? 50;
     for (let attempt = 1; ; attempt++) {

@@ -180,7 +180,6 @@ test('every call a stage makes is allowed by its task role', async (t) => {
     'transform:PublishCommand',
     'transform:CopyObjectCommand',
     'transform:PutItemCommand',
-    'transform:DeleteItemCommand',
   ])
     t.true(commands.has(want), want);
 });

@@ -237,11 +237,7 @@ test('IAM: exact actions and resources of every policy', async (t) => {
     'arn:aws:dynamodb:us-east-1:123456789012:table/order_kpi_table',
   ]);
   // exactly what the recorded calls need (test/infra/iam-calls.int.test.ts)
-  t.deepEqual(transform.find((s: any) => s.Sid === 'KpiTables').Action, [
-    'dynamodb:PutItem',
-    'dynamodb:DeleteItem',
-    'dynamodb:Scan',
-  ]);
+  t.deepEqual(transform.find((s: any) => s.Sid === 'KpiTables').Action, ['dynamodb:PutItem', 'dynamodb:Scan']);
   t.deepEqual(transform.find((s: any) => s.Sid === 'ListArchive').Condition, {
     StringLike: {
       's3:prefix': [
