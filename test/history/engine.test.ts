@@ -9,6 +9,7 @@ import path from 'node:path';
 import { computeDir } from '../../runtime/core/compute';
 import { generate } from '../../runtime/cli/generate';
 import { HistoryEngine } from '../../runtime/history/duckdb';
+import { HELD_SQL } from '../../runtime/state/bulk';
 import { ROOT, writeTree } from '../helpers';
 import { zoneOf } from './zone-files';
 
@@ -67,4 +68,19 @@ test('an engine given far less memory than the joined items spills to its tempor
   const got = await sqlKpis(dir, 64, 1);
   t.deepEqual(got.order_kpis, want.order_kpis);
   t.deepEqual(got.category_kpis, want.category_kpis);
+});
+
+test('regression: the bulk path’s held-rows query spills (it was a mark join that ran out of 100 MiB at 1M items)', async (t) => {
+  const dir = tmp();
+  generate(dir, { items: 1_000_000, seed: 3, dirty: 0.01, partRows: 100_000 });
+  const want = await computeDir(dir, { unknownMode: 'hold' });
+  const engine = await HistoryEngine.open(await zoneOf(dir, tmp()), { memoryMiB: 100, threads: 2, tempDir: tmp() });
+  try {
+    let held = 0;
+    for await (const chunk of engine.rows(HELD_SQL)) held += chunk.length;
+    t.true(held > 1000);
+    t.is(held, want.held.length);
+  } finally {
+    engine.close();
+  }
 });
