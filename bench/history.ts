@@ -1,5 +1,6 @@
-// `npm run bench:history -- --items N [--part-rows R] [--engine memory|duckdb] [--compare DIR]`: the history-sized work on the embedded
-// stack, each step a fresh process (bench/history-step.js) so its time and peak RSS are its own:
+// `npm run bench:history -- --items N [--part-rows R] [--engine memory|duckdb] [--compare DIR]`:
+// the history-sized work on the embedded stack, each step a fresh process (bench/history-step.js)
+// so its time and peak RSS are its own:
 // the first load of N generated items (validate every file, then the bulk transform), a kpi verify,
 // a kpi rebuild. With --compare, the same steps of another checkout (its dist/ built) run on a
 // fresh stack right after, in the same invocation. At the end the tables equal kpi compute's KPIs
