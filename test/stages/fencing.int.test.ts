@@ -1,6 +1,6 @@
 // The commit protocol's former windows (issue 19): KPI rows fenced by the commit that wrote them,
 // and kpi rebuild without an empty window. Real embedded servers.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import path from 'node:path';
 import { planUpload, upload } from '../../runtime/cli/upload';
 import { CURATED_PREFIX } from '../../runtime/core/names';
@@ -8,48 +8,57 @@ import { LeaseLost } from '../../runtime/state/statestore';
 import { verify } from '../../runtime/stages/verify';
 import { ORDERS, PRODUCTS, ROOT, writeTree } from '../helpers';
 import { expectEqualToCompute, quietPipeline, sleep, tables, withStack } from '../stack';
+import type { LocalStack } from '../../runtime/local/stack';
 
 const DATA = path.join(ROOT, 'data');
 
-test('a writer paused between its lease check and its row writes cannot overwrite a newer commit’s rows', async (t) => {
-  const i1 = 'id,order_id,product_id,sale_price\ni1,o1,p1,10.00\n';
-  const i2 = 'id,order_id,product_id,sale_price\ni2,o1,p2,5.50\n';
+/**
+ * A commits products, orders and `first` (an items file), and freezes at its first row write — just
+ * after its lease check — past its lease, while B takes over (finishing A's commit) and applies
+ * `second` (another items file) to the same day. Then A resumes and writes; returns B's pipeline.
+ */
+async function pausedWriterScenario(t: ExecutionContext, s: LocalStack, first: string, second: string) {
+  const b = quietPipeline(s, {}, { state: { leaseMs: 300 } });
+  let paused = 0;
+  const a = quietPipeline(
+    s,
+    {},
+    {
+      state: { leaseMs: 300 },
+      store: {
+        beforeBatch: async () => {
+          if (paused++) return;
+          a.pipeline.state.abandon();
+          await sleep(400);
+          await b.pipeline.bucket.put('ecommerce-data/order_items/i2.csv', second);
+          await b.pipeline.validate(['ecommerce-data/order_items/i2.csv']);
+          await b.pipeline.transform();
+        },
+      },
+    },
+  );
+  await upload(
+    a.pipeline.bucket,
+    planUpload(writeTree({ 'products/p.csv': PRODUCTS, 'orders/o.csv': ORDERS, 'order_items/i1.csv': first })),
+  );
+  await a.pipeline.validate((await a.pipeline.bucket.list('ecommerce-data/')).map((o) => o.key));
+  await t.throwsAsync(a.pipeline.transform(), { instanceOf: LeaseLost });
   const all = writeTree({
     'products/p.csv': PRODUCTS,
     'orders/o.csv': ORDERS,
-    'order_items/i1.csv': i1,
-    'order_items/i2.csv': i2,
+    'order_items/i1.csv': first,
+    'order_items/i2.csv': second,
   });
+  return { b: b.pipeline, all };
+}
+
+test('a writer paused between its lease check and its row writes cannot overwrite a newer commit’s rows', async (t) => {
+  const i1 = 'id,order_id,product_id,sale_price\ni1,o1,p1,10.00\n';
+  const i2 = 'id,order_id,product_id,sale_price\ni2,o1,p2,5.50\n'; // one more item on the same day
   await withStack(async (s) => {
-    const b = quietPipeline(s, {}, { state: { leaseMs: 300 } });
-    let paused = 0;
-    const a = quietPipeline(
-      s,
-      {},
-      {
-        state: { leaseMs: 300 },
-        store: {
-          // A's first row write: A has just checked its lease, then freezes past it while B
-          // takes over and commits the same day with one more item.
-          beforeBatch: async () => {
-            if (paused++) return;
-            a.pipeline.state.abandon();
-            await sleep(400);
-            await b.pipeline.bucket.put('ecommerce-data/order_items/i2.csv', i2);
-            await b.pipeline.validate(['ecommerce-data/order_items/i2.csv']);
-            await b.pipeline.transform();
-          },
-        },
-      },
-    );
-    await upload(
-      a.pipeline.bucket,
-      planUpload(writeTree({ 'products/p.csv': PRODUCTS, 'orders/o.csv': ORDERS, 'order_items/i1.csv': i1 })),
-    );
-    await a.pipeline.validate((await a.pipeline.bucket.list('ecommerce-data/')).map((o) => o.key));
-    await t.throwsAsync(a.pipeline.transform(), { instanceOf: LeaseLost });
+    const { b, all } = await pausedWriterScenario(t, s, i1, i2);
     await expectEqualToCompute(t, s, all);
-    t.true((await verify(b.pipeline.bucket, b.pipeline.store, b.pipeline.state)).ok);
+    t.true((await verify(b.bucket, b.store, b.state)).ok);
   });
 });
 
@@ -57,45 +66,13 @@ test('regression: a row a newer commit deleted (a category gone from a day) is n
   const jeans = 'id,order_id,product_id,sale_price\ni1,o1,p1,10.00\n';
   const tops = 'id,order_id,product_id,sale_price\ni1,o1,p2,10.00\n'; // the same item, now a Tops one
   await withStack(async (s) => {
-    const b = quietPipeline(s, {}, { state: { leaseMs: 300 } });
-    let paused = 0;
-    const a = quietPipeline(
-      s,
-      {},
-      {
-        state: { leaseMs: 300 },
-        store: {
-          // A has committed 2025-03-01 with a Jeans row and is about to write it: it freezes past
-          // its lease while B finishes A's commit, then moves the item to Tops (deleting the row).
-          beforeBatch: async () => {
-            if (paused++) return;
-            a.pipeline.state.abandon();
-            await sleep(400);
-            await b.pipeline.bucket.put('ecommerce-data/order_items/i2.csv', tops);
-            await b.pipeline.validate(['ecommerce-data/order_items/i2.csv']);
-            await b.pipeline.transform();
-          },
-        },
-      },
-    );
-    await upload(
-      a.pipeline.bucket,
-      planUpload(writeTree({ 'products/p.csv': PRODUCTS, 'orders/o.csv': ORDERS, 'order_items/i1.csv': jeans })),
-    );
-    await a.pipeline.validate((await a.pipeline.bucket.list('ecommerce-data/')).map((o) => o.key));
-    await t.throwsAsync(a.pipeline.transform(), { instanceOf: LeaseLost });
+    const { b, all } = await pausedWriterScenario(t, s, jeans, tops);
     t.deepEqual(
       (await tables(s)).category_kpis.map((c) => `${c.category} ${c.order_date}`),
       ['Tops 2025-03-01'],
     );
-    const all = writeTree({
-      'products/p.csv': PRODUCTS,
-      'orders/o.csv': ORDERS,
-      'order_items/i1.csv': jeans,
-      'order_items/i2.csv': tops,
-    });
     await expectEqualToCompute(t, s, all);
-    t.true((await verify(b.pipeline.bucket, b.pipeline.store, b.pipeline.state)).ok);
+    t.true((await verify(b.bucket, b.store, b.state)).ok);
   });
 });
 
