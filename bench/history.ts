@@ -76,10 +76,9 @@ async function main(): Promise<void> {
   const compare = process.argv.includes('--compare') ? path.resolve(at('--compare')!) : null;
   // --part-rows: rows per generated file (default a tenth of the set): keeps file sizes, which bound
   // validate's memory, apart from the history's size
-  const partRows = process.argv.includes('--part-rows')
-    ? Number(at('--part-rows'))
-    : Math.max(2000, Math.ceil(items / 10));
-  const dir = path.join(ROOT, '.bench', `local-${items}${process.argv.includes('--part-rows') ? `-p${partRows}` : ''}`);
+  const fixedParts = process.argv.includes('--part-rows');
+  const partRows = fixedParts ? Number(at('--part-rows')) : Math.max(2000, Math.ceil(items / 10));
+  const dir = path.join(ROOT, '.bench', `local-${items}${fixedParts ? `-p${partRows}` : ''}`);
   if (!existsSync(path.join(dir, '.complete'))) {
     generate(dir, { items, seed: 3, dirty: 0.01, partRows });
     writeFileSync(path.join(dir, '.complete'), '');

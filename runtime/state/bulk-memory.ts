@@ -4,25 +4,19 @@
 // of memory per item of history; past the threshold the history engine takes over.
 import { computeSources } from '../core/compute';
 import { laps } from '../core/laps';
-import type { DayKpis } from '../core/aggregate/daykpis';
 import { cmp, type Rec, type RunWriter } from './runfile';
 import type { Reason } from '../core/parse/rules';
-import { daysFromTables, writeLake, type LakeDay } from './lake';
+import { daysFromTables, writeLake } from './lake';
 import type { RejectedRow } from '../core/join/join';
 import { parseArchive, type ArchivedVersion } from '../core/layout';
 import { emptyState, type StateBody } from './incremental';
-import { dayVal, dKey, fKey, hqKey, idRecords } from './records';
+import { dayRecordsOf, fKey, hqKey, idRecords } from './records';
 import { BulkSuperseded, type BulkOutcome } from './bulk';
 import { rankOf } from './rank';
 import { archiveSources } from './pending';
 import type { Bucket } from '../aws/s3store';
 
 const byKey = (a: Rec, b: Rec) => cmp(a.key, b.key);
-
-/** A day's record: its lake file, counts and KPI rows. */
-function dayRecordOf(d: LakeDay, kpis: DayKpis): Rec {
-  return { key: dKey(d.date), rank: '', val: dayVal(d, kpis) };
-}
 
 /** A held item version's record: what it waits for, and the row err/unmatched/ will report. */
 function heldRecordOf(h: RejectedRow, r: string): Rec {
@@ -72,16 +66,13 @@ export async function bulkInMemory(
   // The records in key order, kind by kind (d < f < hq < i < o < p): the big kinds are written
   // from the typed columns in order, so no array of every record (nor a string per record) exists.
   const tables = res.tables;
-  const kpisOf = new Map<string, DayKpis>();
-  for (const o of res.order_kpis) kpisOf.set(o.order_date, { order: o, categories: [] });
-  for (const c of res.category_kpis) kpisOf.get(c.order_date)!.categories.push(c);
   let cents = 0;
   for (const d of lake.dayFiles) cents += d.cents;
   function* records(w: RunWriter): Generator<void> {
     const small = (recs: Rec[]) => {
       for (const r of recs.sort(byKey)) w.add(r);
     };
-    small(lake.dayFiles.map((d) => dayRecordOf(d, kpisOf.get(d.date)!)));
+    small(dayRecordsOf(lake.dayFiles, res));
     small(versions.map((v) => ({ key: fKey(v.key), rank: '', val: '1' })));
     small(res.held.map((h) => heldRecordOf(h, rank(h.file))));
     yield;

@@ -10,7 +10,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { laps } from '../core/laps';
 import type { KpiTables } from '../core/aggregate/kpis';
-import type { DayKpis } from '../core/aggregate/daykpis';
 import { fieldsAtLines, readFileChunks } from '../core/parse/csv';
 import { civilFromDays } from '../core/parse/timestamp';
 import type { Reason } from '../core/parse/rules';
@@ -21,9 +20,9 @@ import type { Bucket } from '../aws/s3store';
 import { HistoryEngine, textOf, textSql, type EngineOptions } from '../history/duckdb';
 import { fetchZone } from '../history/zone';
 import { cmp, type Rec, type RunWriter } from './runfile';
-import { daysFromRows, writeLake, type LakeDay } from './lake';
+import { daysFromRows, writeLake } from './lake';
 import { emptyState, type StateBody } from './incremental';
-import { dayVal, dKey, fKey, hqKey, iKey, itemVal, oKey, orderVal, pKey } from './records';
+import { dayRecordsOf, fKey, hqKey, iKey, itemVal, oKey, orderVal, pKey } from './records';
 import { rankOf } from './rank';
 
 export interface BulkOutcome {
@@ -100,7 +99,7 @@ export async function bulkOnEngine(
       latestDate: lake.dayFiles.at(-1)?.date ?? null,
     };
     const small = [
-      ...dayRecords(lake.dayFiles, res),
+      ...dayRecordsOf(lake.dayFiles, res),
       ...sorted.map((v) => ({ key: fKey(v.key), rank: '', val: '1' })).sort(byKey),
       ...held.sort(byKey),
     ];
@@ -148,16 +147,6 @@ async function* lakeDays(e: HistoryEngine): AsyncGenerator<{ date: string; rows:
   if (rows.length) yield { date: civilFromDays(day), rows };
 }
 
-/** Each day's record: its lake file, counts and KPI rows (categories in category order). */
-function dayRecords(days: LakeDay[], kpis: KpiTables): Rec[] {
-  const of = new Map<string, DayKpis>();
-  for (const o of kpis.order_kpis) of.set(o.order_date, { order: o, categories: [] });
-  for (const c of kpis.category_kpis) of.get(c.order_date)!.categories.push(c);
-  return days.map((d) => {
-    return { key: dKey(d.date), rank: '', val: dayVal(d, of.get(d.date)!) };
-  });
-}
-
 /**
  * Item versions whose order or product does not exist, and whether the order does. LEFT JOINs,
  * not IN (SELECT …) in the projection and an OR: DuckDB runs those as mark joins, which do not
@@ -192,8 +181,7 @@ async function heldRecords(
     line: number;
     waits: 'o' | 'p';
   }[] = [];
-  const sql = HELD_SQL;
-  for await (const chunk of e.rows(sql))
+  for await (const chunk of e.rows(HELD_SQL))
     for (const r of chunk)
       waiting.push({
         id: textOf(r[0]),
@@ -206,12 +194,17 @@ async function heldRecords(
         waits: r[7] === true ? 'p' : 'o',
       });
   const out: Rec[] = [];
-  for (const version of new Set(waiting.map((w) => w.version))) {
+  const byVersion = new Map<number, typeof waiting>();
+  for (const w of waiting) {
+    const list = byVersion.get(w.version);
+    if (list) list.push(w);
+    else byVersion.set(w.version, [w]);
+  }
+  for (const [version, mine] of byVersion) {
     const file = files[version]!;
     const local = path.join(dir, `held-${version}.csv`);
     if (!(await bucket.download(file.key, local)))
       throw new Error(`${file.key} disappeared while the bulk run read it`);
-    const mine = waiting.filter((x) => x.version === version);
     // Only the held rows' fields: reading the whole file's rows as strings grew with the history.
     const v = await fieldsAtLines((reuse) => readFileChunks(local, reuse), new Set(mine.map((w) => w.line)));
     rmSync(local, { force: true });

@@ -10,6 +10,7 @@
 //   f|archive key → the file is applied (a redo after a crash skips it)
 // Keys sort as runfile.ts's key() encodes them; Interner.idsInKeyOrder yields ids in that order.
 import type { DayKpis } from '../core/aggregate/daykpis';
+import type { KpiTables } from '../core/aggregate/kpis';
 import type { Interner } from '../core/join/intern';
 import type { Tables } from '../core/join/join';
 import type { Entity } from '../core/names';
@@ -65,12 +66,23 @@ function plain(s: string): boolean {
   }
   return true;
 }
-/** An order record's value: [day, user, returned]. */
 /** A day's record value: JSON.stringify of its DayRec, the products already serialised. */
 export const dayVal = (d: { file: string; n: number; cents: number; productsJson: string }, kpis: DayKpis) =>
   `{"file":${JSON.stringify(d.file)},"n":${JSON.stringify(d.n)},"cents":${JSON.stringify(d.cents)},` +
   `"products":${d.productsJson},"kpis":${JSON.stringify(kpis)}}`;
 
+/** Both bulk paths' day records: each lake day with its KPI rows (categories in the tables' order). */
+export function dayRecordsOf(
+  days: readonly { date: string; file: string; n: number; cents: number; productsJson: string }[],
+  kpis: KpiTables,
+): Rec[] {
+  const of = new Map<string, DayKpis>();
+  for (const o of kpis.order_kpis) of.set(o.order_date, { order: o, categories: [] });
+  for (const c of kpis.category_kpis) of.get(c.order_date)!.categories.push(c);
+  return days.map((d) => ({ key: dKey(d.date), rank: '', val: dayVal(d, of.get(d.date)!) }));
+}
+
+/** An order record's value: [day, user, returned]. */
 export const orderVal = (day: number, user: string, ret: boolean) =>
   plain(user) ? `[${day},"${user}",${ret ? 1 : 0}]` : JSON.stringify([day, user, ret ? 1 : 0]);
 /** An item record's value: [order, product, cents, status]. */

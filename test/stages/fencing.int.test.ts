@@ -15,7 +15,8 @@ const DATA = path.join(ROOT, 'data');
 /**
  * A commits products, orders and `first` (an items file), and freezes at its first row write — just
  * after its lease check — past its lease, while B takes over (finishing A's commit) and applies
- * `second` (another items file) to the same day. Then A resumes and writes; returns B's pipeline.
+ * `second` (another items file) to the same day. Then A resumes and writes. Returns B's pipeline
+ * and a folder of all four files (what the tables must end equal to).
  */
 async function pausedWriterScenario(t: ExecutionContext, s: LocalStack, first: string, second: string) {
   const b = quietPipeline(s, {}, { state: { leaseMs: 300 } });

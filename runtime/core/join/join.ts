@@ -50,8 +50,8 @@ export interface Joined extends ChunkColumns {
 }
 
 /** reject: unknown order/product rejected at once (kpi compute); hold: kept aside (the deployed
- * pipeline, until they arrive or expire); defer: not checked (validate stage: one file alone). */
-export type UnknownMode = 'reject' | 'hold' | 'defer';
+ * pipeline, until they arrive or expire). */
+export type UnknownMode = 'reject' | 'hold';
 
 /** wasm: the WebAssembly row scanner (assembly/rows.ts); reference: the TypeScript scanner and rules. */
 export type RowEngine = 'wasm' | 'reference';
@@ -103,7 +103,7 @@ function stage(log: FileLog, wins: Int32Array, keyId: number, w: number): void {
 
 /**
  * Takes the common item rows of a scan batch from `from` on — valid, decimal keys, a key new to
- * the file, a known order and product (or any, deferred) — into the columns; returns the first row
+ * the file, a known order and product — into the columns; returns the first row
  * that is not one (the caller hands it to the generic path). Columns and logs have room for the
  * batch, `wins` covers every key id the batch can make.
  */
@@ -117,7 +117,6 @@ function takeItems(
   P: Interner,
   oWin: Int32Array,
   pWin: Int32Array,
-  defer: boolean,
   iOrder: Column<Int32Array>,
   iProduct: Column<Int32Array>,
   iCents: Column<Float64Array>,
@@ -130,13 +129,9 @@ function takeItems(
     const keyId = keys.internRead(buf, ks[i], ke[i], kn[i], kh[i]);
     const w = wins[keyId];
     if (w === SEEN) return i;
-    const orderId = defer
-      ? O.internRead(buf, as[i], ae[i], an[i], ah[i])
-      : O.lookupRead(buf, as[i], ae[i], an[i], ah[i]);
-    const productId = defer
-      ? P.internRead(buf, bs[i], be[i], bn[i], bh[i])
-      : P.lookupRead(buf, bs[i], be[i], bn[i], bh[i]);
-    if (!defer && (orderId < 0 || !(oWin[orderId] >= 0) || productId < 0 || !(pWin[productId] >= 0))) return i;
+    const orderId = O.lookupRead(buf, as[i], ae[i], an[i], ah[i]);
+    const productId = P.lookupRead(buf, bs[i], be[i], bn[i], bh[i]);
+    if (orderId < 0 || !(oWin[orderId] >= 0) || productId < 0 || !(pWin[productId] >= 0)) return i;
     const at = iOrder.length++;
     iProduct.length++;
     iCents.length++;
@@ -386,9 +381,6 @@ export class Tables {
           : [this.oDay, this.oUser, this.oRet];
       for (const col of [...cols, undoKey, undoOld, staged]) col.reserve(n);
       winners.ensure(keys.size + n);
-      keys.warm(c.kh, c.kn, n);
-      if (entity === 'order_items') this.orderKeys.warm(c.ah, c.an, n);
-      else this.users.warm(c.ah, c.an, n);
       const log: FileLog = { undoKey, undoOld, staged };
       for (let i = 0; i < n;) {
         const stop =
@@ -403,7 +395,6 @@ export class Tables {
                 this.productKeys,
                 this.oWin.data,
                 this.pWin.data,
-                this.unknownMode === 'defer',
                 this.iOrder,
                 this.iProduct,
                 this.iCents,
@@ -483,11 +474,10 @@ export class Tables {
     const b = v.buf;
     const O = this.orderKeys;
     const P = this.productKeys;
-    const defer = this.unknownMode === 'defer';
-    const orderId = defer ? O.internRead(b, v.as, v.ae, v.an, v.ah) : O.lookupRead(b, v.as, v.ae, v.an, v.ah);
-    if (!defer && (orderId < 0 || this.oWin.get(orderId) < 0)) return 'unknown_order';
-    const productId = defer ? P.internRead(b, v.bs, v.be, v.bn, v.bh) : P.lookupRead(b, v.bs, v.be, v.bn, v.bh);
-    if (!defer && (productId < 0 || this.pWin.get(productId) < 0)) return 'unknown_product';
+    const orderId = O.lookupRead(b, v.as, v.ae, v.an, v.ah);
+    if (orderId < 0 || this.oWin.get(orderId) < 0) return 'unknown_order';
+    const productId = P.lookupRead(b, v.bs, v.be, v.bn, v.bh);
+    if (productId < 0 || this.pWin.get(productId) < 0) return 'unknown_product';
     this.iOrder.push(orderId);
     this.iProduct.push(productId);
     this.iCents.push(v.cents);

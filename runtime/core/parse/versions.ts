@@ -73,18 +73,11 @@ const emptyVersions = (entity: Entity): FileVersions => ({
 /** Keys met in a file, by their bytes: no string per row (decimals by value). */
 class KeysMet {
   private readonly keys = new Interner();
-  private met = new Uint8Array(1024);
-  /** Whether v's key was met before in this file (and marks it met). */
+  /** Whether v's key was met before in this file (interning it then makes no new id). */
   again(v: RowVerdict): boolean {
-    const k = this.keys.internRead(v.buf, v.ks, v.ke, v.kn, v.kh);
-    if (k >= this.met.length) {
-      const grown = new Uint8Array(this.met.length * 2);
-      grown.set(this.met);
-      this.met = grown;
-    }
-    const was = this.met[k] === 1;
-    this.met[k] = 1;
-    return was;
+    const before = this.keys.size;
+    this.keys.internRead(v.buf, v.ks, v.ke, v.kn, v.kh);
+    return this.keys.size === before;
   }
 }
 
