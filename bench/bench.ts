@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { generate } from '../runtime/cli/generate';
+import { generate, ID_STYLES, type IdStyle } from '../runtime/cli/generate';
 
 const ROOT = path.join(__dirname, '..', '..');
 const CACHE = path.join(ROOT, '.bench');
@@ -36,12 +36,12 @@ function once(args: string[]): Promise<Run> {
   });
 }
 
-function dataset(items: number): string {
-  const dir = path.join(CACHE, `items-${items}`);
+function dataset(items: number, idStyle: IdStyle = 'decimal'): string {
+  const dir = path.join(CACHE, `items-${items}${idStyle === 'decimal' ? '' : `-${idStyle}`}`);
   const done = path.join(dir, '.complete');
   if (!existsSync(done)) {
-    console.error(`generating ${items.toLocaleString()} items (dirty 1%) into ${dir} ...`);
-    generate(dir, { items, seed: 1, dirty: 0.01 });
+    console.error(`generating ${items.toLocaleString()} items (dirty 1%, ${idStyle} ids) into ${dir} ...`);
+    generate(dir, { items, seed: 1, dirty: 0.01, idStyle });
     writeFileSync(done, '');
   }
   return dir;
@@ -63,16 +63,24 @@ async function main(): Promise<void> {
   const sizes = get('sizes', '1000000,5000000').split(',').map(Number);
   const rounds = Number(get('rounds', '3'));
   const outFile = get('out', path.join(ROOT, 'bench-results.json'));
+  // --id-style uuid|prefixed|bigint: the same sets with ids spelled so; kpi compute is timed against
+  // itself on decimal ids (the plain query types ids as BIGINT, so it is left out)
+  const idStyle = get('id-style', 'decimal') as IdStyle;
+  if (!ID_STYLES.includes(idStyle)) throw new Error(`--id-style must be one of ${ID_STYLES.join(', ')}`);
   mkdirSync(CACHE, { recursive: true });
   const results: Record<string, unknown>[] = [];
   for (const items of sizes) {
-    const dir = dataset(items);
+    const dir = dataset(items, idStyle);
     // The headline peer is the plain typed query a user would write (bench/duckdb-plain.ts); the
     // full-contract SQL (bench/duckdb.ts) is the exactness oracle, slower because it does more.
     const engines: [string, string[]][] = [
       ['kpi compute', ['kpi', dir]],
-      ['duckdb plain, 1 thread', ['duckdb-plain', dir, '1']],
-      [`duckdb plain, ${os.cpus().length} threads`, ['duckdb-plain', dir]],
+      ...((idStyle === 'decimal'
+        ? [
+            ['duckdb plain, 1 thread', ['duckdb-plain', dir, '1']],
+            [`duckdb plain, ${os.cpus().length} threads`, ['duckdb-plain', dir]],
+          ]
+        : [['kpi compute, decimal ids', ['kpi', dataset(items)]]]) as [string, string[]][]),
       ...(argv.includes('--skip-contract')
         ? []
         : ([
@@ -96,13 +104,14 @@ async function main(): Promise<void> {
       ? contract.every((n) => isDeepStrictEqual(canonical(runs['kpi compute']![0]!.out), canonical(runs[n]![0]!.out)))
       : null;
     const ours = JSON.parse(runs['kpi compute']![0]!.out);
-    const plain = JSON.parse(runs['duckdb plain, 1 thread']![0]!.out);
+    const plain = runs['duckdb plain, 1 thread'] ? JSON.parse(runs['duckdb plain, 1 thread'][0]!.out) : null;
     const row: Record<string, unknown> = {
       items,
       rounds,
       equalKpis: equal,
       // the plain query skips upserts and per-file rules: how far its answer is from the contract's
-      rowsKpiVsPlain: {
+      idStyle,
+      rowsKpiVsPlain: plain && {
         kpi: [ours.category_kpis.length, ours.order_kpis.length],
         plain: [plain.categoryRows, plain.orderRows],
       },
