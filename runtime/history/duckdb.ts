@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { byCategoryThenDate, categoryKpi, orderKpi, type KpiTables } from '../core/aggregate/kpis';
 import { civilFromDays } from '../core/parse/timestamp';
 import { VALIDATED_COLUMNS } from '../core/formats/validated';
@@ -182,6 +182,28 @@ export class HistoryEngine {
   async *rows(sql: string): AsyncGenerator<unknown[][]> {
     const result = await this.con.stream(sql);
     for await (const chunk of result.yieldRowsJs()) yield chunk;
+  }
+
+  /**
+   * A new table filled row by row from JavaScript. The appender has a connection of its own, so a
+   * stream open on the engine's (rows()) stays valid while it appends. Close it before querying.
+   */
+  async appendTo(table: string, columns: string): Promise<{ appender: DuckDBAppender; close(): void }> {
+    await this.con.run(`CREATE TABLE ${table} (${columns})`);
+    const con = await this.db.connect();
+    const appender = await con.createAppender(table);
+    return {
+      appender,
+      close() {
+        appender.closeSync();
+        con.closeSync();
+      },
+    };
+  }
+
+  /** One number from a query (a count). */
+  async scalar(sql: string): Promise<number> {
+    return Number((await this.con.runAndReadAll(sql)).getRows()[0]?.[0] ?? 0);
   }
 
   private async insert(table: string, rows: string[]): Promise<void> {

@@ -35,6 +35,8 @@ export interface BulkOutcome {
   lakeWritten: number;
   /** superseded lake files, deleted after the commit */
   garbage: string[];
+  /** how many records at most (sizes the run's Bloom filter up front, instead of keeping every key's hash) */
+  expectedKeys?: number;
   /** the engine and its files: call once the records are written */
   close(): void;
 }
@@ -93,7 +95,7 @@ export async function bulkOnEngine(
       bytes: sorted.reduce((n, v) => n + v.size, 0),
       rows: meta.reduce((n, m) => n + m.rows, 0),
       rejected,
-      held: held.length,
+      held: held.count,
       joined: lake.dayFiles.reduce((n, d) => n + d.n, 0),
       revenueCents: lake.dayFiles.reduce((n, d) => n + d.cents, 0),
       latestDate: lake.dayFiles.at(-1)?.date ?? null,
@@ -101,11 +103,13 @@ export async function bulkOnEngine(
     const small = [
       ...dayRecordsOf(lake.dayFiles, res),
       ...sorted.map((v) => ({ key: fKey(v.key), rank: '', val: '1' })).sort(byKey),
-      ...held.sort(byKey),
     ];
+    const expectedKeys =
+      small.length + held.count + (await e.scalar('SELECT (SELECT count(*) FROM i) + (SELECT count(*) FROM o) + (SELECT count(*) FROM p)'));
     return {
       times,
-      records: records(e, small, ranks),
+      records: records(e, small, held.odd, ranks),
+      expectedKeys,
       body,
       res,
       changedDates: lake.changedDates,
@@ -160,9 +164,17 @@ export const HELD_SQL = `SELECT ${['v.item_id', 'v.order_id', 'v.product_id'].ma
   WHERE oo.order_id IS NULL OR pp.product_id IS NULL`;
 
 /**
+ * Keys whose JS order (UTF-16 code units) may differ from their UTF-8 byte order, the order of a
+ * DuckDB BLOB: those holding a surrogate (astral) or U+E000..U+FFFF character. Few; sorted in JS.
+ */
+const BYTE_ORDER_DIFFERS = /[\uD800-\uFFFF]/;
+
+/**
  * Every item version whose order or product does not exist, as the records that hold it until they
  * come: what it waits for, and the row err/unmatched/ will report (read again from its archived
- * file by line; the zone keeps values, not rows).
+ * file by line; the zone keeps values, not rows). The records go into the engine's `held` table
+ * (key as UTF-8 bytes, so DuckDB sorts them, spilling if it must), one archived file at a time:
+ * nothing here grows with the history but the few keys whose byte order differs (`odd`).
  */
 async function heldRecords(
   e: HistoryEngine,
@@ -170,38 +182,14 @@ async function heldRecords(
   files: ArchivedVersion[],
   ranks: string[],
   dir: string,
-): Promise<Rec[]> {
-  const waiting: {
-    id: string;
-    order: string;
-    product: string;
-    cents: number;
-    status: number;
-    version: number;
-    line: number;
-    waits: 'o' | 'p';
-  }[] = [];
-  for await (const chunk of e.rows(HELD_SQL))
-    for (const r of chunk)
-      waiting.push({
-        id: textOf(r[0]),
-        order: textOf(r[1]),
-        product: textOf(r[2]),
-        cents: Number(r[3]),
-        status: Number(r[4]),
-        version: Number(r[5]),
-        line: Number(r[6]),
-        waits: r[7] === true ? 'p' : 'o',
-      });
-  const out: Rec[] = [];
-  const byVersion = new Map<number, typeof waiting>();
-  for (const w of waiting) {
-    const list = byVersion.get(w.version);
-    if (list) list.push(w);
-    else byVersion.set(w.version, [w]);
-  }
-  for (const [version, mine] of byVersion) {
+): Promise<{ count: number; odd: Rec[] }> {
+  type Waiting = { id: string; order: string; product: string; cents: number; status: number; line: number; waits: 'o' | 'p' };
+  const table = await e.appendTo('held', 'key BLOB, version INTEGER, val VARCHAR');
+  const odd: Rec[] = [];
+  let count = 0;
+  const fileDone = async (version: number, mine: Waiting[]) => {
     const file = files[version]!;
+    const rank = ranks[version]!;
     const local = path.join(dir, `held-${version}.csv`);
     if (!(await bucket.download(file.key, local)))
       throw new Error(`${file.key} disappeared while the bulk run read it`);
@@ -209,8 +197,8 @@ async function heldRecords(
     const v = await fieldsAtLines((reuse) => readFileChunks(local, reuse), new Set(mine.map((w) => w.line)));
     rmSync(local, { force: true });
     for (const w of mine) {
-      const rank = ranks[version]!;
-      const held = {
+      const key = hqKey(w.waits, w.waits === 'o' ? w.order : w.product, w.id, rank);
+      const val = JSON.stringify({
         rank,
         order: w.order,
         product: w.product,
@@ -221,23 +209,74 @@ async function heldRecords(
         line: w.line,
         header: v.header,
         fields: v.rows.get(w.line) ?? [],
-      };
-      out.push({
-        key: hqKey(w.waits, w.waits === 'o' ? w.order : w.product, w.id, rank),
-        rank,
-        val: JSON.stringify(held),
       });
+      count++;
+      if (BYTE_ORDER_DIFFERS.test(key)) odd.push({ key, rank, val });
+      else {
+        table.appender.appendBlob(Buffer.from(key, 'utf8'));
+        table.appender.appendInteger(version);
+        table.appender.appendVarchar(val);
+        table.appender.endRow();
+      }
     }
+  };
+  try {
+    let version = -1;
+    let mine: Waiting[] = [];
+    for await (const chunk of e.rows(`${HELD_SQL} ORDER BY v.version, v.line`))
+      for (const r of chunk) {
+        const at = Number(r[5]);
+        if (at !== version && mine.length) {
+          await fileDone(version, mine);
+          mine = [];
+        }
+        version = at;
+        mine.push({
+          id: textOf(r[0]),
+          order: textOf(r[1]),
+          product: textOf(r[2]),
+          cents: Number(r[3]),
+          status: Number(r[4]),
+          line: Number(r[6]),
+          waits: r[7] === true ? 'p' : 'o',
+        });
+      }
+    if (mine.length) await fileDone(version, mine);
+  } finally {
+    table.close();
   }
-  return out;
+  return { count, odd: odd.sort(byKey) };
 }
 
 /** A kind's winners: ASCII ids (no NUL) come sorted from the engine; the rest are sorted here. */
 const ASCII = (col: string) => `regexp_full_match(${col}, '[\\x01-\\x7F]*')`;
 
-/** The state's records in key order: the small kinds (d, f, hq), then i, o and p streamed. */
-async function* records(e: HistoryEngine, small: Rec[], ranks: Record<Entity, string[]>): AsyncGenerator<Rec> {
+/** A sorted stream of rows as records, with `odd` (sorted in JS order) merged in. */
+async function* merged(rows: AsyncIterable<unknown[][]>, rec: (r: unknown[]) => Rec, odd: Rec[]): AsyncGenerator<Rec> {
+  let k = 0;
+  for await (const chunk of rows)
+    for (const r of chunk) {
+      const next = rec(r);
+      while (k < odd.length && cmp(odd[k]!.key, next.key) < 0) yield odd[k++]!;
+      yield next;
+    }
+  while (k < odd.length) yield odd[k++]!;
+}
+
+/** The state's records in key order: the small kinds (d, f), the held items (hq), then i, o and p streamed. */
+async function* records(
+  e: HistoryEngine,
+  small: Rec[],
+  heldOdd: Rec[],
+  ranks: Record<Entity, string[]>,
+): AsyncGenerator<Rec> {
   yield* small;
+  const utf8 = new TextDecoder();
+  yield* merged(
+    e.rows('SELECT key, version, val FROM held ORDER BY key'),
+    (r) => ({ key: utf8.decode(r[0] as Uint8Array), rank: ranks.order_items[Number(r[1])]!, val: String(r[2]) }),
+    heldOdd,
+  );
   const kinds: [string, string, (r: unknown[]) => Rec][] = [
     [
       'item_id',
@@ -268,14 +307,6 @@ async function* records(e: HistoryEngine, small: Rec[], ranks: Record<Entity, st
     // ids that are not plain ASCII are few: sorted here, then merged into the engine's sorted stream
     const odd: Rec[] = [];
     for await (const chunk of e.rows(`${select} WHERE NOT ${ASCII(id)}`)) for (const r of chunk) odd.push(rec(r));
-    odd.sort(byKey);
-    let k = 0;
-    for await (const chunk of e.rows(`${select} WHERE ${ASCII(id)} ORDER BY strlen(${id}), ${id}`))
-      for (const r of chunk) {
-        const next = rec(r);
-        while (k < odd.length && cmp(odd[k]!.key, next.key) < 0) yield odd[k++]!;
-        yield next;
-      }
-    while (k < odd.length) yield odd[k++]!;
+    yield* merged(e.rows(`${select} WHERE ${ASCII(id)} ORDER BY strlen(${id}), ${id}`), rec, odd.sort(byKey));
   }
 }

@@ -342,7 +342,7 @@ class TransformRun {
     ctx.deadline.check();
     let run: Awaited<ReturnType<typeof writeRunFile>>;
     try {
-      run = await writeRunFile(ctx.bucket, out.records);
+      run = await writeRunFile(ctx.bucket, out.records, out.expectedKeys);
     } finally {
       out.close();
     }
