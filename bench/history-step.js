@@ -1,5 +1,5 @@
 // One step of `npm run bench:history`, in its own process so that its peak RSS is its own:
-//   node bench/history-step.js ROOT STEP   (STEP: load | verify | rebuild)
+//   node bench/history-step.js ROOT STEP   (STEP: validate | transform | load (both) | verify | rebuild)
 // ROOT is a checkout whose dist/ is built (this one, or an older one to compare with: only the
 // Pipeline API both share is used). The stack's endpoint and names come from the environment, as
 // `kpi local` prints them. Prints one JSON line: {step, ms, rssMiB, ...}.
@@ -28,7 +28,13 @@ async function main() {
     heap = Math.max(heap, m.heapUsed);
     buffers = Math.max(buffers, m.arrayBuffers);
   }, 50);
-  if (step === 'load') {
+  if (step === 'validate') {
+    const v = await pipeline.validate((await pipeline.bucket.list('ecommerce-data/')).map((o) => o.key));
+    out.validated = v.length;
+  } else if (step === 'transform') {
+    const t = await pipeline.transform();
+    out.items = t.items;
+  } else if (step === 'load') {
     const v = await pipeline.validate((await pipeline.bucket.list('ecommerce-data/')).map((o) => o.key));
     out.validated = v.length;
     out.validateMs = Math.round(performance.now() - t0);

@@ -1,7 +1,7 @@
-// `npm run bench:history -- --items N [--part-rows R] [--engine memory|duckdb] [--compare DIR]`:
+// `npm run bench:history -- --items N [--part-rows R] [--engine memory|duckdb] [--task-memory MIB] [--compare DIR]`:
 // the history-sized work on the embedded stack, each step a fresh process (bench/history-step.js)
 // so its time and peak RSS are its own:
-// the first load of N generated items (validate every file, then the bulk transform), a kpi verify,
+// the first load of N generated items (validate every file, then the bulk transform, each a process), a kpi verify,
 // a kpi rebuild. With --compare, the same steps of another checkout (its dist/ built) run on a
 // fresh stack right after, in the same invocation. At the end the tables equal kpi compute's KPIs
 // and DuckDB over the downloaded lake gives them too.
@@ -18,6 +18,7 @@ import { KpiStore } from '../runtime/aws/kpistore';
 import { Bucket } from '../runtime/aws/s3store';
 import { startLocal } from '../runtime/local/stack';
 import { inPool } from '../runtime/core/pool';
+import { memorySplit } from '../runtime/core/names';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -38,15 +39,30 @@ async function lakeKpis(bucket: Bucket): Promise<{ days: number; items: number; 
   return { days: keys.length, items: Number(r.items), cents: Number(r.cents) };
 }
 
-async function runSteps(root: string, dir: string, want: Awaited<ReturnType<typeof computeDir>>, engine: string) {
+async function runSteps(
+  root: string,
+  dir: string,
+  want: Awaited<ReturnType<typeof computeDir>>,
+  engine: string,
+  taskMiB: number,
+) {
   const stack = await startLocal({ dir: mkdtempSync(path.join(os.tmpdir(), 'kpi-bench-history-')), port: 0 });
   try {
     const bucket = new Bucket(stack.clients.s3, stack.bucket);
     await upload(bucket, planUpload(dir));
     const results: Record<string, unknown>[] = [];
-    for (const step of ['load', 'verify', 'rebuild']) {
+    // The first load is a validate task then a transform task, as deployed; each step runs with
+    // the heap limit its task would have (memorySplit), the engine with its local default memory.
+    for (const step of ['validate', 'transform', 'verify', 'rebuild']) {
+      const heap = memorySplit(step === 'validate' ? 'validate' : 'transform', taskMiB).heapMiB;
       const out = execFileSync(process.execPath, [path.join(ROOT, 'bench', 'history-step.js'), root, step], {
-        env: { ...process.env, ...stack.env, NODE_NO_WARNINGS: '1', KPI_HISTORY_ENGINE: engine },
+        env: {
+          ...process.env,
+          ...stack.env,
+          NODE_NO_WARNINGS: '1',
+          KPI_HISTORY_ENGINE: engine,
+          NODE_OPTIONS: `--max-old-space-size=${heap}`,
+        },
         maxBuffer: 1 << 26,
       }).toString();
       const r = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
@@ -88,8 +104,10 @@ async function main(): Promise<void> {
     `history: ${items.toLocaleString()} items, ${partRows.toLocaleString()} rows per file (${path.relative(ROOT, dir)})`,
   );
   const engine = process.argv.includes('--engine') ? at('--engine')! : 'memory';
-  await runSteps(ROOT, dir, want, engine);
-  if (compare) await runSteps(compare, dir, want, engine);
+  // --task-memory: the task whose heap limits the steps get (infra's taskMemory; default 3072)
+  const taskMiB = process.argv.includes('--task-memory') ? Number(at('--task-memory')) : 3072;
+  await runSteps(ROOT, dir, want, engine, taskMiB);
+  if (compare) await runSteps(compare, dir, want, engine, taskMiB);
 }
 
 main().catch((e) => {

@@ -2,7 +2,7 @@
 // least-privilege task role and log group.
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { ENV, STAGES, type Stage } from '../runtime/core/names';
+import { ENV, memorySplit, STAGES, type Stage } from '../runtime/core/names';
 import { doc, transformStatements, validateStatements } from './iam';
 import { physicalName, type Settings } from './settings';
 
@@ -102,8 +102,10 @@ export class Compute extends pulumi.ComponentResource {
           // transform's index runs) go to the task's ephemeral scratch volume, through os.tmpdir().
           { name: 'TMPDIR', value: SCRATCH_PATH },
           // The history engine (DuckDB, kpi verify) takes half the task's memory and spills the rest
-          // to the scratch volume; Node and the S3 transfers keep the other half.
-          { name: ENV.historyMemoryMiB, value: String(Math.floor(s.taskMemory / 2)) },
+          // to the scratch volume; V8's heap is capped so that garbage is collected before the task's
+          // limit (memorySplit says why and how much).
+          { name: ENV.historyMemoryMiB, value: String(memorySplit(stage, s.taskMemory).historyMiB) },
+          { name: 'NODE_OPTIONS', value: `--max-old-space-size=${memorySplit(stage, s.taskMemory).heapMiB}` },
         ]);
       this.taskDefinitions[stage] = new aws.ecs.TaskDefinition(
         `${name}-${stage}`,

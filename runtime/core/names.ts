@@ -67,3 +67,17 @@ export const DEFAULT_RECONCILE_SECONDS = 900;
 /** Stage names: the seed's two containers. */
 export const STAGES = ['validate', 'transform'] as const;
 export type Stage = (typeof STAGES)[number];
+
+/**
+ * How a task's memory is shared, set by the Pulumi program and used by bench:history alike. The
+ * transform gives the history engine (DuckDB) half and caps V8's heap at a quarter: its live heap
+ * is small (77 MiB in a 5M-item bulk run), but with V8's default limit (up to 4 GiB on a large host)
+ * garbage was left to pile up to 1.6 GiB at 20M items before a full collection. Validate runs no
+ * engine and holds one file's versions (over 300 MiB for 500,000 rows): half the task for its heap.
+ */
+export function memorySplit(stage: Stage, taskMiB: number): { historyMiB: number; heapMiB: number } {
+  return {
+    historyMiB: Math.floor(taskMiB / 2),
+    heapMiB: Math.floor(stage === 'transform' ? taskMiB / 4 : taskMiB / 2),
+  };
+}

@@ -105,7 +105,9 @@ export async function bulkOnEngine(
       ...sorted.map((v) => ({ key: fKey(v.key), rank: '', val: '1' })).sort(byKey),
     ];
     const expectedKeys =
-      small.length + held.count + (await e.scalar('SELECT (SELECT count(*) FROM i) + (SELECT count(*) FROM o) + (SELECT count(*) FROM p)'));
+      small.length +
+      held.count +
+      (await e.scalar('SELECT (SELECT count(*) FROM i) + (SELECT count(*) FROM o) + (SELECT count(*) FROM p)'));
     return {
       times,
       records: records(e, small, held.odd, ranks),
@@ -183,7 +185,15 @@ async function heldRecords(
   ranks: string[],
   dir: string,
 ): Promise<{ count: number; odd: Rec[] }> {
-  type Waiting = { id: string; order: string; product: string; cents: number; status: number; line: number; waits: 'o' | 'p' };
+  type Waiting = {
+    id: string;
+    order: string;
+    product: string;
+    cents: number;
+    status: number;
+    line: number;
+    waits: 'o' | 'p';
+  };
   const table = await e.appendTo('held', 'key BLOB, version INTEGER, val VARCHAR');
   const odd: Rec[] = [];
   let count = 0;

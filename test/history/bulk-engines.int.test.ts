@@ -42,7 +42,9 @@ function dataset(): string {
     `order_id,user_id,status,created_at\n${odd.map((o) => `${o},u\u{1F600},Returned,2025-02-01T00:00:00Z`).join('\n')}\n`,
   );
   // held items waiting for orders whose ids sort differently as bytes and as UTF-16
-  const heldOdd = ['nope\u{1F600}', 'nope\uFFFDa', 'nop\u00E9', 'nope\uE000'].map((o, k) => `held${k},${o},Z,1.00,\n`).join('');
+  const heldOdd = ['nope\u{1F600}', 'nope\uFFFDa', 'nop\u00E9', 'nope\uE000']
+    .map((o, k) => `held${k},${o},Z,1.00,\n`)
+    .join('');
   writeFileSync(
     path.join(dir, 'order_items', 'zz.csv'),
     `id,order_id,product_id,sale_price,status\n${odd.map((i, k) => `${i},${odd[k]},${odd[3 - k]},1.5${k},`).join('\n')}\nheld,nope,Z,2.00,\n${heldOdd}`,

@@ -182,6 +182,8 @@ test('compute: Fargate sizes from config, log groups, deadline and names passed 
       KPI_BUCKET: 'kpi-data-bucket',
       KPI_EVENT_BUS: 'default',
       KPI_HISTORY_MEMORY_MIB: '1536', // half of the task's 3072 MiB
+      // V8's heap: a quarter of the task beside the engine, half in validate
+      NODE_OPTIONS: `--max-old-space-size=${stage === 'transform' ? 768 : 1536}`,
     });
     t.is(c.logConfiguration.options['awslogs-group'], `/ecs/${stage}-task`);
     t.regex(c.image, new RegExp(`kpi-${stage}$`));
