@@ -17,6 +17,8 @@ export async function faultProxy(
   target: string,
   seed: number,
   rate = 0.12,
+  /** also drop the answer of any request this picks, after the server applied it */
+  dropAnswerOf?: (target: string, body: string) => boolean,
 ): Promise<{ endpoint: string; counts: FaultCounts; close(): Promise<void> }> {
   const rand = rng(seed);
   const up = new URL(target);
@@ -113,7 +115,7 @@ export async function faultProxy(
       }
       const r = await forward(req, body);
       counts.forwarded++;
-      if (roll < rate * 0.8 && roll >= rate * 0.65) {
+      if ((roll < rate * 0.8 && roll >= rate * 0.65) || dropAnswerOf?.(target, body.toString())) {
         counts.dropAfter++; // the server did the work, the client never hears back
         return req.socket.destroy();
       }

@@ -85,7 +85,7 @@ export class StateStore {
 
   /**
    * One conditional UpdateItem on the manifest. The attribute names used in the expressions:
-   * #o owner, #e expires, #v version, #b body; :me is this store's owner id.
+   * #o owner, #e expires, #v version, #b body, #r rerun, #k last_write; :me is this store's owner id.
    */
   private update(set: string, condition: string, values: Record<string, unknown> = {}): Promise<unknown> {
     const names: Record<string, string> = {};
@@ -95,6 +95,7 @@ export class StateStore {
       ['#v', 'version'],
       ['#b', 'body'],
       ['#r', 'rerun'],
+      ['#k', 'last_write'],
     ] as const)
       if (set.includes(k) || condition.includes(k)) names[k] = v;
     return this.send(
@@ -107,6 +108,26 @@ export class StateStore {
         ExpressionAttributeValues: { ':me': this.owner, ...values },
       }),
     );
+  }
+
+  /**
+   * A write that is not idempotent (commit, release) stamps a fresh token in last_write. When its
+   * answer is lost after DynamoDB applied it (a dropped connection), the SDK retries and the retry
+   * fails its condition on the run's own write; the token tells that apart from a lost race.
+   * `set` must contain `#k = :tok`.
+   */
+  private async stamped(set: string, condition: string, values: Record<string, unknown> = {}): Promise<boolean> {
+    const token = randomUUID();
+    try {
+      await this.update(set, condition, { ...values, ':tok': token });
+      return true;
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+      const r = await this.send<{ Item?: { last_write?: string } }>(
+        new GetCommand({ TableName: this.table, Key: { pk: MANIFEST }, ConsistentRead: true }),
+      );
+      return r.Item?.last_write === token;
+    }
   }
 
   /** The committed manifest (version 0 and no body before the first commit). */
@@ -192,10 +213,7 @@ export class StateStore {
    * cleared and the lease still held: the caller looks at its work once more, then calls this again.
    */
   async releaseUnlessRerun(): Promise<boolean> {
-    try {
-      await this.update('REMOVE #o, #e', '#o = :me AND attribute_not_exists(#r)');
-    } catch (err) {
-      if (!isConditionFailed(err)) throw err;
+    if (!(await this.stamped('SET #k = :tok REMOVE #o, #e', '#o = :me AND attribute_not_exists(#r)'))) {
       try {
         await this.update('REMOVE #r', '#o = :me');
       } catch (e) {
@@ -246,21 +264,16 @@ export class StateStore {
   async commit<B>(from: number, body: B, floor = 0): Promise<number> {
     this.check();
     const next = from === 0 ? Math.max(1, floor + 1) : from + 1;
-    try {
-      await this.update(
-        'SET #v = :next, #b = :body',
-        from === 0 ? '#o = :me AND attribute_not_exists(#v)' : '#o = :me AND #v = :from',
-        {
-          ':next': next,
-          ':body': JSON.stringify(body),
-          ...(from === 0 ? {} : { ':from': from }),
-        },
-      );
-    } catch (err) {
-      if (isConditionFailed(err))
-        throw new LeaseLost('commit refused: the lease was lost or another run committed first');
-      throw err;
-    }
+    const applied = await this.stamped(
+      'SET #v = :next, #b = :body, #k = :tok',
+      from === 0 ? '#o = :me AND attribute_not_exists(#v)' : '#o = :me AND #v = :from',
+      {
+        ':next': next,
+        ':body': JSON.stringify(body),
+        ...(from === 0 ? {} : { ':from': from }),
+      },
+    );
+    if (!applied) throw new LeaseLost('commit refused: the lease was lost or another run committed first');
     return next;
   }
 

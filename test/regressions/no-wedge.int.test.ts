@@ -41,34 +41,38 @@ test('categories that decode alike no longer wedge the tables: later uploads sti
   });
 });
 
-test('a file whose processing fails deterministically is quarantined to err/ with a note and an alert; the rest proceeds', async (t) => {
-  await withStack(async (s) => {
-    const { pipeline, alerts } = quietPipeline(s);
-    const plan = planUpload(DATA);
-    await upload(pipeline.bucket, plan);
-    const poison = 'ecommerce-data/orders/poison.csv';
-    await pipeline.bucket.put(poison, ORDER);
-    const readVersions = versions.readVersions;
-    // A bug that this one file triggers, every time (not an S3 fault).
-    (versions as { readVersions: typeof readVersions }).readVersions = (...args) => {
-      if (args[1] === poison) throw new TypeError('Cannot read properties of undefined (simulated bug)');
-      return readVersions(...args);
-    };
-    try {
-      const b = await pipeline.process();
-      t.is(b.validated.find((v) => v.key === poison)?.status, 'rejected');
-      t.regex(b.validated.find((v) => v.key === poison)?.note ?? '', /processing failed: Cannot read properties/);
-    } finally {
-      (versions as { readVersions: typeof readVersions }).readVersions = readVersions;
-    }
-    const err = (await pipeline.bucket.list('err/files/orders/poison.csv/')).map((o) => o.key);
-    t.is(err.length, 2); // the bytes and the note
-    t.true(alerts.some((a) => a.includes('poison.csv')));
-    t.deepEqual(await pipeline.bucket.list('ecommerce-data/'), []);
-    const want = await computeDir(DATA);
-    t.deepEqual((await tables(s)).order_kpis, want.order_kpis);
-  });
-});
+// serial: it swaps versions.readVersions, a module export the other test that swaps it shares
+test.serial(
+  'a file whose processing fails deterministically is quarantined to err/ with a note and an alert; the rest proceeds',
+  async (t) => {
+    await withStack(async (s) => {
+      const { pipeline, alerts } = quietPipeline(s);
+      const plan = planUpload(DATA);
+      await upload(pipeline.bucket, plan);
+      const poison = 'ecommerce-data/orders/poison.csv';
+      await pipeline.bucket.put(poison, ORDER);
+      const readVersions = versions.readVersions;
+      // A bug that this one file triggers, every time (not an S3 fault).
+      (versions as { readVersions: typeof readVersions }).readVersions = (...args) => {
+        if (args[1] === poison) throw new TypeError('Cannot read properties of undefined (simulated bug)');
+        return readVersions(...args);
+      };
+      try {
+        const b = await pipeline.process();
+        t.is(b.validated.find((v) => v.key === poison)?.status, 'rejected');
+        t.regex(b.validated.find((v) => v.key === poison)?.note ?? '', /processing failed: Cannot read properties/);
+      } finally {
+        (versions as { readVersions: typeof readVersions }).readVersions = readVersions;
+      }
+      const err = (await pipeline.bucket.list('err/files/orders/poison.csv/')).map((o) => o.key);
+      t.is(err.length, 2); // the bytes and the note
+      t.true(alerts.some((a) => a.includes('poison.csv')));
+      t.deepEqual(await pipeline.bucket.list('ecommerce-data/'), []);
+      const want = await computeDir(DATA);
+      t.deepEqual((await tables(s)).order_kpis, want.order_kpis);
+    });
+  },
+);
 
 test('killed after validation, before the transform: the local reconcile at start brings the tables up to date', async (t) => {
   await withStack(async (s) => {
@@ -106,27 +110,31 @@ test('a table deleted while running: the error names it, the reconcile recreates
   });
 });
 
-test('an archived file the transform fails on twice the same way is quarantined; the KPIs of the rest are written', async (t) => {
-  await withStack(async (s) => {
-    const { pipeline, alerts } = quietPipeline(s);
-    await upload(pipeline.bucket, planUpload(DATA));
-    await pipeline.process();
-    await pipeline.bucket.put('ecommerce-data/orders/zz.csv', ORDER);
-    await pipeline.validate(['ecommerce-data/orders/zz.csv']);
-    const poison = (await pipeline.bucket.list('archive/orders/zz.csv/'))[0].key;
-    const readVersions = versions.readVersions;
-    (versions as { readVersions: typeof readVersions }).readVersions = (entity, file, open) => {
-      if (file === poison) throw new RangeError('simulated bug');
-      return readVersions(entity, file, open);
-    };
-    try {
-      await pipeline.transform();
-    } finally {
-      (versions as { readVersions: typeof readVersions }).readVersions = readVersions;
-    }
-    t.deepEqual(await pipeline.bucket.list(poison), []);
-    t.is((await pipeline.bucket.list(`err/files/quarantine/${poison}`)).length, 2);
-    t.true(alerts.some((a) => a.includes('quarantined')));
-    await expectEqualToCompute(t, s, DATA);
-  });
-});
+// serial: it swaps versions.readVersions, a module export the other test that swaps it shares
+test.serial(
+  'an archived file the transform fails on twice the same way is quarantined; the KPIs of the rest are written',
+  async (t) => {
+    await withStack(async (s) => {
+      const { pipeline, alerts } = quietPipeline(s);
+      await upload(pipeline.bucket, planUpload(DATA));
+      await pipeline.process();
+      await pipeline.bucket.put('ecommerce-data/orders/zz.csv', ORDER);
+      await pipeline.validate(['ecommerce-data/orders/zz.csv']);
+      const poison = (await pipeline.bucket.list('archive/orders/zz.csv/'))[0].key;
+      const readVersions = versions.readVersions;
+      (versions as { readVersions: typeof readVersions }).readVersions = (entity, file, open) => {
+        if (file === poison) throw new RangeError('simulated bug');
+        return readVersions(entity, file, open);
+      };
+      try {
+        await pipeline.transform();
+      } finally {
+        (versions as { readVersions: typeof readVersions }).readVersions = readVersions;
+      }
+      t.deepEqual(await pipeline.bucket.list(poison), []);
+      t.is((await pipeline.bucket.list(`err/files/quarantine/${poison}`)).length, 2);
+      t.true(alerts.some((a) => a.includes('quarantined')));
+      await expectEqualToCompute(t, s, DATA);
+    });
+  },
+);
