@@ -10,6 +10,7 @@
 // (f|file records), so a redo never counts twice.
 import { randomUUID, createHash } from 'node:crypto';
 import os from 'node:os';
+import v8 from 'node:v8';
 import { applyBatch, dayRecord, dayRecords, emptyState, heldRows, type Post, type StateBody } from './incremental';
 import { parseArchive, unmatchedKey } from '../core/layout';
 import { bulkOnEngine, BulkSuperseded, type BulkOutcome } from './bulk';
@@ -575,18 +576,19 @@ export function availableMemory(): number {
 
 /**
  * auto: the in-memory path while its estimated peak (the archive's size × 1.2) fits in half the
- * memory available, else the history engine, which spills to disk instead. The in-memory path is
- * about twice as fast (5M items: 49 s against 112 s for a first load); the engine's DuckDB side
- * spills, though its JavaScript heap still grows with the history (docs/performance.md, 20M).
+ * memory available and in three quarters of V8's heap limit (the deployed transform caps its heap
+ * at a quarter of the task: names.ts memorySplit), else the history engine, which spills to disk
+ * instead. The in-memory path is faster (5M items: a first load of 49 s against 107 s).
  */
 export function chooseEngine(
   choice: HistoryEngineChoice,
   archiveBytes: number,
   memory = availableMemory(),
+  heapLimit = v8.getHeapStatistics().heap_size_limit,
 ): { engine: BulkEngine; estimate: number } {
   const estimate = Math.round(archiveBytes * MEMORY_PATH_BYTES_PER_CSV_BYTE);
   if (choice !== 'auto') return { engine: choice, estimate };
-  return { engine: estimate <= memory / 2 ? 'memory' : 'duckdb', estimate };
+  return { engine: estimate <= Math.min(memory / 2, heapLimit * 0.75) ? 'memory' : 'duckdb', estimate };
 }
 
 /**
