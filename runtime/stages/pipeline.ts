@@ -11,6 +11,7 @@ import { Bucket } from '../aws/s3store';
 import { rebuild, republish, transform, type TransformContext, type TransformResult } from '../state/transform';
 import { StateStore, type StateStoreOptions } from '../state/statestore';
 import { restoreValidated, validateObject, type ValidateResult } from './validate';
+import { ValidatedObjectError } from '../core/formats/validated';
 import { listArchive } from '../state/pending';
 import { defaultEngineOptions } from '../history/duckdb';
 
@@ -127,12 +128,29 @@ export class Pipeline {
 
   /** coalesce: end at once when a live run holds the lease, asking it to look again (TransformContext.coalesce). */
   async transform(deadline = Deadline.none(), opts: { coalesce?: boolean } = {}): Promise<TransformResult> {
-    return transform({ ...this.transformContext(deadline), coalesce: opts.coalesce });
+    const run = () => transform({ ...this.transformContext(deadline), coalesce: opts.coalesce });
+    try {
+      return await run();
+    } catch (err) {
+      // A bulk run on the history engine checks every validated object before any SQL runs, so
+      // nothing was written. archive/ is the source of truth: write the zone again, try once more.
+      if (!(err instanceof ValidatedObjectError)) throw err;
+      this.obs.error('validated_object_unreadable', { key: err.key, problem: err.problem });
+      const written = await restoreValidated(this.bucket, await listArchive(this.bucket));
+      const shown = written.slice(0, 20).join('\n');
+      await this.obs.alert(
+        'KPI pipeline: a validated-zone object was unreadable',
+        `${err.message}\nThe bulk run stopped before writing anything. Written again from archive/ ` +
+          `(${written.length}), and the run retried:\n${shown}${written.length > 20 ? '\n…' : ''}`,
+      );
+      if (written.length === 0) throw err;
+      return run();
+    }
   }
 
   /** kpi rebuild: state, lake and tables recomputed from archive/. */
   async rebuild(deadline = Deadline.none()): Promise<TransformResult & { validatedWritten: number }> {
-    const validatedWritten = await restoreValidated(this.bucket, await listArchive(this.bucket));
+    const validatedWritten = (await restoreValidated(this.bucket, await listArchive(this.bucket))).length;
     this.obs.log('rebuild_validated_zone', { written: validatedWritten });
     return { ...(await rebuild(this.transformContext(deadline))), validatedWritten };
   }

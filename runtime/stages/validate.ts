@@ -243,11 +243,11 @@ async function putValidated(bucket: Bucket, versions: FileVersions, dest: string
 
 /**
  * kpi rebuild's first step: every archived file whose validated object is missing, truncated or of
- * another schema gets it written again from archive/ (the source of truth). Returns how many.
+ * another schema gets it written again from archive/ (the source of truth). Returns their keys.
  */
-export async function restoreValidated(bucket: Bucket, versions: readonly ArchivedVersion[]): Promise<number> {
+export async function restoreValidated(bucket: Bucket, versions: readonly ArchivedVersion[]): Promise<string[]> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kpi-zone-'));
-  let written = 0;
+  const written: string[] = [];
   try {
     await inPool(versions, 8, async (v, i) => {
       const file = path.join(dir, `${i}`);
@@ -261,7 +261,7 @@ export async function restoreValidated(bucket: Bucket, versions: readonly Archiv
       if (usable) return;
       if (!(await bucket.download(v.key, file))) return; // deleted meanwhile (quarantined): nothing to describe
       await writeValidated(bucket, file, v.key);
-      written++;
+      written.push(validatedKey(v.key));
       rmSync(file, { force: true });
     });
   } finally {
