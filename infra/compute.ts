@@ -3,7 +3,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { ENV, memorySplit, STAGES, type Stage } from '../runtime/core/names';
-import { doc, transformStatements, validateStatements } from './iam';
+import { athenaStatements, doc, transformStatements, validateStatements, type AthenaAccess } from './iam';
 import { physicalName, type Settings } from './settings';
 
 export interface ComputeArgs {
@@ -16,6 +16,13 @@ export interface ComputeArgs {
   topicKeyArn: pulumi.Input<string>;
   eventBusArn: pulumi.Input<string>;
   eventBusName: pulumi.Input<string>;
+  /** the lake's workgroup and Glue database: with historyEngine athena, kpi verify queries them */
+  lake: {
+    workgroupName: pulumi.Input<string>;
+    databaseName: pulumi.Input<string>;
+    access: pulumi.Input<Omit<AthenaAccess, 'resultsPrefix'>>;
+    resultsPrefix: string;
+  };
 }
 
 /** The only writable path of the task (read-only root): the Dockerfile's VOLUME of the same path. */
@@ -26,6 +33,20 @@ const assumeTasks = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }],
 });
+
+/** The history engine's settings: only the transform (bulk path, verify, rebuild) runs it. */
+function historyEnv(stage: Stage, engine: Settings['historyEngine'], workgroup: string, database: string) {
+  if (stage !== 'transform' || engine === 'auto') return [];
+  return [
+    { name: ENV.historyEngine, value: engine },
+    ...(engine === 'athena'
+      ? [
+          { name: ENV.athenaWorkgroup, value: workgroup },
+          { name: ENV.athenaDatabase, value: database },
+        ]
+      : []),
+  ];
+}
 
 export class Compute extends pulumi.ComponentResource {
   readonly cluster: aws.ecs.Cluster;
@@ -65,8 +86,16 @@ export class Compute extends pulumi.ComponentResource {
           a.topicKeyArn,
           pulumi.all([a.tables.category.arn, a.tables.order.arn]),
           a.tables.state.arn,
+          a.lake.access,
         ])
-        .apply(([b, t, k, tables, state]) => doc(transformStatements(b, tables, state, t, k))),
+        .apply(([b, t, k, tables, state, lake]) =>
+          doc([
+            ...transformStatements(b, tables, state, t, k),
+            ...(s.historyEngine === 'athena'
+              ? athenaStatements(b, { ...lake, resultsPrefix: a.lake.resultsPrefix })
+              : []),
+          ]),
+        ),
     };
     for (const stage of STAGES) {
       const role = new aws.iam.Role(`${name}-${stage}-task`, { assumeRolePolicy: assumeTasks }, parent);
@@ -86,8 +115,10 @@ export class Compute extends pulumi.ComponentResource {
           a.tables.state.name,
           a.topicArn,
           a.eventBusName,
+          a.lake.workgroupName,
+          a.lake.databaseName,
         ])
-        .apply(([bucket, cat, ord, state, topic, bus]) => [
+        .apply(([bucket, cat, ord, state, topic, bus, workgroup, database]) => [
           { name: ENV.stage, value: stage },
           { name: ENV.bucket, value: bucket },
           { name: ENV.categoryTable, value: cat },
@@ -106,6 +137,7 @@ export class Compute extends pulumi.ComponentResource {
           // limit (memorySplit says why and how much).
           { name: ENV.historyMemoryMiB, value: String(memorySplit(stage, s.taskMemory).historyMiB) },
           { name: 'NODE_OPTIONS', value: `--max-old-space-size=${memorySplit(stage, s.taskMemory).heapMiB}` },
+          ...historyEnv(stage, s.historyEngine, workgroup, database),
         ]);
       this.taskDefinitions[stage] = new aws.ecs.TaskDefinition(
         `${name}-${stage}`,

@@ -179,6 +179,59 @@ export function transformStatements(
   ];
 }
 
+/** What kpi verify on Athena touches (KPI_HISTORY_ENGINE=athena): the stack's workgroup and tables. */
+export interface AthenaAccess {
+  workgroupArn: string;
+  /** the account's Data Catalog, the lake's database and its tables (Glue authorizes each level) */
+  catalogArn: string;
+  databaseArn: string;
+  tableArns: string[];
+  /** the workgroup's result location, a prefix of the bucket (e.g. athena-results/) */
+  resultsPrefix: string;
+}
+
+/**
+ * Athena runs a query with the caller's permissions: the Glue look-ups, the reads of the tables'
+ * objects (validated/ and curated/, already granted by transformStatements) and the listing of
+ * their prefixes, and the writes of the results it then reads back (Athena user guide, "Identity
+ * and access management in Athena": the result location needs Put, Get and the multipart calls).
+ */
+export function athenaStatements(bucketArn: string, a: AthenaAccess): Statement[] {
+  return [
+    {
+      Sid: 'AthenaQueries',
+      Effect: 'Allow',
+      Action: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'],
+      Resource: [a.workgroupArn],
+    },
+    {
+      Sid: 'GlueTables',
+      Effect: 'Allow',
+      Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+      Resource: [a.catalogArn, a.databaseArn, ...a.tableArns],
+    },
+    {
+      Sid: 'AthenaListTables',
+      Effect: 'Allow',
+      Action: ['s3:ListBucket'],
+      Resource: [bucketArn],
+      Condition: { StringLike: { 's3:prefix': [`${VALIDATED_PREFIX}*`, `${a.resultsPrefix}*`] } },
+    },
+    {
+      Sid: 'AthenaBucket',
+      Effect: 'Allow',
+      Action: ['s3:GetBucketLocation', 's3:ListBucketMultipartUploads'],
+      Resource: [bucketArn],
+    },
+    {
+      Sid: 'AthenaResults',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+      Resource: [`${bucketArn}/${a.resultsPrefix}*`],
+    },
+  ];
+}
+
 /** EventBridge may start only these task families and pass only these roles. */
 export function eventsStatements(
   taskDefinitionFamilyArns: string[],

@@ -5,7 +5,7 @@ import { Alerts } from './alerts';
 import { Compute } from './compute';
 import { Images } from './images';
 import { Monitoring } from './monitoring';
-import { Lake } from './lake';
+import { ATHENA_RESULTS_PREFIX, Lake } from './lake';
 import { Network } from './network';
 import { loadSettings } from './settings';
 import { Storage } from './storage';
@@ -17,10 +17,12 @@ const account = aws.getCallerIdentityOutput().accountId;
 const eventBusName = 'default';
 const eventBusArn = pulumi.interpolate`arn:aws:events:${region}:${account}:event-bus/${eventBusName}`;
 
-const network = new Network('kpi');
+// kpi verify on Athena calls Athena's API from the private subnets: one more interface endpoint.
+const network = new Network('kpi', { moreServices: settings.historyEngine === 'athena' ? ['athena'] : [] });
 const storage = new Storage('kpi', { settings });
 const alerts = new Alerts('kpi', { settings });
 const images = new Images('kpi', { settings });
+const lake = new Lake('kpi', { settings, bucketName: storage.bucket.id });
 const compute = new Compute('kpi', {
   settings,
   images: images.uris,
@@ -30,6 +32,12 @@ const compute = new Compute('kpi', {
   topicKeyArn: alerts.key.arn,
   eventBusArn,
   eventBusName,
+  lake: {
+    workgroupName: lake.workgroup.name,
+    databaseName: lake.database.name,
+    access: lake.access(region, account),
+    resultsPrefix: ATHENA_RESULTS_PREFIX,
+  },
 });
 const trigger = new Trigger('kpi', {
   settings,
@@ -41,7 +49,6 @@ const trigger = new Trigger('kpi', {
   securityGroupId: network.taskSecurityGroup.id,
   eventBusName,
 });
-const lake = new Lake('kpi', { settings, bucketName: storage.bucket.id });
 const monitoring = new Monitoring('kpi', {
   settings,
   topicArn: alerts.topic.arn,

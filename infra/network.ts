@@ -1,5 +1,6 @@
 // Network: a VPC with isolated subnets in two AZs and no NAT; the tasks reach AWS only through
-// gateway endpoints (S3, DynamoDB) and interface endpoints (ECR, Logs, SNS, EventBridge).
+// gateway endpoints (S3, DynamoDB) and interface endpoints (ECR, Logs, SNS, EventBridge; Athena
+// when kpi verify runs there).
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 
@@ -9,11 +10,16 @@ export const INTERFACE_SERVICES = ['ecr.api', 'ecr.dkr', 'logs', 'sns', 'events'
  * Two AZs where every interface endpoint service is offered (not every AZ has every service: in
  * us-east-1, use1-az3 lacks some), in the region's order. Pure, unit-tested.
  */
-export function chooseZones(available: string[], perService: string[][], count = 2): string[] {
+export function chooseZones(
+  available: string[],
+  perService: string[][],
+  count = 2,
+  services: readonly string[] = INTERFACE_SERVICES,
+): string[] {
   const ok = available.filter((az) => perService.every((zones) => zones.includes(az)));
   if (ok.length < count)
     throw new Error(
-      `only ${ok.length} availability zone(s) offer all of ${INTERFACE_SERVICES.join(', ')}: ${ok.join(', ') || 'none'}`,
+      `only ${ok.length} availability zone(s) offer all of ${services.join(', ')}: ${ok.join(', ') || 'none'}`,
     );
   return ok.slice(0, count);
 }
@@ -21,6 +27,8 @@ export function chooseZones(available: string[], perService: string[][], count =
 export interface NetworkArgs {
   /** the VPC's /16, e.g. 10.42.0.0/16 */
   cidrPrefix?: string;
+  /** interface endpoints beyond INTERFACE_SERVICES (athena, when kpi verify runs on Athena) */
+  moreServices?: string[];
 }
 
 export class Network extends pulumi.ComponentResource {
@@ -34,12 +42,15 @@ export class Network extends pulumi.ComponentResource {
     const net = a.cidrPrefix ?? '10.42';
     const region = aws.getRegionOutput({}, parent).region;
     const available = aws.getAvailabilityZonesOutput({ state: 'available' }, parent).names;
-    const offered = INTERFACE_SERVICES.map(
+    const services = [...INTERFACE_SERVICES, ...(a.moreServices ?? [])];
+    const offered = services.map(
       (svc) =>
         aws.ec2.getVpcEndpointServiceOutput({ serviceName: pulumi.interpolate`com.amazonaws.${region}.${svc}` }, parent)
           .availabilityZones,
     );
-    const azs = pulumi.all([available, pulumi.all(offered)]).apply(([names, zones]) => chooseZones(names, zones));
+    const azs = pulumi
+      .all([available, pulumi.all(offered)])
+      .apply(([names, zones]) => chooseZones(names, zones, 2, services));
     this.vpc = new aws.ec2.Vpc(
       `${name}-vpc`,
       { cidrBlock: `${net}.0.0/16`, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: `${name}-vpc` } },
@@ -123,7 +134,7 @@ export class Network extends pulumi.ComponentResource {
         parent,
       );
     }
-    for (const svc of INTERFACE_SERVICES) {
+    for (const svc of services) {
       new aws.ec2.VpcEndpoint(
         `${name}-${svc.replace('.', '-')}`,
         {

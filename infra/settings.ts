@@ -30,6 +30,8 @@ export interface Settings {
   sweepSchedule: string;
   /** the scheduled kpi verify (recompute from archive/, compare, alert) */
   verifySchedule: string;
+  /** the bulk path's and kpi verify's engine (KPI_HISTORY_ENGINE); athena: verify on Athena, with its IAM */
+  historyEngine: 'auto' | 'memory' | 'duckdb' | 'athena';
   /** Athena: a query scanning more is cancelled */
   athenaBytesScannedLimit: number;
   /** partition projection range of order_date in the Glue table */
@@ -73,10 +75,19 @@ export function resolveSettings(stack: string, get: (key: string) => string | un
     expirySchedule: get('expirySchedule') ?? `rate(${DEFAULT_RECONCILE_SECONDS / 60} minutes)`,
     sweepSchedule: get('sweepSchedule') ?? 'rate(30 minutes)',
     verifySchedule: get('verifySchedule') ?? 'rate(1 day)',
+    historyEngine: engine(get('historyEngine')),
     athenaBytesScannedLimit: num('athenaBytesScannedLimit', 10 * 1024 ** 3),
     lakeProjectionRange: get('lakeProjectionRange') ?? '2000-01-01,NOW+1YEARS',
     protect: get('protect') !== undefined ? get('protect') === 'true' : stack !== 'dev',
   };
+}
+
+const ENGINES = ['auto', 'memory', 'duckdb', 'athena'] as const;
+function engine(v: string | undefined): Settings['historyEngine'] {
+  if (v === undefined) return 'auto';
+  const found = ENGINES.find((e) => e === v);
+  if (!found) throw new Error(`config kpi:historyEngine must be one of ${ENGINES.join(', ')}, got '${v}'`);
+  return found;
 }
 
 export function loadSettings(): Settings {

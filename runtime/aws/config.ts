@@ -28,8 +28,10 @@ export interface Config {
   /** the history engine's memory limit (DuckDB spills past it); unset: half this machine's, up to 1 GiB */
   historyMemoryMiB?: number;
   /** the bulk path's engine: auto (default: by the history's size, state/transform.ts chooseEngine),
-   * memory, or duckdb (the history engine) */
-  historyEngine: 'auto' | 'memory' | 'duckdb';
+   * memory, or duckdb (the history engine); athena: kpi verify runs on Athena, the bulk path as auto */
+  historyEngine: 'auto' | 'memory' | 'duckdb' | 'athena';
+  /** Athena (KPI_HISTORY_ENGINE=athena): the stack's workgroup and Glue database */
+  athena?: { workgroup: string; database: string };
   /** per-service endpoints (AWS_ENDPOINT_URL_<SERVICE>), as the SDK and CLI take them */
   serviceEndpoints: ServiceEndpoints;
 }
@@ -74,8 +76,19 @@ function num(name: string, def: number): number {
 
 function historyEngine(v: string | undefined): Config['historyEngine'] {
   if (!v) return 'auto';
-  if (v === 'auto' || v === 'memory' || v === 'duckdb') return v;
-  throw new Error(`${ENV.historyEngine} must be auto, memory or duckdb, got '${v}'`);
+  if (v === 'auto' || v === 'memory' || v === 'duckdb' || v === 'athena') return v;
+  throw new Error(`${ENV.historyEngine} must be auto, memory, duckdb or athena, got '${v}'`);
+}
+
+function athena(engine: Config['historyEngine']): Config['athena'] {
+  const workgroup = process.env[ENV.athenaWorkgroup];
+  const database = process.env[ENV.athenaDatabase];
+  if (workgroup && database) return { workgroup, database };
+  if (engine === 'athena')
+    throw new Error(
+      `${ENV.historyEngine}=athena needs ${ENV.athenaWorkgroup} and ${ENV.athenaDatabase} (the stack's outputs athenaWorkgroup and lakeDatabase)`,
+    );
+  return undefined;
 }
 
 /** requireBucket false: commands that only read the tables (kpi query, kpi local's defaults). */
@@ -100,6 +113,7 @@ export function configFromEnv(overrides: Partial<Config> = {}, { requireBucket =
     reconcileSeconds: num(ENV.reconcileSeconds, DEFAULT_RECONCILE_SECONDS),
     historyMemoryMiB: process.env[ENV.historyMemoryMiB] ? num(ENV.historyMemoryMiB, 0) : undefined,
     historyEngine: historyEngine(process.env[ENV.historyEngine]),
+    athena: athena(historyEngine(process.env[ENV.historyEngine])),
     serviceEndpoints: {
       s3: process.env.AWS_ENDPOINT_URL_S3 || undefined,
       dynamodb: process.env.AWS_ENDPOINT_URL_DYNAMODB || undefined,

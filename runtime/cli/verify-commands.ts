@@ -2,14 +2,23 @@
 // kpi rebuild (recompute both from archive/: recovery, and after a format change).
 import { configFromEnv } from '../aws/config';
 import { Pipeline } from '../stages/pipeline';
-import { verify, type VerifyResult } from '../stages/verify';
+import { verify, type AthenaVerify, type VerifyResult } from '../stages/verify';
+import { AthenaQueryFailed, type AthenaApi } from '../history/athena';
+import { makeAthena } from '../aws/athena';
 import { defaultEngineOptions } from '../history/duckdb';
 import { ValidatedObjectError } from '../core/formats/validated';
 import type { Parsed } from './args';
 import { help } from './help';
 
+/** kpi verify on Athena when KPI_HISTORY_ENGINE=athena (tests pass a stand-in for Athena's API). */
+function athenaFor(pipeline: Pipeline, api?: AthenaApi): AthenaVerify | undefined {
+  const cfg = pipeline.cfg;
+  if (cfg.historyEngine !== 'athena' || !cfg.athena) return undefined;
+  return { api: api ?? makeAthena(cfg.region), target: cfg.athena, bucketName: cfg.bucket };
+}
+
 /** Runs verify with the configured pipeline; logs and alerts on differences. Exit 1 when any. */
-export async function verifyWith(pipeline: Pipeline, print = true): Promise<VerifyResult> {
+export async function verifyWith(pipeline: Pipeline, print = true, api?: AthenaApi): Promise<VerifyResult> {
   let r: VerifyResult;
   try {
     r = await verify(
@@ -17,8 +26,16 @@ export async function verifyWith(pipeline: Pipeline, print = true): Promise<Veri
       pipeline.store,
       pipeline.state,
       defaultEngineOptions(pipeline.cfg.historyMemoryMiB),
+      athenaFor(pipeline, api),
     );
   } catch (err) {
+    if (err instanceof AthenaQueryFailed) {
+      pipeline.obs.log('verify_failed', { error: err.message });
+      await pipeline.obs.alert(
+        'KPI pipeline: verify could not run on Athena',
+        `${err.message}\nNothing was compared. KPI_HISTORY_ENGINE=duckdb runs kpi verify in the task instead.`,
+      );
+    }
     if (!(err instanceof ValidatedObjectError)) throw err;
     pipeline.obs.log('verify_failed', { object: err.key, error: err.problem });
     await pipeline.obs.alert(

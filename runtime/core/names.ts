@@ -55,6 +55,8 @@ export const ENV = {
   eventBus: 'KPI_EVENT_BUS',
   historyMemoryMiB: 'KPI_HISTORY_MEMORY_MIB',
   historyEngine: 'KPI_HISTORY_ENGINE',
+  athenaWorkgroup: 'KPI_ATHENA_WORKGROUP',
+  athenaDatabase: 'KPI_ATHENA_DATABASE',
 } as const;
 
 export const METRIC_NAMESPACE = 'EcommerceKpi';

@@ -121,7 +121,7 @@ export class Pipeline {
       batchBytes: this.opts.batchBytes,
       bulkFactor: this.opts.bulkFactor,
       hooks: this.opts.hooks,
-      historyEngine: this.cfg.historyEngine,
+      historyEngine: this.cfg.historyEngine === 'athena' ? 'auto' : this.cfg.historyEngine,
       engineOptions: defaultEngineOptions(this.cfg.historyMemoryMiB),
     };
   }

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { KpiTables } from '../core/aggregate/kpis';
-import { CURATED_PREFIX } from '../core/names';
+import { CURATED_PREFIX, VALIDATED_PREFIX } from '../core/names';
 import { civilFromDays, daysFromCivil } from '../core/parse/timestamp';
 import { inPool } from '../core/pool';
 import type { KpiStore } from '../aws/kpistore';
@@ -18,6 +18,8 @@ import { findGarbage } from '../state/garbage';
 import type { StateBody } from '../state/incremental';
 import { defaultEngineOptions, HistoryEngine, type EngineOptions, type LakeDay } from '../history/duckdb';
 import { fetchZone } from '../history/zone';
+import { athenaKpis, lakeCountsQuery, runQuery, type AthenaApi, type AthenaTarget } from '../history/athena';
+import { validatedKey, ValidatedObjectError } from '../core/formats/validated';
 
 export interface Difference {
   where: 'category_kpi_table' | 'order_kpi_table' | 'curated';
@@ -33,20 +35,32 @@ export interface VerifyResult {
   garbage: number;
 }
 
+/** kpi verify on Athena (KPI_HISTORY_ENGINE=athena): the stack's workgroup and Glue database. */
+export interface AthenaVerify {
+  api: AthenaApi;
+  target: AthenaTarget;
+  /** the bucket's name, for the zone objects' s3:// paths */
+  bucketName: string;
+  pollMs?: number;
+}
+
 /**
  * Holds the state lease while it compares (no transform commits in between), and leaves out the
  * files still pending: what the tables and the lake must equal is what the applied files give.
+ * With `athena`, the history's KPIs come from Athena instead of DuckDB in this process.
  */
 export async function verify(
   bucket: Bucket,
   store: KpiStore,
   state: StateStore,
   engine: EngineOptions = defaultEngineOptions(),
+  athena?: AthenaVerify,
 ): Promise<VerifyResult> {
   const m = await state.acquire<StateBody>();
   const dir = mkdtempSync(path.join(engine.tempDir ?? os.tmpdir(), 'kpi-verify-'));
   try {
     const garbage = m.body ? (await findGarbage(bucket, m.body, Date.now(), 2 * state.leaseMs)).length : 0;
+    if (athena) return { ...(await verifyOnAthena(bucket, store, athena)), garbage };
     return { ...(await verifyHeld(bucket, store, dir, engine)), garbage };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -104,6 +118,70 @@ async function verifyHeld(
   } finally {
     engine.close();
   }
+}
+
+/**
+ * The same comparison with the history's KPIs computed by Athena over the zone's Glue tables. The
+ * lake is checked by day (files present, joined items per day, from the lake's Glue table); its
+ * row-by-row comparison needs the history in one engine (the DuckDB verify).
+ */
+async function verifyOnAthena(
+  bucket: Bucket,
+  store: KpiStore,
+  a: AthenaVerify,
+): Promise<Omit<VerifyResult, 'garbage'>> {
+  const pending = new Set((await bucket.list(PENDING_PREFIX)).map((o) => o.key.slice(PENDING_PREFIX.length)));
+  const applied = new Set(
+    (await listArchive(bucket)).filter((v) => !pending.has(v.key)).map((v) => validatedKey(v.key)),
+  );
+  const zone = new Set((await bucket.list(VALIDATED_PREFIX)).map((o) => o.key));
+  for (const key of applied)
+    if (!zone.has(key))
+      throw new ValidatedObjectError(
+        key,
+        "missing (an applied file's validated object); kpi rebuild writes it again from archive/",
+      );
+  const leftOut = [...zone].filter((k) => !applied.has(k)).map((k) => `s3://${a.bucketName}/${k}`);
+  const want = await athenaKpis(a.api, a.target, leftOut, { pollMs: a.pollMs });
+  const differences: Difference[] = [];
+  compareTables(want, await store.readAll(), differences);
+  const stored = new Map(
+    (await runQuery(a.api, a.target, lakeCountsQuery(a.target.database), { pollMs: a.pollMs })).map((r) => [
+      r.order_date ?? '',
+      Number(r.n),
+    ]),
+  );
+  for (const o of want.order_kpis) {
+    const n = stored.get(o.order_date);
+    stored.delete(o.order_date);
+    if (n === undefined)
+      differences.push({
+        where: 'curated',
+        key: `order_date=${o.order_date}`,
+        problem: `no file (expected ${o.total_items_sold} joined items)`,
+      });
+    else if (n !== o.total_items_sold)
+      differences.push({
+        where: 'curated',
+        key: `order_date=${o.order_date}`,
+        problem: `${n} rows, expected ${o.total_items_sold}`,
+      });
+  }
+  for (const [day, n] of stored)
+    differences.push({
+      where: 'curated',
+      key: `order_date=${day}`,
+      problem: `${n} rows for a day with no joined items`,
+    });
+  return {
+    ok: differences.length === 0,
+    differences,
+    checked: {
+      categoryRows: want.category_kpis.length,
+      orderRows: want.order_kpis.length,
+      lakeDays: want.order_kpis.length,
+    },
+  };
 }
 
 /** The curated zone's files, downloaded; a key that is not a lake file is a difference. */

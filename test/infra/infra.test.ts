@@ -56,7 +56,7 @@ const EXPECTED: Record<string, number> = {
   'aws:cloudwatch/metricAlarm:MetricAlarm': 15,
   'aws:cloudwatch/dashboard:Dashboard': 1,
   'aws:glue/catalogDatabase:CatalogDatabase': 1,
-  'aws:glue/catalogTable:CatalogTable': 1,
+  'aws:glue/catalogTable:CatalogTable': 4, // the lake, and the validated zone's three entities
   'aws:athena/workgroup:Workgroup': 1,
   // one component per concern, as index.ts wires them
   'kpi:network:Network': 1,
@@ -185,6 +185,8 @@ test('compute: Fargate sizes from config, log groups, deadline and names passed 
       // V8's heap: a quarter of the task beside the engine, half in validate
       NODE_OPTIONS: `--max-old-space-size=${stage === 'transform' ? 768 : 1536}`,
     });
+    // the default engine (auto) is the runtime's own default: nothing set, no Athena access
+    t.false('KPI_HISTORY_ENGINE' in env || 'KPI_ATHENA_WORKGROUP' in env);
     t.is(c.logConfiguration.options['awslogs-group'], `/ecs/${stage}-task`);
     t.regex(c.image, new RegExp(`kpi-${stage}$`));
   }
@@ -630,7 +632,7 @@ test('lake: Glue table over curated/ with partition projection on order_date, an
   const { resources: rs } = await run;
   const db = one(rs, 'aws:glue/catalogDatabase:CatalogDatabase').inputs;
   t.is(db.name, 'ecommerce_kpi');
-  const table = one(rs, 'aws:glue/catalogTable:CatalogTable').inputs;
+  const table = one(rs, 'aws:glue/catalogTable:CatalogTable', (r) => r.inputs.name === 'joined_items').inputs;
   t.like(table, {
     name: 'joined_items',
     databaseName: 'ecommerce_kpi',
@@ -663,6 +665,35 @@ test('lake: Glue table over curated/ with partition projection on order_date, an
     'projection.order_date.range': '2000-01-01,NOW+1YEARS',
     'storage.location.template': 's3://kpi-data-bucket/curated/joined_items/order_date=${order_date}/',
   });
+  // the validated zone: one table per entity, its columns as validate writes them
+  const zone = of(rs, 'aws:glue/catalogTable:CatalogTable')
+    .filter((r) => r.inputs.name !== 'joined_items')
+    .sort((a, b) => (a.inputs.name < b.inputs.name ? -1 : 1));
+  t.deepEqual(
+    zone.map((r) => [
+      r.inputs.name,
+      r.inputs.databaseName,
+      r.inputs.storageDescriptor.location,
+      r.inputs.partitionKeys,
+    ]),
+    [
+      ['validated_order_items', 'ecommerce_kpi', 's3://kpi-data-bucket/validated/order_items/', undefined],
+      ['validated_orders', 'ecommerce_kpi', 's3://kpi-data-bucket/validated/orders/', undefined],
+      ['validated_products', 'ecommerce_kpi', 's3://kpi-data-bucket/validated/products/', undefined],
+    ],
+  );
+  t.deepEqual(
+    zone[0]!.inputs.storageDescriptor.columns.map((c: any) => `${c.name} ${c.type}`),
+    [
+      'item_id string',
+      'order_id string',
+      'product_id string',
+      'sale_price_cents bigint',
+      'item_status bigint',
+      'line bigint',
+      'version_rank string',
+    ],
+  );
   const wg = one(rs, 'aws:athena/workgroup:Workgroup').inputs;
   t.is(wg.name, 'kpi-lake');
   t.like(wg.configuration, {
