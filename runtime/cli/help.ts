@@ -96,10 +96,16 @@ Writes the dashboard as one self-contained HTML file (data, charts and script in
 from disk with no network, for e-mail or an S3 static bucket.`,
   verify: `Usage: kpi verify
 
-Recomputes every KPI and the curated zone from archive/ (the full path, ignoring all derived
-state) and compares them with $KPI_CATEGORY_TABLE, $KPI_ORDER_TABLE and curated/joined_items/ in
-$KPI_BUCKET, holding the transform's lease meanwhile (files still pending are left out). Prints each difference (table or lake, key, what differs), alerts, and exits 1 when
-there is any; 0 when all agree. The deployed pipeline runs it on a schedule (KPI_STAGE=verify).`,
+Recomputes every KPI from the validated zone (validated/: every archived file's valid rows, as
+Parquet) and compares them with $KPI_CATEGORY_TABLE, $KPI_ORDER_TABLE and curated/joined_items/ in
+$KPI_BUCKET, holding the transform's lease meanwhile (files still pending are left out). Prints
+each difference (table or lake, key, what differs), alerts, and exits 1 when there is any; 0 when
+all agree. The deployed pipeline runs it on a schedule (KPI_STAGE=verify).
+  KPI_HISTORY_ENGINE=athena  the recompute runs on Athena over the stack's Glue tables (needs
+                      KPI_ATHENA_WORKGROUP and KPI_ATHENA_DATABASE, the stack outputs
+                      athenaWorkgroup and lakeDatabase); the lake is then checked day by day
+                      (files and joined-item counts). Otherwise DuckDB in this process, spilling
+                      to TMPDIR past KPI_HISTORY_MEMORY_MIB.`,
   rebuild: `Usage: kpi rebuild
 
 Recomputes the transform's state ($KPI_STATE_TABLE and state/index/), the curated zone and the

@@ -48,6 +48,7 @@ export async function verifyWith(pipeline: Pipeline, print = true, api?: AthenaA
     differences: r.differences.length,
     checked: r.checked,
     garbage: r.garbage,
+    ms: r.ms,
   });
   if (print) {
     for (const d of r.differences) console.log(`${d.where}\t${d.key}\t${d.problem}`);

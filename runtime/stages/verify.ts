@@ -8,6 +8,7 @@ import type { KpiTables } from '../core/aggregate/kpis';
 import { CURATED_PREFIX, VALIDATED_PREFIX } from '../core/names';
 import { civilFromDays, daysFromCivil } from '../core/parse/timestamp';
 import { inPool } from '../core/pool';
+import { laps } from '../core/laps';
 import type { KpiStore } from '../aws/kpistore';
 import type { Bucket } from '../aws/s3store';
 import { parseLakeKey } from '../state/lake';
@@ -33,6 +34,8 @@ export interface VerifyResult {
   checked: { categoryRows: number; orderRows: number; lakeDays: number };
   /** unreferenced objects (garbage.ts) the next transform's collection will delete: not a difference */
   garbage: number;
+  /** milliseconds per step (the verify log line's `ms`) */
+  ms: Record<string, number>;
 }
 
 /** kpi verify on Athena (KPI_HISTORY_ENGINE=athena): the stack's workgroup and Glue database. */
@@ -59,9 +62,13 @@ export async function verify(
   const m = await state.acquire<StateBody>();
   const dir = mkdtempSync(path.join(engine.tempDir ?? os.tmpdir(), 'kpi-verify-'));
   try {
+    const { times, lap } = laps();
     const garbage = m.body ? (await findGarbage(bucket, m.body, Date.now(), 2 * state.leaseMs)).length : 0;
-    if (athena) return { ...(await verifyOnAthena(bucket, store, athena)), garbage };
-    return { ...(await verifyHeld(bucket, store, dir, engine)), garbage };
+    lap('garbage');
+    const r = athena
+      ? await verifyOnAthena(bucket, store, athena, lap)
+      : await verifyHeld(bucket, store, dir, engine, lap);
+    return { ...r, garbage, ms: times };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await state.release();
@@ -73,18 +80,25 @@ async function verifyHeld(
   store: KpiStore,
   dir: string,
   opts: EngineOptions,
-): Promise<Omit<VerifyResult, 'garbage'>> {
+  lap: (step: string) => void,
+): Promise<Omit<VerifyResult, 'garbage' | 'ms'>> {
   const pending = new Set((await bucket.list(PENDING_PREFIX)).map((o) => o.key.slice(PENDING_PREFIX.length)));
   // in version order: the engine numbers each entity's files in this order
   const versions = (await listArchive(bucket)).filter((v) => !pending.has(v.key)).sort(versionOrder);
-  const { files: zone } = await fetchZone(bucket, versions, dir);
   const differences: Difference[] = [];
   const lakeDiffs: Difference[] = [];
-  const lake = await fetchLake(bucket, dir, lakeDiffs);
+  // both downloads at once, and the tables' scan beside them: all three only wait on I/O
+  const [{ files: zone }, lake, stored] = await Promise.all([
+    fetchZone(bucket, versions, dir),
+    fetchLake(bucket, dir, lakeDiffs),
+    store.readAll(),
+  ]);
+  lap('download');
   const engine = await HistoryEngine.open(zone, { ...opts, tempDir: opts.tempDir ?? dir });
   try {
     const want = await engine.kpis();
-    compareTables(want, await store.readAll(), differences);
+    lap('kpis');
+    compareTables(want, stored, differences);
     differences.push(...lakeDiffs);
     const expected = await engine.itemsPerDay();
     for (const [day, n] of expected)
@@ -110,6 +124,7 @@ async function verifyHeld(
         problem: `${d.stored} rows in ${filesOf.get(d.day)} file(s), expected ${d.expected}; items differing: ${d.items.join(', ')}${d.items.length >= 10 ? ', ...' : ''}`,
       });
     }
+    lap('lake');
     return {
       ok: differences.length === 0,
       differences,
@@ -129,7 +144,8 @@ async function verifyOnAthena(
   bucket: Bucket,
   store: KpiStore,
   a: AthenaVerify,
-): Promise<Omit<VerifyResult, 'garbage'>> {
+  lap: (step: string) => void,
+): Promise<Omit<VerifyResult, 'garbage' | 'ms'>> {
   const pending = new Set((await bucket.list(PENDING_PREFIX)).map((o) => o.key.slice(PENDING_PREFIX.length)));
   const applied = new Set(
     (await listArchive(bucket)).filter((v) => !pending.has(v.key)).map((v) => validatedKey(v.key)),
@@ -142,7 +158,9 @@ async function verifyOnAthena(
         "missing (an applied file's validated object); kpi rebuild writes it again from archive/",
       );
   const leftOut = [...zone].filter((k) => !applied.has(k)).map((k) => `s3://${a.bucketName}/${k}`);
+  lap('list');
   const want = await athenaKpis(a.api, a.target, leftOut, { pollMs: a.pollMs });
+  lap('kpis');
   const differences: Difference[] = [];
   compareTables(want, await store.readAll(), differences);
   const stored = new Map(
@@ -167,6 +185,7 @@ async function verifyOnAthena(
         problem: `${n} rows, expected ${o.total_items_sold}`,
       });
   }
+  lap('lake');
   for (const [day, n] of stored)
     differences.push({
       where: 'curated',
