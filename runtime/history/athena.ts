@@ -3,11 +3,9 @@
 // reads every object under a table's location; the zone objects the committed state does not
 // apply (files still pending, objects of quarantined files) are left out by their "$path".
 import type { KpiTables } from '../core/aggregate/kpis';
-import { byCategoryThenDate, categoryKpi, orderKpi } from '../core/aggregate/kpis';
-import { civilFromDays } from '../core/parse/timestamp';
 import { VALIDATED_COLUMNS } from '../core/formats/validated';
 import { ENTITIES, type Entity } from '../core/names';
-import { CATEGORY_COUNTS, DAY_COUNTS, JOINED_STEPS } from './sql';
+import { CATEGORY_COUNTS, DAY_COUNTS, JOINED_STEPS, kpisFromCounts } from './sql';
 import type { AthenaApi, AthenaTarget } from '../aws/athena';
 
 export type { AthenaApi, AthenaTarget };
@@ -100,32 +98,11 @@ export async function athenaKpis(
     runQuery(api, target, sql.categories, opts),
     runQuery(api, target, sql.days, opts),
   ]);
-  const n = (v: string | undefined) => {
+  const n = (v: unknown) => {
     const x = Number(v);
-    if (v === undefined || !Number.isSafeInteger(x)) throw new AthenaQueryFailed(`Athena returned '${v}' for a count`);
+    if (typeof v !== 'string' || !Number.isSafeInteger(x))
+      throw new AthenaQueryFailed(`Athena returned '${String(v)}' for a count`);
     return x;
   };
-  return {
-    category_kpis: cats
-      .map((r) =>
-        categoryKpi(r.category ?? '', civilFromDays(n(r.order_day)), {
-          cents: n(r.cents),
-          items: n(r.items),
-          orders: n(r.orders),
-          returned: n(r.returned_items),
-        }),
-      )
-      .sort(byCategoryThenDate),
-    order_kpis: days
-      .map((r) =>
-        orderKpi(civilFromDays(n(r.order_day)), {
-          cents: n(r.cents),
-          items: n(r.items),
-          orders: n(r.orders),
-          users: n(r.users),
-          returnedOrders: n(r.returned_orders),
-        }),
-      )
-      .sort((a, b) => (a.order_date < b.order_date ? -1 : 1)),
-  };
+  return kpisFromCounts(cats, days, (r) => (r.category as string | undefined) ?? '', n);
 }

@@ -6,12 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { byCategoryThenDate, categoryKpi, orderKpi, type KpiTables } from '../core/aggregate/kpis';
-import { civilFromDays } from '../core/parse/timestamp';
+import type { KpiTables } from '../core/aggregate/kpis';
 import { VALIDATED_COLUMNS } from '../core/formats/validated';
 import { LAKE_COLUMNS } from '../core/formats/parquet';
 import { ENTITIES, type Entity } from '../core/names';
-import { CATEGORY_COUNTS, DAY_COUNTS, JOINED_STEPS } from './sql';
+import { CATEGORY_COUNTS, DAY_COUNTS, JOINED_STEPS, kpisFromCounts } from './sql';
 
 export interface EngineOptions {
   /** DuckDB's memory_limit; past it, joins and aggregations spill to tempDir */
@@ -103,27 +102,7 @@ export class HistoryEngine {
       await this.con.runAndReadAll(`SELECT ${textSql('category')} AS text_category, * FROM (${CATEGORY_COUNTS})`)
     ).getRowObjectsJS();
     const days = (await this.con.runAndReadAll(`${DAY_COUNTS} ORDER BY order_day`)).getRowObjectsJS();
-    return {
-      category_kpis: cats
-        .map((r) =>
-          categoryKpi(textOf(r.text_category), civilFromDays(n(r.order_day)), {
-            cents: n(r.cents),
-            items: n(r.items),
-            orders: n(r.orders),
-            returned: n(r.returned_items),
-          }),
-        )
-        .sort(byCategoryThenDate),
-      order_kpis: days.map((r) =>
-        orderKpi(civilFromDays(n(r.order_day)), {
-          cents: n(r.cents),
-          items: n(r.items),
-          orders: n(r.orders),
-          users: n(r.users),
-          returnedOrders: n(r.returned_orders),
-        }),
-      ),
-    };
+    return kpisFromCounts(cats, days, (r) => textOf(r.text_category), n);
   }
 
   private perDay?: Promise<Map<number, number>>;
