@@ -117,13 +117,11 @@ const itemRow = (item: string, v: Omit<ItemRec, 'rank'>, o: OrderRec, category: 
   order_returned: o.ret,
 });
 
-/** Held versions as the rows err/unmatched/ reports. */
-export function heldRows(recs: Rec[]): RejectedRow[] {
-  return recs.map((r) => {
-    const h = decodeHeld(r);
-    const waits = r.key.startsWith(prefix('hq', 'o')) ? 'unknown_order' : 'unknown_product';
-    return { entity: 'order_items', file: h.file, line: h.line, reason: waits, header: h.header, fields: h.fields };
-  });
+/** A held version as the row err/unmatched/ reports. */
+export function heldRow(r: Rec): RejectedRow {
+  const h = decodeHeld(r);
+  const waits = r.key.startsWith(prefix('hq', 'o')) ? 'unknown_order' : 'unknown_product';
+  return { entity: 'order_items', file: h.file, line: h.line, reason: waits, header: h.header, fields: h.fields };
 }
 
 type ItemVersionAt = ItemVersion & { rank: string; file: string; header: string[] };

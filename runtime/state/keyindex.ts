@@ -162,6 +162,15 @@ export class KeyIndex {
     }
     return [...seen.values()].filter((r) => r.val !== null).sort((a, b) => cmp(a.key, b.key));
   }
+
+  /**
+   * The same records as scan, streamed: the runs are read side by side a few MB at a time and merged,
+   * so memory does not grow with how many records match (scan holds them all, and caches blocks).
+   */
+  async *scanEach(pfx: string): AsyncGenerator<Rec> {
+    const runs = this.runs.filter((r) => !(r.maxKey < pfx || r.minKey > pfx + '\uffff'));
+    for await (const r of newestOf(runs.map((run) => scanRun(this.bucket, run, pfx)))) if (r.val !== null) yield r;
+  }
 }
 
 /** Writes sorted records as a new run (in memory when small; through a temp file when large). */
@@ -173,23 +182,47 @@ export async function writeRun(bucket: Bucket, recs: Rec[]): Promise<RunRef> {
   return { name, bytes: r.bytes.length, indexAt: r.indexAt, records: r.records, minKey: r.minKey, maxKey: r.maxKey };
 }
 
-/** Reads a whole run block after block, a few MB per GET. */
-async function* scanRun(bucket: Bucket, run: RunRef): AsyncGenerator<Rec> {
+/**
+ * A run's records block after block, a few MB per GET: all of them, or those whose key starts with
+ * `pfx` (from the first block that can hold one). Nothing is held but the current GET.
+ */
+async function* scanRun(bucket: Bucket, run: RunRef, pfx = ''): AsyncGenerator<Rec> {
   const ix =
     indexCache.get(run.name) ??
     decodeIndex(await bucket.readRange(INDEX_PREFIX + run.name, run.indexAt, run.bytes - run.indexAt));
   const STEP = 4 << 20;
-  for (let b = 0; b < ix.blocks.length;) {
+  const past = (b: number) => pfx !== '' && ix.blocks[b]![0] > pfx && !ix.blocks[b]![0].startsWith(pfx);
+  for (let b = Math.max(0, blockOf(ix, pfx)); b < ix.blocks.length && !past(b);) {
     const start = ix.blocks[b]![1];
     let e = b;
-    while (e + 1 < ix.blocks.length && ix.blocks[e + 1]![1] + ix.blocks[e + 1]![2] - start <= STEP) e++;
+    while (e + 1 < ix.blocks.length && !past(e + 1) && ix.blocks[e + 1]![1] + ix.blocks[e + 1]![2] - start <= STEP) e++;
     const end = ix.blocks[e]![1] + ix.blocks[e]![2];
     const buf = await bucket.readRange(INDEX_PREFIX + run.name, start, end - start);
     for (let i = b; i <= e; i++) {
       const [, off, len] = ix.blocks[i]!;
-      yield* decodeBlock(buf.subarray(off - start, off - start + len), ix);
+      for (const r of decodeBlock(buf.subarray(off - start, off - start + len), ix)) if (r.key.startsWith(pfx)) yield r;
     }
     b = e + 1;
+  }
+}
+
+/** Sorted streams of runs (newest first) as one sorted stream: for each key the newest record. */
+async function* newestOf(its: AsyncIterator<Rec>[]): AsyncGenerator<Rec> {
+  const heads: (Rec | undefined)[] = await Promise.all(
+    its.map(async (it) => (await it.next()).value as Rec | undefined),
+  );
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < heads.length; i++) {
+      const h = heads[i];
+      if (h && (best < 0 || h.key < heads[best]!.key)) best = i;
+    }
+    if (best < 0) return;
+    const win = heads[best]!;
+    for (let i = 0; i < heads.length; i++) {
+      if (heads[i]?.key === win.key) heads[i] = (await its[i]!.next()).value as Rec | undefined;
+    }
+    yield win;
   }
 }
 
@@ -199,25 +232,9 @@ async function* scanRun(bucket: Bucket, run: RunRef): AsyncGenerator<Rec> {
  * so memory stays a few blocks per run whatever their size.
  */
 export async function mergeRuns(bucket: Bucket, runs: RunRef[], dropDeletes: boolean): Promise<RunRef> {
-  const its = runs.map((r) => scanRun(bucket, r));
-  const heads: (Rec | undefined)[] = await Promise.all(
-    its.map(async (it) => (await it.next()).value as Rec | undefined),
-  );
   async function* merged(): AsyncGenerator<Rec> {
-    for (;;) {
-      let best = -1;
-      for (let i = 0; i < heads.length; i++) {
-        const h = heads[i];
-        if (h && (best < 0 || h.key < heads[best]!.key)) best = i;
-      }
-      if (best < 0) return;
-      const win = heads[best]!;
-      for (let i = 0; i < heads.length; i++) {
-        if (heads[i]?.key === win.key) heads[i] = (await its[i]!.next()).value as Rec | undefined;
-      }
-      if (win.val === null && dropDeletes) continue;
-      yield win;
-    }
+    for await (const r of newestOf(runs.map((run) => scanRun(bucket, run))))
+      if (r.val !== null || !dropDeletes) yield r;
   }
   return writeRunFile(
     bucket,

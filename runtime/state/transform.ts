@@ -8,11 +8,11 @@
 // (fenced) and the named lake files and markers deleted (under the lease); the commit record lets
 // the next run redo exactly that if this one dies. A batch already applied is recognised key by key
 // (f|file records), so a redo never counts twice.
-import { randomUUID, createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import v8 from 'node:v8';
-import { applyBatch, dayRecord, dayRecords, emptyState, heldRows, type Post, type StateBody } from './incremental';
-import { parseArchive, unmatchedKey } from '../core/layout';
+import { applyBatch, dayRecord, dayRecords, emptyState, type Post, type StateBody } from './incremental';
+import { expireHeld } from './expire';
 import { bulkOnEngine, BulkSuperseded, type BulkOutcome } from './bulk';
 import { bulkInMemory } from './bulk-memory';
 import { defaultEngineOptions, type EngineOptions } from '../history/duckdb';
@@ -25,9 +25,6 @@ import { byCategoryThenDate } from '../core/aggregate/kpis';
 import { inPool } from '../core/pool';
 import { CURATED_PREFIX, ERR_PREFIX, LANDING_PREFIX, QUALITY_KEY } from '../core/names';
 import type { Quality } from '../core/aggregate/quality';
-import { rejectsToCsv } from '../core/formats/rejects';
-import type { RejectedRow } from '../core/join/join';
-import { prefix } from './runfile';
 import type { KpiTables, OrderKpi } from '../core/aggregate/kpis';
 import { INDEX_PREFIX, KeyIndex, mergePlan, mergeRuns, writeRun, writeRunFile } from './keyindex';
 import { Coalesced, type StateStore } from './statestore';
@@ -528,32 +525,6 @@ function qualityOf(body: StateBody, at: number): Quality {
     held: body.held,
     joined_items: body.joined,
   };
-}
-
-/**
- * Items still waiting for their order or product: reported to err/unmatched/ once their file is
- * older than the hold time (one object per source version, rewritten only when its content changes).
- * They are not dropped: if the order arrives even later, that run counts the item.
- */
-async function expireHeld(ctx: TransformContext, ix: KeyIndex, now: number): Promise<number> {
-  const byFile = new Map<string, RejectedRow[]>();
-  for (const h of heldRows(await ix.scan(prefix('hq'))))
-    (byFile.get(h.file) ?? byFile.set(h.file, []).get(h.file)!).push(h);
-  let expired = 0;
-  for (const [file, rows] of byFile) {
-    const v = parseArchive(file);
-    if (!v || now - v.millis < ctx.holdSeconds * 1000) continue;
-    rows.sort((a, b) => a.line - b.line);
-    expired += rows.length;
-    const key = unmatchedKey(v, v.millis);
-    const body = rejectsToCsv(rows);
-    const md5 = `"${createHash('md5').update(body).digest('hex')}"`;
-    const cur = await ctx.bucket.head(key);
-    if (cur?.etag === md5) continue;
-    await ctx.bucket.put(key, body);
-    ctx.obs.log('rows_expired', { source: file, to: key, rows: rows.length });
-  }
-  return expired;
 }
 
 export type BulkEngine = 'memory' | 'duckdb';
