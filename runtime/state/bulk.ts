@@ -5,7 +5,7 @@
 // history: the lake files and the state's records are produced from the engine's sorted output,
 // streamed. The result is the state the incremental path would reach: every winning record in one
 // new index run, the lake equal to the joined items, the KPI tables replaced after the commit.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { laps } from '../core/laps';
@@ -110,7 +110,7 @@ export async function bulkOnEngine(
       (await e.scalar('SELECT (SELECT count(*) FROM i) + (SELECT count(*) FROM o) + (SELECT count(*) FROM p)'));
     return {
       times,
-      records: records(e, small, held.odd, ranks),
+      records: records(e, small, held.odd, held.values, ranks),
       expectedKeys,
       body,
       res,
@@ -184,7 +184,7 @@ async function heldRecords(
   files: ArchivedVersion[],
   ranks: string[],
   dir: string,
-): Promise<{ count: number; odd: Rec[] }> {
+): Promise<{ count: number; odd: Rec[]; values: string }> {
   type Waiting = {
     id: string;
     order: string;
@@ -194,7 +194,8 @@ async function heldRecords(
     line: number;
     waits: 'o' | 'p';
   };
-  const table = await e.appendTo('held', 'key BLOB, version INTEGER, val VARCHAR');
+  const table = await e.appendTo('held', 'key BLOB, version INTEGER, val_at BIGINT, val_len INTEGER');
+  const vals = new ValueFile(path.join(dir, 'held-values'));
   const odd: Rec[] = [];
   let count = 0;
   const fileDone = async (version: number, mine: Waiting[]) => {
@@ -225,7 +226,9 @@ async function heldRecords(
       else {
         table.appender.appendBlob(Buffer.from(key, 'utf8'));
         table.appender.appendInteger(version);
-        table.appender.appendVarchar(val);
+        const [at, len] = vals.add(val);
+        table.appender.appendBigInt(BigInt(at));
+        table.appender.appendInteger(len);
         table.appender.endRow();
       }
     }
@@ -254,8 +257,57 @@ async function heldRecords(
     if (mine.length) await fileDone(version, mine);
   } finally {
     table.close();
+    vals.close();
   }
-  return { count, odd: odd.sort(byKey) };
+  return { count, odd: odd.sort(byKey), values: vals.file };
+}
+
+/**
+ * The held records' values (their rows, a few hundred bytes each) in a local file, the engine
+ * sorting only keys and offsets: with the values in the sort, 440,000 held items (20M of history)
+ * took DuckDB 370 MB more.
+ */
+class ValueFile {
+  private fd: number;
+  private at = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  constructor(readonly file: string) {
+    this.fd = openSync(file, 'w');
+  }
+  /** Where the value went: [byte offset, byte length]. */
+  add(val: string): [number, number] {
+    const b = Buffer.from(val, 'utf8');
+    const at = this.at;
+    this.at += b.length;
+    this.pending.push(b);
+    if ((this.pendingBytes += b.length) >= 1 << 20) this.flush();
+    return [at, b.length];
+  }
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+  private flush(): void {
+    if (this.pending.length) writeSync(this.fd, Buffer.concat(this.pending));
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+}
+
+/** Reads values back from a ValueFile by offset (the page cache serves them). */
+function valueReader(file: string): { read(at: number, len: number): string; close(): void } {
+  const fd = openSync(file, 'r');
+  let buf = Buffer.alloc(1 << 16);
+  return {
+    read(at, len) {
+      if (len > buf.length) buf = Buffer.alloc(len);
+      const n = readSync(fd, buf, 0, len, at);
+      if (n !== len) throw new Error(`${file}: short read at ${at}`);
+      return buf.toString('utf8', 0, len);
+    },
+    close: () => closeSync(fd),
+  };
 }
 
 /** A kind's winners: ASCII ids (no NUL) come sorted from the engine; the rest are sorted here. */
@@ -278,15 +330,25 @@ async function* records(
   e: HistoryEngine,
   small: Rec[],
   heldOdd: Rec[],
+  heldValues: string,
   ranks: Record<Entity, string[]>,
 ): AsyncGenerator<Rec> {
   yield* small;
   const utf8 = new TextDecoder();
-  yield* merged(
-    e.rows('SELECT key, version, val FROM held ORDER BY key'),
-    (r) => ({ key: utf8.decode(r[0] as Uint8Array), rank: ranks.order_items[Number(r[1])]!, val: String(r[2]) }),
-    heldOdd,
-  );
+  const vals = valueReader(heldValues);
+  try {
+    yield* merged(
+      e.rows('SELECT key, version, val_at, val_len FROM held ORDER BY key'),
+      (r) => ({
+        key: utf8.decode(r[0] as Uint8Array),
+        rank: ranks.order_items[Number(r[1])]!,
+        val: vals.read(Number(r[2]), Number(r[3])),
+      }),
+      heldOdd,
+    );
+  } finally {
+    vals.close();
+  }
   const kinds: [string, string, (r: unknown[]) => Rec][] = [
     [
       'item_id',
