@@ -185,15 +185,6 @@ async function heldRecords(
   ranks: string[],
   dir: string,
 ): Promise<{ count: number; odd: Rec[]; values: string }> {
-  type Waiting = {
-    id: string;
-    order: string;
-    product: string;
-    cents: number;
-    status: number;
-    line: number;
-    waits: 'o' | 'p';
-  };
   const table = await e.appendTo('held', 'key BLOB, version INTEGER, val_at BIGINT, val_len INTEGER');
   const vals = new ValueFile(path.join(dir, 'held-values'));
   const odd: Rec[] = [];
@@ -244,15 +235,7 @@ async function heldRecords(
           mine = [];
         }
         version = at;
-        mine.push({
-          id: textOf(r[0]),
-          order: textOf(r[1]),
-          product: textOf(r[2]),
-          cents: Number(r[3]),
-          status: Number(r[4]),
-          line: Number(r[6]),
-          waits: r[7] === true ? 'p' : 'o',
-        });
+        mine.push(waitingOf(r));
       }
     if (mine.length) await fileDone(version, mine);
   } finally {
@@ -260,6 +243,29 @@ async function heldRecords(
     vals.close();
   }
   return { count, odd: odd.sort(byKey), values: vals.file };
+}
+
+type Waiting = {
+  id: string;
+  order: string;
+  product: string;
+  cents: number;
+  status: number;
+  line: number;
+  waits: 'o' | 'p';
+};
+
+/** One row of HELD_SQL (ordered by version, line) as the item that waits. */
+function waitingOf(r: unknown[]): Waiting {
+  return {
+    id: textOf(r[0]),
+    order: textOf(r[1]),
+    product: textOf(r[2]),
+    cents: Number(r[3]),
+    status: Number(r[4]),
+    line: Number(r[6]),
+    waits: r[7] === true ? 'p' : 'o',
+  };
 }
 
 /**
