@@ -86,6 +86,10 @@ async function main(): Promise<void> {
         : ([
             ['duckdb contract, 1 thread', ['duckdb', dir, '1']],
             [`duckdb contract, ${os.cpus().length} threads`, ['duckdb', dir]],
+            // what the same ids cost a real engine: the contract SQL on the decimal set
+            ...(idStyle === 'decimal'
+              ? []
+              : [['duckdb contract, 1 thread, decimal ids', ['duckdb', dataset(items), '1']]]),
           ] as [string, string[]][])),
     ];
     const runs: Record<string, Run[]> = {};
@@ -99,7 +103,9 @@ async function main(): Promise<void> {
       }
     }
     const stages = JSON.parse((await once(['stages', dir])).out);
-    const contract = engines.filter(([n]) => n.startsWith('duckdb contract')).map(([n]) => n);
+    const contract = engines
+      .filter(([n]) => n.startsWith('duckdb contract') && !n.endsWith('decimal ids'))
+      .map(([n]) => n);
     const equal = contract.length
       ? contract.every((n) => isDeepStrictEqual(canonical(runs['kpi compute']![0]!.out), canonical(runs[n]![0]!.out)))
       : null;

@@ -8,7 +8,20 @@ const key = fc.oneof(
   fc.integer({ min: 16_000_000, max: 999_999_999 }).map(String), // too big to address directly: hashed
   fc.nat(99).map((n) => `0${n}`), // leading zero: not canonical, kept as bytes
   fc.string({ maxLength: 6 }), // anything else (including '')
+  uuidLike(),
 );
+
+/** Canonical lowercase UUIDs (kept packed), their uppercase twins and near misses (kept as text). */
+function uuidLike(): fc.Arbitrary<string> {
+  return fc.oneof(
+    fc.uuid(),
+    fc.uuid().map((u) => u.toUpperCase()),
+    fc
+      .tuple(fc.uuid(), fc.nat(35), fc.constantFrom('g', '-', 'A', 'x', '0'))
+      .map(([u, i, c]) => u.slice(0, i) + c + u.slice(i + 1)),
+    fc.uuid().map((u) => u.replace(/-/g, '')),
+  );
+}
 
 test('property: intern/lookup/str agree with a Map for any mix of keys and any size hint', (t) => {
   let runs = 0;
@@ -57,6 +70,7 @@ test('property: textOrder orders ids as their keys compare as strings; byteLengt
     fc.integer({ min: 16_000_000, max: 999_999_999 }).map(String),
     fc.nat(99).map((n) => `0${n}`),
     fc.string({ unit: 'grapheme', maxLength: 6 }),
+    uuidLike(),
   );
   fc.assert(
     fc.property(
@@ -127,4 +141,19 @@ test('textOrder over more ids than fit beside the sort key (600,000) still order
     got.every((s, i) => s === want[i]),
     'text order',
   );
+});
+
+test('a UUID and its uppercase or digit-swapped twins are different keys; all come back as they were read', (t) => {
+  const d = new Interner(10);
+  const u = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
+  const keys = [u, u.toUpperCase(), u.replace('0f', 'f0'), u.replace(/-/g, '_'), `${u.slice(0, 35)}g`, u.slice(0, 35)];
+  const ids = keys.map((k) => d.internString(k));
+  t.is(new Set(ids).size, keys.length);
+  t.deepEqual(
+    ids.map((id) => d.str(id)),
+    keys,
+  );
+  t.is(d.internString(u), ids[0]);
+  t.is(d.lookupString('0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f1'), -1);
+  t.is(d.byteLength(ids[0]!), 36);
 });

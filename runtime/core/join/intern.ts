@@ -42,7 +42,9 @@ export class Interner {
   // Any other key: open addressing over (hash, record + 1) pairs. A record sits in the arena at a
   // 4-byte word w: its length at word w, its id at w + 1, its bytes from word w + 2 on. Length, id
   // and bytes share a cache line, so a random look-up costs two memory misses (slot and record),
-  // not four: UUID keys spent most of their time waiting on memory.
+  // not four: UUID keys spent most of their time waiting on memory. A canonical lowercase UUID is
+  // kept as its 16 bytes (length word UUID): 24 bytes a record instead of 44, and fresh memory costs
+  // (first touch) as much as the look-ups here.
   private arena = new Uint8Array(1 << 14);
   private arena32 = new Int32Array(this.arena.buffer);
   /** bytes used (a multiple of 4) */
@@ -52,6 +54,8 @@ export class Interner {
   private gSlots = new Int32Array(2 << 8);
   private gMask = (1 << 8) - 1;
   private gCount = 0;
+  /** A UUID being compared or stored, packed (packUuid). */
+  private readonly packed = new Int32Array(4);
 
   private newId(): number {
     this.numValues = null;
@@ -81,6 +85,7 @@ export class Interner {
   private gEquals(w: number, b: Uint8Array, s: number, e: number): boolean {
     const a32 = this.arena32;
     const len = a32[w];
+    if (len === UUID) return packUuid(b, s, e, this.packed) && uuidAt(a32, w + 2, this.packed);
     if (len !== e - s) return false;
     const dv = this.dv(b);
     const at = b.byteOffset + s;
@@ -164,22 +169,26 @@ export class Interner {
     const p = this.gFind(b, s, e, h) << 1;
     if (this.gSlots[p + 1] !== 0) return this.arena32[this.gSlots[p + 1]];
     this.gCount++;
-    const len = e - s;
-    const need = 8 + ((len + 3) & ~3);
-    if (this.arenaLen + need > this.arena.length) {
-      const a = new Uint8Array(Math.max(this.arena.length * 2, this.arenaLen + need));
-      a.set(this.arena.subarray(0, this.arenaLen));
-      this.arena = a;
-      this.arena32 = new Int32Array(a.buffer);
-    }
+    const uuid = packUuid(b, s, e, this.packed);
+    const len = uuid ? UUID : e - s;
+    const need = uuid ? 24 : 8 + ((len + 3) & ~3);
+    if (this.arenaLen + need > this.arena.length) this.reserve(Math.max(this.arena.length * 2, this.arenaLen + need));
     const w = this.arenaLen >> 2;
     const a32 = this.arena32;
-    const dv = this.dv(b);
-    const at = b.byteOffset + s;
-    let i = 0;
-    for (let k = w + 2; i + 4 <= len; i += 4, k++) a32[k] = dv.getInt32(at + i, LITTLE_ENDIAN);
-    const arena = this.arena;
-    for (let o = (w + 2) << 2; i < len; i++) arena[o + i] = b[s + i];
+    if (uuid) {
+      const u = this.packed;
+      a32[w + 2] = u[0];
+      a32[w + 3] = u[1];
+      a32[w + 4] = u[2];
+      a32[w + 5] = u[3];
+    } else {
+      const dv = this.dv(b);
+      const at = b.byteOffset + s;
+      let i = 0;
+      for (let k = w + 2; i + 4 <= len; i += 4, k++) a32[k] = dv.getInt32(at + i, LITTLE_ENDIAN);
+      const arena = this.arena;
+      for (let o = (w + 2) << 2; i < len; i++) arena[o + i] = b[s + i];
+    }
     this.arenaLen += need;
     const id = this.newId();
     this.arena32[w] = len;
@@ -192,10 +201,25 @@ export class Interner {
       // Past a thousand such keys they are the set's style (UUIDs): jump to the expected count's
       // size instead of a dozen doublings. A few odd ids in a decimal set stay in a small table.
       let mask = this.gMask * 2 + 1;
-      if (this.gCount >= 1024) while ((mask + 1) * 3 < this.expected * 4) mask = mask * 2 + 1;
+      if (this.gCount >= 1024 && this.expected > this.gCount) {
+        while ((mask + 1) * 3 < this.expected * 4) mask = mask * 2 + 1;
+        // The arena too, at the mean record size so far: a dozen doublings copied and faulted in
+        // twice its final size (at 1M UUIDs, a third of the interning time).
+        const room = Math.ceil(((this.arenaLen / this.gCount) * this.expected * 1.05) / 4) * 4;
+        if (room > this.arena.length) this.reserve(room);
+        if (this.expected > this.gOf.length) this.gOf = grown(this.gOf, this.expected);
+      }
       this.gSlots = this.grow(this.gSlots, (this.gMask = mask), false);
     }
     return id;
+  }
+
+  /** Moves the arena to a buffer of `bytes` (a multiple of 4). */
+  private reserve(bytes: number): void {
+    const a = new Uint8Array(bytes);
+    a.set(this.arena.subarray(0, this.arenaLen));
+    this.arena = a;
+    this.arena32 = new Int32Array(a.buffer);
   }
 
   /** Re-inserts (key, id + 1) pairs into a table of mask + 1 slots; numeric keys are re-mixed. */
@@ -254,7 +278,7 @@ export class Interner {
     }
     while (h < hv.length) nums[m++] = this.lookupNumber(hv[h++]);
     const gen: { id: number; s: string }[] = [];
-    for (let w = 0; w << 2 < this.arenaLen; w += 2 + ((this.arena32[w] + 3) >> 2)) {
+    for (let w = 0; w << 2 < this.arenaLen; w += 2 + recordWords(this.arena32[w])) {
       const id = this.arena32[w + 1];
       if (keep(id)) gen.push({ id, s: this.str(id) });
     }
@@ -286,13 +310,14 @@ export class Interner {
   /** UTF-8 length of id's key. */
   byteLength(id: number): number {
     const g1 = id < this.gOf.length ? this.gOf[id] : 0;
-    return g1 ? this.arena32[g1 - 1] : digits(this.values()[id]);
+    return g1 ? textLength(this.arena32[g1 - 1]) : digits(this.values()[id]);
   }
 
   /** Writes id's key as UTF-8 at b[at] (room for byteLength(id) bytes); returns the end. */
   writeUtf8(id: number, b: Uint8Array, at: number): number {
     const g1 = id < this.gOf.length ? this.gOf[id] : 0;
     if (g1) {
+      if (this.arena32[g1 - 1] === UUID) return unpackUuid(this.arena32, g1 + 1, b, at);
       const a = this.arena;
       for (let i = (g1 + 1) << 2, e = i + this.arena32[g1 - 1]; i < e; i++) b[at++] = a[i];
       return at;
@@ -341,6 +366,11 @@ export class Interner {
 
   str(id: number): string {
     const g1 = id < this.gOf.length ? this.gOf[id] : 0;
+    if (g1 && this.arena32[g1 - 1] === UUID) {
+      const text = new Uint8Array(36);
+      unpackUuid(this.arena32, g1 + 1, text, 0);
+      return decoder.decode(text);
+    }
     if (g1) return decoder.decode(this.arena.subarray((g1 + 1) << 2, ((g1 + 1) << 2) + this.arena32[g1 - 1]));
     return String(this.values()[id]);
   }
@@ -348,6 +378,62 @@ export class Interner {
 
 /** Words of the arena are read in the platform's byte order; DataView must read the source so. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The length word of a record holding a packed UUID. */
+const UUID = -1;
+
+/** Words after a record's length and id word. */
+function recordWords(len: number): number {
+  return len === UUID ? 4 : (len + 3) >> 2;
+}
+
+/** Bytes of a record's key as text. */
+function textLength(len: number): number {
+  return len === UUID ? 36 : len;
+}
+
+/** Nibble of a lowercase hex digit's byte, or -1 (uppercase stays text: it is another key). */
+const NIBBLE = Int8Array.from({ length: 256 }, (_, c) =>
+  c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1,
+);
+const HEX = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+
+/**
+ * Packs b[s, e) into 4 words if it is a canonical lowercase UUID (8-4-4-4-12 hex digits, any
+ * version): 32 nibbles, most significant first. Returns whether it was one.
+ */
+function packUuid(b: Uint8Array, s: number, e: number, out: Int32Array): boolean {
+  if (e - s !== 36 || b[s + 8] !== 45 || b[s + 13] !== 45 || b[s + 18] !== 45 || b[s + 23] !== 45) return false;
+  for (let k = 0; k < 32; k += 8) {
+    let word = 0;
+    for (let j = k; j < k + 8; j++) {
+      const n = NIBBLE[b[s + DIGIT_AT[j]!]!]!;
+      if (n < 0) return false;
+      word = (word << 4) | n;
+    }
+    out[k >> 3] = word;
+  }
+  return true;
+}
+
+/** Where the k-th hex digit of a UUID's text is. */
+const DIGIT_AT = Uint8Array.from(
+  { length: 32 },
+  (_, k) => k + (k >= 8 ? 1 : 0) + (k >= 12 ? 1 : 0) + (k >= 16 ? 1 : 0) + (k >= 20 ? 1 : 0),
+);
+
+function uuidAt(a32: Int32Array, w: number, packed: Int32Array): boolean {
+  return a32[w] === packed[0] && a32[w + 1] === packed[1] && a32[w + 2] === packed[2] && a32[w + 3] === packed[3];
+}
+
+/** Writes the packed UUID at word w as its 36 bytes of text at b[at]; returns the end. */
+function unpackUuid(a32: Int32Array, w: number, b: Uint8Array, at: number): number {
+  for (let k = 0; k < 32; k++) {
+    if (k === 8 || k === 12 || k === 16 || k === 20) b[at++] = 45;
+    b[at++] = HEX[(a32[w + (k >> 3)]! >>> (28 - 4 * (k & 7))) & 15]!;
+  }
+  return at;
+}
 
 /** Positions packed under a sort key (a day of more items sorts by a comparator). */
 const POS_SPAN = 1 << 19;
