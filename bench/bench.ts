@@ -1,4 +1,4 @@
-// `npm run bench`: kpi compute against DuckDB (1 thread and default threads) on generated data,
+// `npm run bench`: kpi compute against DuckDB (1, 2, 4, ... threads up to the cores) on generated data,
 // alternating runs in one invocation; wall time, peak RSS, rows/s, ratios, stages, equality.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -47,6 +47,15 @@ function dataset(items: number, idStyle: IdStyle = 'decimal'): string {
   return dir;
 }
 
+/** 1, 2, 4, ... threads up to the machine's, and the machine's: the speed-up curve's points. */
+function threadCurve(cores: number): number[] {
+  const points = [];
+  for (let n = 1; n < cores; n *= 2) points.push(n);
+  return [...points, cores];
+}
+
+const plainName = (threads: number) => `duckdb plain, ${threads} thread${threads === 1 ? '' : 's'}`;
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function canonical(json: string): unknown {
@@ -76,10 +85,7 @@ async function main(): Promise<void> {
     const engines: [string, string[]][] = [
       ['kpi compute', ['kpi', dir]],
       ...((idStyle === 'decimal'
-        ? [
-            ['duckdb plain, 1 thread', ['duckdb-plain', dir, '1']],
-            [`duckdb plain, ${os.cpus().length} threads`, ['duckdb-plain', dir]],
-          ]
+        ? threadCurve(os.availableParallelism()).map((n) => [plainName(n), ['duckdb-plain', dir, String(n)]])
         : [['kpi compute, decimal ids', ['kpi', dataset(items)]]]) as [string, string[]][]),
       ...(argv.includes('--skip-contract')
         ? []
@@ -110,7 +116,7 @@ async function main(): Promise<void> {
       ? contract.every((n) => isDeepStrictEqual(canonical(runs['kpi compute']![0]!.out), canonical(runs[n]![0]!.out)))
       : null;
     const ours = JSON.parse(runs['kpi compute']![0]!.out);
-    const plain = runs['duckdb plain, 1 thread'] ? JSON.parse(runs['duckdb plain, 1 thread'][0]!.out) : null;
+    const plain = runs[plainName(1)] ? JSON.parse(runs[plainName(1)]![0]!.out) : null;
     const row: Record<string, unknown> = {
       items,
       rounds,
@@ -135,6 +141,15 @@ async function main(): Promise<void> {
         oursOverThis: +(oursMs / ms).toFixed(3),
       };
     }
+    // How the engine a user would pick scales with threads on this machine (kpi compute has one).
+    const plain1 = runs[plainName(1)];
+    if (plain1)
+      row.duckdbPlainSpeedup = Object.fromEntries(
+        threadCurve(os.availableParallelism()).map((n) => [
+          n,
+          +(median(plain1.map((x) => x.ms))! / median(runs[plainName(n)]!.map((x) => x.ms))!).toFixed(2),
+        ]),
+      );
     results.push(row);
     print(row);
   }
@@ -158,12 +173,18 @@ function print(row: Record<string, unknown>): void {
   console.log(
     `\n${(row.items as number).toLocaleString()} order items — KPIs of kpi compute equal the full-contract DuckDB SQL: ${eq}; rows (category, day) kpi vs plain query: ${JSON.stringify(row.rowsKpiVsPlain)}`,
   );
-  console.log('engine                 wall s   peak RSS MiB   items/s      kpi/engine');
+  console.log(`${'engine'.padEnd(40)} wall s   peak RSS MiB   items/s      kpi/engine`);
   for (const [name, e] of Object.entries(engines)) {
     console.log(
-      `${name.padEnd(22)} ${e.wallS.toFixed(2).padStart(6)}   ${String(e.peakRssMiB).padStart(12)}   ${String(e.itemsPerS).padStart(9)}   ${e.oursOverThis.toFixed(2).padStart(10)}x`,
+      `${name.padEnd(40)} ${e.wallS.toFixed(2).padStart(6)}   ${String(e.peakRssMiB).padStart(12)}   ${String(e.itemsPerS).padStart(9)}   ${e.oursOverThis.toFixed(2).padStart(10)}x`,
     );
   }
+  if (row.duckdbPlainSpeedup)
+    console.log(
+      `duckdb plain speed-up over 1 thread: ${Object.entries(row.duckdbPlainSpeedup as Record<string, number>)
+        .map(([n, x]) => `${n} → ${x}x`)
+        .join(', ')}; kpi compute runs on 1 thread`,
+    );
   const st = row.stagesMs as Record<string, number>;
   console.log(
     `kpi stages (ms): ${Object.entries(st)
