@@ -101,6 +101,22 @@ function stage(log: FileLog, wins: Int32Array, keyId: number, w: number): void {
   log.staged.data[log.staged.length++] = keyId;
 }
 
+/** Rows whose hashed keys are loaded ahead together (prefetch). */
+const BLOCK = 32;
+/** Where prefetch folds what it loaded: a store the compiler must keep, so the loads stay. */
+const sink = new Int32Array(1);
+
+/** Interner.touch for the hashed key and first reference (a) of rows [i, end). */
+function prefetch(c: VerdictColumns, i: number, end: number, keys: Interner, refs: Interner): void {
+  const { kn, kh, an, ah } = c;
+  let s = 0;
+  for (let j = i; j < end; j++) {
+    if (kn[j] < 0) s += keys.touch(kh[j]);
+    if (an[j] < 0) s += refs.touch(ah[j]);
+  }
+  sink[0] ^= s;
+}
+
 /**
  * Takes the common item rows of a scan batch from `from` on — valid, decimal keys, a key new to
  * the file, a known order and product — into the columns; returns the first row
@@ -125,6 +141,7 @@ function takeItems(
 ): number {
   const { buf, reason, ks, ke, kn, kh, as, ae, an, ah, bs, be, bn, bh, cents, status } = c;
   for (let i = from; i < n; i++) {
+    if ((i - from) % BLOCK === 0) prefetch(c, i, Math.min(n, i + BLOCK), keys, O);
     if (reason[i] !== 0) return i;
     const keyId = keys.internRead(buf, ks[i], ke[i], kn[i], kh[i]);
     const w = wins[keyId];
@@ -160,6 +177,7 @@ function takeOrders(
 ): number {
   const { buf, reason, ks, ke, kn, kh, as, ae, an, ah, day, status } = c;
   for (let i = from; i < n; i++) {
+    if ((i - from) % BLOCK === 0) prefetch(c, i, Math.min(n, i + BLOCK), keys, users);
     if (reason[i] !== 0) return i;
     const keyId = keys.internRead(buf, ks[i], ke[i], kn[i], kh[i]);
     const w = wins[keyId];
