@@ -14,6 +14,7 @@ import { fieldsAtLines, readFileChunks } from '../core/parse/csv';
 import { civilFromDays } from '../core/parse/timestamp';
 import type { Reason } from '../core/parse/rules';
 import type { JoinedRow } from '../core/join/join';
+import type { ItemVersion } from '../core/parse/versions';
 import { parseArchive, versionOrder, type ArchivedVersion } from '../core/layout';
 import { ENTITIES, type Entity } from '../core/names';
 import type { Bucket } from '../aws/s3store';
@@ -245,15 +246,8 @@ async function heldRecords(
   return { count, odd: odd.sort(byKey), values: vals.file };
 }
 
-type Waiting = {
-  id: string;
-  order: string;
-  product: string;
-  cents: number;
-  status: number;
-  line: number;
-  waits: 'o' | 'p';
-};
+/** An item version whose order (o) or product (p) does not exist. */
+type Waiting = Omit<ItemVersion, 'fields'> & { waits: 'o' | 'p' };
 
 /** One row of HELD_SQL (ordered by version, line) as the item that waits. */
 function waitingOf(r: unknown[]): Waiting {
