@@ -5,7 +5,7 @@
 // history: the lake files and the state's records are produced from the engine's sorted output,
 // streamed. The result is the state the incremental path would reach: every winning record in one
 // new index run, the lake equal to the joined items, the KPI tables replaced after the commit.
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { laps } from '../core/laps';
@@ -25,6 +25,7 @@ import { daysFromRows, writeLake } from './lake';
 import { emptyState, type StateBody } from './incremental';
 import { dayRecordsOf, fKey, hqKey, iKey, itemVal, oKey, orderVal, pKey } from './records';
 import { rankOf } from './rank';
+import { ValueFile, valueReader } from './spill';
 
 export interface BulkOutcome {
   times: Record<string, number>;
@@ -259,54 +260,6 @@ function waitingOf(r: unknown[]): Waiting {
     status: Number(r[4]),
     line: Number(r[6]),
     waits: r[7] === true ? 'p' : 'o',
-  };
-}
-
-/**
- * The held records' values (their rows, a few hundred bytes each) in a local file, the engine
- * sorting only keys and offsets: with the values in the sort, 440,000 held items (20M of history)
- * took DuckDB 370 MB more.
- */
-class ValueFile {
-  private fd: number;
-  private at = 0;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  constructor(readonly file: string) {
-    this.fd = openSync(file, 'w');
-  }
-  /** Where the value went: [byte offset, byte length]. */
-  add(val: string): [number, number] {
-    const b = Buffer.from(val, 'utf8');
-    const at = this.at;
-    this.at += b.length;
-    this.pending.push(b);
-    if ((this.pendingBytes += b.length) >= 1 << 20) this.flush();
-    return [at, b.length];
-  }
-  close(): void {
-    this.flush();
-    closeSync(this.fd);
-  }
-  private flush(): void {
-    if (this.pending.length) writeSync(this.fd, Buffer.concat(this.pending));
-    this.pending = [];
-    this.pendingBytes = 0;
-  }
-}
-
-/** Reads values back from a ValueFile by offset (the page cache serves them). */
-function valueReader(file: string): { read(at: number, len: number): string; close(): void } {
-  const fd = openSync(file, 'r');
-  let buf = Buffer.alloc(1 << 16);
-  return {
-    read(at, len) {
-      if (len > buf.length) buf = Buffer.alloc(len);
-      const n = readSync(fd, buf, 0, len, at);
-      if (n !== len) throw new Error(`${file}: short read at ${at}`);
-      return buf.toString('utf8', 0, len);
-    },
-    close: () => closeSync(fd),
   };
 }
 

@@ -148,13 +148,12 @@ export class KeyIndex {
   /** Every current record whose key starts with `pfx`, in key order. */
   async scan(pfx: string): Promise<Rec[]> {
     const seen = new Map<string, Rec>();
-    const end = pfx + '\uffff';
     for (const run of this.runs) {
-      if (run.maxKey < pfx || run.minKey > end) continue;
+      if (!mayHold(run, pfx)) continue;
       const ix = await this.index(run);
       const first = Math.max(0, blockOf(ix, pfx));
       const ids: number[] = [];
-      for (let b = first; b < ix.blocks.length && ix.blocks[b]![0] < end; b++) ids.push(b);
+      for (let b = first; b < ix.blocks.length && !pastPrefix(ix.blocks[b]![0], pfx); b++) ids.push(b);
       const blocks = await this.blocks(run, ix, ids);
       for (const id of ids) {
         for (const r of blocks.get(id)!) if (r.key.startsWith(pfx) && !seen.has(r.key)) seen.set(r.key, r);
@@ -168,10 +167,16 @@ export class KeyIndex {
    * so memory does not grow with how many records match (scan holds them all, and caches blocks).
    */
   async *scanEach(pfx: string): AsyncGenerator<Rec> {
-    const runs = this.runs.filter((r) => !(r.maxKey < pfx || r.minKey > pfx + '\uffff'));
+    const runs = this.runs.filter((r) => mayHold(r, pfx));
     for await (const r of newestOf(runs.map((run) => scanRun(this.bucket, run, pfx)))) if (r.val !== null) yield r;
   }
 }
+
+/** Whether a run's key range can hold a key starting with pfx. */
+const mayHold = (run: RunRef, pfx: string) => !(run.maxKey < pfx || run.minKey > pfx + '\uffff');
+
+/** Whether a block whose first key is `first` (and every later one) is past the keys starting with pfx. */
+const pastPrefix = (first: string, pfx: string) => pfx !== '' && first > pfx && !first.startsWith(pfx);
 
 /** Writes sorted records as a new run (in memory when small; through a temp file when large). */
 export async function writeRun(bucket: Bucket, recs: Rec[]): Promise<RunRef> {
@@ -191,7 +196,7 @@ async function* scanRun(bucket: Bucket, run: RunRef, pfx = ''): AsyncGenerator<R
     indexCache.get(run.name) ??
     decodeIndex(await bucket.readRange(INDEX_PREFIX + run.name, run.indexAt, run.bytes - run.indexAt));
   const STEP = 4 << 20;
-  const past = (b: number) => pfx !== '' && ix.blocks[b]![0] > pfx && !ix.blocks[b]![0].startsWith(pfx);
+  const past = (b: number) => pastPrefix(ix.blocks[b]![0], pfx);
   for (let b = Math.max(0, blockOf(ix, pfx)); b < ix.blocks.length && !past(b);) {
     const start = ix.blocks[b]![1];
     let e = b;

@@ -415,7 +415,7 @@ const HEX = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
  */
 function packUuid(b: Uint8Array, s: number, e: number, out: Int32Array): boolean {
   if (e - s !== 36 || b[s + 8] !== 45 || b[s + 13] !== 45 || b[s + 18] !== 45 || b[s + 23] !== 45) return false;
-  // Two digits at a time (no group of a UUID has an odd length): a byte, or -1 past 255.
+  // Two digits at a time (no group of a UUID has an odd length): a byte, or 256 if not hex.
   let bad = 0;
   for (let k = 0; k < 16; k += 4) {
     const b0 = BYTE_OF[(b[s + PAIR_AT[k]!]! << 8) | b[s + PAIR_AT[k]! + 1]!]!;
